@@ -1,0 +1,25 @@
+#pragma once
+// An update as published: immutable once dispatched, shared read-only across shards
+// (std::shared_ptr<const Update>), with its SSE frame serialized exactly once.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mercure {
+
+struct Update {
+  std::string id;                   // never empty once accepted by the hub
+  std::vector<std::string> topics;  // topics[0] is canonical, the rest alternate; never empty
+  std::string data;
+  std::string type;                    // SSE `event:`; empty = none
+  std::optional<std::uint64_t> retry;  // SSE `retry:`
+  bool is_private = false;
+
+  // The exact bytes sent to subscribers (see core/sse_frame.hpp); built once by the hub
+  // after the id is final, before the update is shared.
+  std::string frame;
+};
+
+}  // namespace mercure
