@@ -1,0 +1,36 @@
+#pragma once
+// Turns a publisher's or subscriber's token into Claims. Pure: no I/O, no globals.
+// Thread-safety: immutable after construction; verify_* may be called from any thread.
+
+#include "core/claims.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/jwt_algorithm.hpp"
+#include "core/jwt_verifier.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mercure {
+
+struct JwtKey {
+  JwtAlgorithm algorithm = JwtAlgorithm::HS256;
+  std::string key;  // HMAC secret or PEM public key; empty = role cannot authenticate
+};
+
+class Authorizer final {
+ public:
+  // Throws std::runtime_error (start-up) naming the role when a key cannot be loaded.
+  Authorizer(const JwtKey& publisher, const JwtKey& subscriber, const Clock& clock);
+
+  [[nodiscard]] Result<Claims> verify_publisher(std::string_view token) const;
+  [[nodiscard]] Result<Claims> verify_subscriber(std::string_view token) const;
+
+ private:
+  std::optional<JwtVerifier> publisher_;
+  std::optional<JwtVerifier> subscriber_;
+  const Clock& clock_;
+};
+
+}  // namespace mercure

@@ -1,0 +1,83 @@
+#include "core/hub.hpp"
+
+#include "core/sse_frame.hpp"
+
+#include <memory>
+
+namespace mercure {
+
+namespace {
+constexpr std::string_view kReserved = "/.well-known/mercure";
+
+bool path_is_reserved(std::string_view path) {
+  if (!path.starts_with(kReserved)) return false;
+  if (path.size() == kReserved.size()) return true;
+  char next = path[kReserved.size()];
+  return next == '/' || next == '?' || next == '#';
+}
+}  // namespace
+
+bool is_reserved_topic(std::string_view topic) {
+  if (path_is_reserved(topic)) return true;
+  // scheme://authority/path form
+  auto scheme_end = topic.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  auto path_start = topic.find('/', scheme_end + 3);
+  if (path_start == std::string_view::npos) return false;
+  return path_is_reserved(topic.substr(path_start));
+}
+
+Hub::Hub(Transport& transport, SelectorCache& selectors, UuidGenerator& uuids)
+    : transport_(transport), selectors_(selectors), uuids_(uuids) {}
+
+std::vector<SelectorPtr> Hub::compile(const std::vector<std::string>& selectors) {
+  std::vector<SelectorPtr> out;
+  out.reserve(selectors.size());
+  for (const auto& s : selectors) out.push_back(selectors_.get(s));
+  return out;
+}
+
+void Hub::publish(PublishForm form, const Claims& claims, std::function<void(Result<std::string>)> done) {
+  if (!claims.publish) {
+    done(Error{Errc::forbidden, "token has no mercure.publish claim"});
+    return;
+  }
+  const auto granted = compile(*claims.publish);
+  for (const auto& topic : form.topics) {
+    if (is_reserved_topic(topic)) {
+      done(Error{Errc::forbidden, "topic \"" + topic + "\" is reserved by the hub"});
+      return;
+    }
+    bool allowed = false;
+    for (const auto& g : granted) {
+      if (g->matches(topic)) {
+        allowed = true;
+        break;
+      }
+    }
+    if (!allowed) {
+      done(Error{Errc::forbidden, "topic \"" + topic + "\" is not granted by mercure.publish"});
+      return;
+    }
+  }
+
+  auto update = std::make_shared<Update>();
+  update->id = form.id ? std::move(*form.id) : uuids_.next();
+  update->topics = std::move(form.topics);
+  if (form.data) update->data = std::move(*form.data);
+  if (form.type) update->type = std::move(*form.type);
+  if (form.retry) update->retry = std::stoull(*form.retry);  // validated digits-only by the form parser
+  update->is_private = form.is_private;
+  update->frame = make_sse_frame(*update);
+
+  std::string id = update->id;
+  transport_.publish(std::move(update), [done = std::move(done), id = std::move(id)](Result<void> r) mutable {
+    if (!r) {
+      done(r.error());
+    } else {
+      done(std::move(id));
+    }
+  });
+}
+
+}  // namespace mercure

@@ -1,0 +1,46 @@
+#pragma once
+// The Mercure hub's transport-independent logic: validating and authorizing a publish,
+// assigning its id, serializing its frame once, and handing it to the transport.
+// Thread-safety: all members are safe to call from any shard thread concurrently.
+
+#include "core/claims.hpp"
+#include "core/error.hpp"
+#include "core/publish_form.hpp"
+#include "core/selector_cache.hpp"
+#include "core/subscriber.hpp"
+#include "core/transport.hpp"
+#include "core/uuid.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mercure {
+
+class Hub final {
+ public:
+  Hub(Transport& transport, SelectorCache& selectors, UuidGenerator& uuids);
+
+  // Validates `form` against the publisher's `claims`, builds the update and publishes it.
+  // `done` receives the update's id once the transport acknowledged it (durable), or the
+  // error (403 for a topic not granted or reserved, 503 when the transport refuses).
+  // Errors found before the transport is called are returned synchronously through `done`.
+  void publish(PublishForm form, const Claims& claims, std::function<void(Result<std::string>)> done);
+
+  // Compiles subscription selectors through the bounded cache.
+  [[nodiscard]] std::vector<SelectorPtr> compile(const std::vector<std::string>& selectors);
+
+  [[nodiscard]] Transport& transport() { return transport_; }
+
+ private:
+  Transport& transport_;
+  SelectorCache& selectors_;
+  UuidGenerator& uuids_;
+};
+
+// True for topics the hub reserves (`/.well-known/mercure...`, as a path or in a URL).
+[[nodiscard]] bool is_reserved_topic(std::string_view topic);
+
+}  // namespace mercure

@@ -1,0 +1,27 @@
+#pragma once
+// In-memory transport without history: broadcast only.
+// Thread-safety: publish() may be called from any thread; a mutex serializes broadcast so
+// every listener sees updates in the same order.
+
+#include "core/transport.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+namespace mercure {
+
+class LocalTransport final : public Transport {
+ public:
+  void add_listener(Listener listener) override;
+  void publish(UpdatePtr update, Done done) override;
+  [[nodiscard]] bool writable() const override { return !closed_.load(); }
+  void close() override { closed_.store(true); }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Listener> listeners_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace mercure

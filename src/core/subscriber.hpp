@@ -1,0 +1,77 @@
+#pragma once
+// One subscriber: what it listens to, what it may see privately, and its bounded outbox.
+//
+// Thread-safety: a Subscriber belongs to one shard and is only touched from that shard's
+// thread (registration, dispatch, draining). Updates in the outbox are shared read-only.
+
+#include "core/topic_selector.hpp"
+#include "core/update.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mercure {
+
+using UpdatePtr = std::shared_ptr<const Update>;
+using SelectorPtr = std::shared_ptr<const TopicSelector>;
+
+struct OutboxLimits {
+  std::size_t max_updates = 4096;         // pending frames before the subscriber is cut off
+  std::size_t max_bytes = 8 * 1024 * 1024;  // pending bytes before the subscriber is cut off
+};
+
+class Subscriber final {
+ public:
+  // `selectors`: the subscribed topic selectors (never empty).
+  // `allowed_private`: selectors of the token's mercure.subscribe claim; nullopt = anonymous.
+  Subscriber(std::vector<SelectorPtr> selectors, std::optional<std::vector<SelectorPtr>> allowed_private,
+             OutboxLimits limits);
+
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  [[nodiscard]] const std::vector<SelectorPtr>& selectors() const { return selectors_; }
+
+  // True when any topic of `u` matches a subscribed selector and, for a private update,
+  // any topic of `u` matches an allowed private selector.
+  [[nodiscard]] bool matches(const Update& u) const;
+  // Only the private-visibility half of matches(): used when the index already matched.
+  [[nodiscard]] bool may_see(const Update& u) const;
+  // True when at least one selector is not an exact string (template or "*").
+  [[nodiscard]] bool has_pattern_selectors() const { return has_pattern_; }
+
+  // Appends to the outbox and wakes the writer. On overflow the outbox is dropped, the
+  // subscriber is marked overflowed (the stream must close) and later pushes are ignored.
+  void push(UpdatePtr u);
+  // Swaps all pending updates into `out` (the writer's side; `out` must be empty). The two
+  // vectors trade buffers, so steady-state draining allocates nothing.
+  void take_pending(std::vector<UpdatePtr>& out);
+  [[nodiscard]] bool has_pending() const { return !outbox_.empty(); }
+  [[nodiscard]] bool overflowed() const { return overflowed_; }
+
+  // Called on the shard thread after push(); set by the connection that owns the stream.
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+  void wake() const {
+    if (wake_) wake_();
+  }
+
+  // Dispatch de-duplication stamp (used by SubscriberIndex only).
+  std::uint64_t last_dispatch = 0;
+
+ private:
+  std::vector<SelectorPtr> selectors_;
+  std::optional<std::vector<SelectorPtr>> allowed_private_;
+  OutboxLimits limits_;
+  bool has_pattern_ = false;
+  bool overflowed_ = false;
+  std::size_t pending_bytes_ = 0;
+  std::vector<UpdatePtr> outbox_;
+  std::function<void()> wake_;
+};
+
+}  // namespace mercure
