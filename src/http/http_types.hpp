@@ -1,0 +1,46 @@
+#pragma once
+// Beast types and small response helpers shared by the handlers.
+
+#include "core/error.hpp"
+
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mercure {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// A request's target split into path and decoded query parameters (in order, repeats kept).
+struct Target {
+  std::string_view path;
+  std::vector<std::pair<std::string, std::string>> query;
+
+  [[nodiscard]] const std::string* first(std::string_view key) const;
+  [[nodiscard]] std::vector<std::string> all(std::string_view key) const;
+};
+
+[[nodiscard]] Result<Target> parse_target(std::string_view target);
+
+// A text/plain response with the request's version and keep-alive.
+[[nodiscard]] Response make_text_response(const Request& req, http::status status, std::string body);
+// The response for an error: status from http_status(), body = reason + "\n".
+[[nodiscard]] Response make_error_response(const Request& req, const Error& error);
+
+// Cross-origin headers for an allowed Origin (echoed, with credentials). No-op otherwise.
+void add_cors_headers(const Request& req, const std::vector<std::string>& cors_origins, Response& res);
+[[nodiscard]] bool origin_allowed(std::string_view origin, const std::vector<std::string>& cors_origins);
+// The answer to a CORS preflight (OPTIONS).
+[[nodiscard]] Response make_preflight_response(const Request& req, const std::vector<std::string>& cors_origins);
+
+}  // namespace mercure

@@ -1,0 +1,86 @@
+#include "http/request_auth.hpp"
+
+#include <algorithm>
+
+namespace mercure {
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    char b = prefix[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::string cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto pair = trim(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (trim(pair.substr(0, eq)) != name) continue;
+    auto value = trim(pair.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    return std::string(value);
+  }
+  return {};
+}
+
+Result<FoundToken> find_token(std::string_view authorization_header, const std::string* query_token,
+                              std::string_view cookie_header, std::string_view cookie_name) {
+  if (!authorization_header.empty()) {
+    if (!iequals_prefix(authorization_header, "Bearer ")) {
+      return Error{Errc::unauthorized, "Authorization header is not a Bearer token"};
+    }
+    auto token = trim(authorization_header.substr(7));
+    if (token.empty()) return Error{Errc::unauthorized, "empty Bearer token"};
+    return FoundToken{TokenSource::header, std::string(token)};
+  }
+  if (query_token != nullptr) {
+    if (query_token->empty()) return Error{Errc::unauthorized, "empty authorization query parameter"};
+    return FoundToken{TokenSource::query, *query_token};
+  }
+  if (!cookie_header.empty()) {
+    auto value = cookie_value(cookie_header, cookie_name);
+    if (!value.empty()) return FoundToken{TokenSource::cookie, std::move(value)};
+  }
+  return FoundToken{};
+}
+
+std::string origin_of(std::string_view url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0) return {};
+  auto rest = url.substr(scheme_end + 3);
+  auto end = rest.find_first_of("/?#");
+  auto authority = rest.substr(0, end);
+  if (authority.empty()) return {};
+  return std::string(url.substr(0, scheme_end + 3)) + std::string(authority);
+}
+
+Result<void> check_publish_origin(std::string_view origin, std::string_view referer,
+                                  const std::vector<std::string>& allowed) {
+  std::string effective(origin);
+  if (effective.empty() || effective == "null") effective = origin_of(referer);
+  if (effective.empty()) {
+    return Error{Errc::unauthorized, "cookie-authenticated publish without Origin or Referer header"};
+  }
+  bool ok = std::any_of(allowed.begin(), allowed.end(),
+                        [&](const std::string& a) { return a == "*" || a == effective; });
+  if (!ok) return Error{Errc::unauthorized, "origin \"" + effective + "\" is not in publish_origins"};
+  return {};
+}
+
+}  // namespace mercure

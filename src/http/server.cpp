@@ -1,0 +1,78 @@
+#include "http/server.hpp"
+
+#include "core/transport.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace mercure {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+asio::ip::address resolve_host(const std::string& host) {
+  if (host.empty()) return asio::ip::address_v4::any();
+  if (host == "localhost") return asio::ip::address_v4::loopback();
+  std::string h = host;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(h, ec);
+  if (ec) throw std::runtime_error("cannot listen on host \"" + host + "\": not an IP address");
+  return addr;
+}
+}  // namespace
+
+Server::Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport)
+    : options_(std::move(options)), hub_(hub), authorizer_(authorizer), transport_(transport) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  const unsigned workers = options_.workers == 0 ? 1 : options_.workers;
+  tcp::endpoint endpoint(resolve_host(options_.host), options_.port);
+  for (unsigned i = 0; i < workers; ++i) {
+    auto shard = std::make_unique<Shard>(i, options_, hub_, authorizer_);
+    try {
+      shard->listen(endpoint);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
+                               std::to_string(endpoint.port()) + ": " + e.code().message());
+    }
+    if (i == 0) {
+      port_ = shard->local_endpoint().port();
+      endpoint.port(port_);  // port 0: every worker shares the port the first one got
+    }
+    Shard* raw = shard.get();
+    transport_.add_listener([raw](const Transport::UpdatePtr& u) { raw->deliver(u); });
+    shards_.push_back(std::move(shard));
+  }
+  for (auto& s : shards_) s->start();
+  spdlog::info("listening on {} ({} workers)", url(), shards_.size());
+}
+
+std::string Server::url() const {
+  std::string host = options_.host.empty() ? "0.0.0.0" : options_.host;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port_);
+}
+
+void Server::stop() {
+  if (stopped_ || shards_.empty()) return;
+  stopped_ = true;
+  for (auto& s : shards_) s->request_stop();
+  const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+  for (auto& s : shards_) {
+    if (!s->wait_finished(deadline)) {
+      spdlog::warn("worker {} did not drain within the shutdown grace period; forcing it", s->id());
+      s->force_stop();
+    }
+    s->join();
+  }
+}
+
+}  // namespace mercure

@@ -1,0 +1,120 @@
+#include "http/shard.hpp"
+
+#include "http/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace mercure {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("connection task failed: {}", ex.what());
+  }
+}
+}  // namespace
+
+Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer)
+    : id_(id), options_(options), hub_(hub), authorizer_(authorizer), acceptor_(io_) {}
+
+Shard::~Shard() {
+  if (thread_.joinable()) {
+    force_stop();
+    thread_.join();
+  }
+}
+
+void Shard::listen(const tcp::endpoint& endpoint) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.set_option(ReusePort(true));
+  if (endpoint.protocol() == tcp::v6()) {
+    boost::system::error_code ignored;
+    acceptor_.set_option(asio::ip::v6_only(false), ignored);
+  }
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+tcp::endpoint Shard::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void Shard::start() {
+  asio::co_spawn(io_, accept_loop(), log_exception);
+  thread_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("worker {} event loop failed: {}", id_, e.what());
+    }
+    {
+      std::lock_guard lock(finished_mutex_);
+      finished_ = true;
+    }
+    finished_cv_.notify_all();
+  });
+}
+
+asio::awaitable<void> Shard::accept_loop() {
+  asio::steady_timer backoff(io_);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (stopping_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of descriptors or a transient failure: say so and breathe instead of spinning.
+      spdlog::warn("worker {} accept failed: {}", id_, ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(io_, serve_connection(this, std::move(socket)), log_exception);
+  }
+}
+
+void Shard::deliver(std::shared_ptr<const Update> update) {
+  asio::post(io_, [this, u = std::move(update)] {
+    if (!stopping_) index_.dispatch(u);
+  });
+}
+
+void Shard::request_stop() {
+  asio::post(io_, [this] {
+    if (stopping_) return;
+    stopping_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    // shutdown() may remove the connection from the set: iterate over a copy.
+    std::vector<ShardConnection*> live(connections_.begin(), connections_.end());
+    for (ShardConnection* c : live) c->shutdown();
+  });
+}
+
+void Shard::force_stop() { io_.stop(); }
+
+bool Shard::wait_finished(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(finished_mutex_);
+  return finished_cv_.wait_until(lock, deadline, [this] { return finished_; });
+}
+
+void Shard::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace mercure

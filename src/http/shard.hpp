@@ -1,0 +1,84 @@
+#pragma once
+// One shard = one event loop on one thread with its own SO_REUSEPORT acceptor. Connections
+// accepted by a shard stay on it; the shard owns its subscribers and their index, so the
+// fan-out path takes no lock: an update crosses into a shard with one post().
+
+#include "core/subscriber_index.hpp"
+#include "http/server_options.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+
+namespace mercure {
+
+class Hub;
+class Authorizer;
+
+// A live connection the shard can tell to end at shutdown. Shard thread only.
+class ShardConnection {
+ public:
+  virtual void shutdown() = 0;
+
+ protected:
+  ~ShardConnection() = default;
+};
+
+class Shard final {
+ public:
+  Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Start-up (main thread): binds with SO_REUSEPORT; throws boost::system::system_error.
+  void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;
+  void start();  // spawns the shard thread
+
+  // Thread-safe.
+  void deliver(std::shared_ptr<const Update> update);
+  void request_stop();     // stop accepting, end every stream and connection
+  void force_stop();       // stop the event loop now
+  // Waits until the event loop has returned or `deadline` passed; true when it returned.
+  bool wait_finished(std::chrono::steady_clock::time_point deadline);
+  void join();
+
+  // Shard thread only.
+  [[nodiscard]] unsigned id() const { return id_; }
+  [[nodiscard]] bool stopping() const { return stopping_; }
+  [[nodiscard]] const ServerOptions& options() const { return options_; }
+  [[nodiscard]] Hub& hub() { return hub_; }
+  [[nodiscard]] const Authorizer& authorizer() const { return authorizer_; }
+  [[nodiscard]] SubscriberIndex& index() { return index_; }
+  [[nodiscard]] boost::asio::io_context& io() { return io_; }
+  void add_connection(ShardConnection* c) { connections_.insert(c); }
+  void remove_connection(ShardConnection* c) { connections_.erase(c); }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+
+  unsigned id_;
+  const ServerOptions& options_;
+  Hub& hub_;
+  const Authorizer& authorizer_;
+  // Declared before io_: coroutine frames destroyed with io_ still unregister from these.
+  SubscriberIndex index_;
+  std::unordered_set<ShardConnection*> connections_;
+  boost::asio::io_context io_{1};
+  boost::asio::ip::tcp::acceptor acceptor_;
+  bool stopping_ = false;
+  std::mutex finished_mutex_;
+  std::condition_variable finished_cv_;
+  bool finished_ = false;
+  std::thread thread_;
+};
+
+}  // namespace mercure

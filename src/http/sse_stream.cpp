@@ -1,0 +1,203 @@
+#include "http/sse_stream.hpp"
+
+#include "http/shard.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <vector>
+
+namespace mercure {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::string_view kHeartbeatChunk = "2\r\n:\n\r\n";
+constexpr std::string_view kHeartbeat = ":\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+constexpr std::string_view kCrlf = "\r\n";
+
+enum class End { client_gone, slow, write_timeout, token_expired, lifetime, shutdown };
+
+const char* end_name(End e) {
+  switch (e) {
+    case End::client_gone: return "client gone";
+    case End::slow: return "slow subscriber (outbox overflow)";
+    case End::write_timeout: return "dispatch timeout";
+    case End::token_expired: return "token expired";
+    case End::lifetime: return "write_timeout reached";
+    case End::shutdown: return "shutdown";
+  }
+  return "?";
+}
+
+struct StreamState final : ShardConnection {
+  StreamState(tcp::socket s, std::unique_ptr<Subscriber> sub)
+      : socket(std::move(s)), wake(socket.get_executor()), guard(socket.get_executor()), subscriber(std::move(sub)) {}
+
+  void shutdown() override {
+    stopping = true;
+    wake.cancel();
+  }
+
+  tcp::socket socket;
+  asio::steady_timer wake;   // the writer sleeps on it; cancel() = "something to do"
+  asio::steady_timer guard;  // bounds one write to dispatch_timeout
+  std::unique_ptr<Subscriber> subscriber;
+  bool stopping = false;
+  char chunk_head[20] = {};  // "<hex size>\r\n" of the chunk being written
+};
+
+enum class WriteResult { ok, timeout, error };
+
+// (A braced list inside co_await trips GCC 12's coroutine lowering; build the vector here.)
+std::vector<asio::const_buffer> single(std::string_view bytes) {
+  return std::vector<asio::const_buffer>(1, asio::buffer(bytes.data(), bytes.size()));
+}
+
+asio::awaitable<WriteResult> timed_write(StreamState* st, std::vector<asio::const_buffer> buffers,
+                                         std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) {
+    auto [ec, n] = co_await asio::async_write(st->socket, buffers, asio::as_tuple(asio::use_awaitable));
+    co_return ec ? WriteResult::error : WriteResult::ok;
+  }
+  st->guard.expires_after(timeout);
+  auto r = co_await (asio::async_write(st->socket, buffers, asio::as_tuple(asio::use_awaitable)) ||
+                     st->guard.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (r.index() == 1) co_return WriteResult::timeout;
+  co_return std::get<0>(std::get<0>(r)) ? WriteResult::error : WriteResult::ok;
+}
+
+asio::awaitable<bool> cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+// Reads (and discards) whatever the peer sends; completes when the peer closes or fails.
+asio::awaitable<End> watch_peer(StreamState* st) {
+  // Incoming bytes are discarded: one scratch buffer per thread, none per subscriber.
+  thread_local char sink[256];
+  for (;;) {
+    auto [ec] = co_await st->socket.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return End::client_gone;
+    boost::system::error_code rec;
+    st->socket.read_some(asio::buffer(sink, sizeof sink), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) continue;
+    if (rec) co_return End::client_gone;
+  }
+}
+
+// Ends the chunked body cleanly so the client sees a complete response, then reports why.
+asio::awaitable<End> finish(StreamState* st, SseStreamSettings s, End why) {
+  if (s.chunked) co_await timed_write(st, single(kLastChunk), s.dispatch_timeout);
+  co_return why;
+}
+
+asio::awaitable<End> write_loop(StreamState* st, std::string head, SseStreamSettings s) {
+  const auto hb = s.heartbeat;
+  {
+    head.append(s.chunked ? kHeartbeatChunk : kHeartbeat);  // flush headers with a comment at once
+    auto r = co_await timed_write(st, single(head), s.dispatch_timeout);
+    if (r != WriteResult::ok) co_return r == WriteResult::timeout ? End::write_timeout : End::client_gone;
+    std::string().swap(head);
+  }
+  auto next_heartbeat = Clock::now() + hb;
+  std::vector<UpdatePtr> batch;
+  std::vector<asio::const_buffer> buffers;
+
+  for (;;) {
+    if (st->stopping) co_return co_await finish(st, s, End::shutdown);
+    if (st->subscriber->overflowed()) co_return End::slow;
+    if (st->subscriber->has_pending()) {
+      st->subscriber->take_pending(batch);
+      std::size_t total = 0;
+      for (const auto& u : batch) total += u->frame.size();
+      buffers.clear();
+      if (s.chunked) {
+        int n = std::snprintf(st->chunk_head, sizeof st->chunk_head, "%zx\r\n", total);
+        buffers.emplace_back(st->chunk_head, static_cast<std::size_t>(n));
+      }
+      for (const auto& u : batch) buffers.emplace_back(asio::buffer(u->frame));
+      if (s.chunked) buffers.emplace_back(asio::buffer(kCrlf));
+      auto r = co_await timed_write(st, buffers, s.dispatch_timeout);
+      batch.clear();
+      if (r == WriteResult::timeout) co_return End::write_timeout;
+      if (r == WriteResult::error || co_await cancelled()) co_return End::client_gone;
+      next_heartbeat = Clock::now() + hb;
+      continue;
+    }
+
+    auto deadline = Clock::time_point::max();
+    if (hb.count() > 0) deadline = next_heartbeat;
+    if (s.token_expiry) deadline = std::min(deadline, *s.token_expiry);
+    if (s.end_of_life) deadline = std::min(deadline, *s.end_of_life);
+    st->wake.expires_at(deadline);
+    co_await st->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (co_await cancelled()) co_return End::client_gone;
+
+    const auto now = Clock::now();
+    if (s.token_expiry && now >= *s.token_expiry) co_return co_await finish(st, s, End::token_expired);
+    if (s.end_of_life && now >= *s.end_of_life) co_return co_await finish(st, s, End::lifetime);
+    if (hb.count() > 0 && now >= next_heartbeat && !st->subscriber->has_pending() && !st->stopping) {
+      auto beat = s.chunked ? kHeartbeatChunk : kHeartbeat;
+      auto r = co_await timed_write(st, single(beat), s.dispatch_timeout);
+      if (r == WriteResult::timeout) co_return End::write_timeout;
+      if (r == WriteResult::error) co_return End::client_gone;
+      next_heartbeat = Clock::now() + hb;
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> run_sse_stream(Shard* shard, tcp::socket socket, std::string head,
+                                     std::unique_ptr<Subscriber> subscriber, SseStreamSettings settings,
+                                     std::string remote) {
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  StreamState st(std::move(socket), std::move(subscriber));
+  StreamState* raw = &st;
+  st.subscriber->set_wake([raw] { raw->wake.cancel(); });
+
+  // Unregisters whatever ends the stream, including destruction of the frame at forced stop.
+  struct Registration {
+    Shard* shard;
+    StreamState* st;
+    Registration(Shard* sh, StreamState* s) : shard(sh), st(s) {
+      shard->index().add(st->subscriber.get());
+      shard->add_connection(st);
+    }
+    ~Registration() {
+      shard->index().remove(st->subscriber.get());
+      shard->remove_connection(st);
+    }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+  } registration(shard, raw);
+
+  if (shard->stopping()) co_return;
+  auto r = co_await (write_loop(raw, std::move(head), settings) || watch_peer(raw));
+  End why = r.index() == 0 ? std::get<0>(r) : std::get<1>(r);
+  if (why == End::slow || why == End::write_timeout) {
+    spdlog::info("subscriber {} disconnected: {}", remote, end_name(why));
+  } else {
+    spdlog::debug("subscriber {} disconnected: {}", remote, end_name(why));
+  }
+  st.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  st.socket.close(ignored);
+}
+
+}  // namespace mercure

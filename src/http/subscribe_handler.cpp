@@ -1,0 +1,137 @@
+#include "http/subscribe_handler.hpp"
+
+#include "core/authorizer.hpp"
+#include "core/hub.hpp"
+#include "http/request_auth.hpp"
+#include "http/shard.hpp"
+#include "http/sse_stream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+namespace mercure {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+std::string format_head(const Request& req, const std::vector<std::string>& cors_origins,
+                        const std::optional<std::string>& last_event_id, bool chunked) {
+  std::string head;
+  head.reserve(384);
+  head += req.version() == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
+  head +=
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: private, no-cache, no-store, must-revalidate, max-age=0\r\n"
+      "X-Accel-Buffering: no\r\n"
+      "Connection: keep-alive\r\n";
+  if (chunked) head += "Transfer-Encoding: chunked\r\n";
+  auto origin = req[http::field::origin];
+  if (origin_allowed(origin, cors_origins)) {
+    head += "Access-Control-Allow-Origin: ";
+    head += origin;
+    head += "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n";
+  }
+  if (last_event_id) {
+    head += "Last-Event-ID: ";
+    head += *last_event_id;
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
+  // 80-100% so that clients cut off together do not all come back at the same moment.
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  std::uniform_int_distribution<long long> pick(d.count() * 8 / 10, d.count());
+  return std::chrono::milliseconds(pick(rng));
+}
+
+std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_t>& exp) {
+  if (!exp) return std::nullopt;
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return SteadyClock::now() + std::chrono::milliseconds(*exp * 1000 - now_ms);
+}
+
+}  // namespace
+
+asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, const Request* req,
+                                       const Target* target, std::string remote) {
+  const auto& opts = shard->options();
+  auto reject = [&](const Error& e) -> asio::awaitable<bool> {
+    spdlog::info("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+    auto res = make_error_response(*req, e);
+    add_cors_headers(*req, opts.cors_origins, res);
+    auto [ec, n] = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
+    co_return !ec && res.keep_alive();
+  };
+
+  auto topics = target->all("topic");
+  if (topics.empty()) co_return co_await reject(Error{Errc::bad_request, "missing topic parameter"});
+
+  auto found = find_token((*req)[http::field::authorization], target->first("authorization"),
+                          (*req)[http::field::cookie], opts.cookie_name);
+  if (!found) co_return co_await reject(found.error());
+
+  std::optional<Claims> claims;
+  if (found->source == TokenSource::none) {
+    if (!opts.anonymous) {
+      co_return co_await reject(Error{Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)"});
+    }
+  } else {
+    auto verified = shard->authorizer().verify_subscriber(found->token);
+    if (!verified) {
+      co_return co_await reject(Error{Errc::unauthorized, "invalid subscriber token: " + verified.error().reason});
+    }
+    claims = std::move(*verified);
+  }
+
+  std::optional<std::string> resume;
+  if (auto h = (*req)["Last-Event-ID"]; !h.empty()) {
+    resume = std::string(h);
+  } else if (const auto* q = target->first("lastEventID"); q != nullptr && !q->empty()) {
+    resume = *q;
+  }
+  // The local transport keeps no history: a resume request is answered with "earliest",
+  // telling the client that what it missed cannot be replayed.
+  std::optional<std::string> last_event_id;
+  if (resume) last_event_id = "earliest";
+
+  const bool chunked = req->version() >= 11;
+  std::string head = format_head(*req, opts.cors_origins, last_event_id, chunked);
+
+  if (req->method() == http::verb::head) {
+    // HEAD: the headers a GET would get, without a body.
+    std::string head_only = format_head(*req, opts.cors_origins, last_event_id, false);
+    co_await asio::async_write(stream->socket(), asio::buffer(head_only), asio::as_tuple(asio::use_awaitable));
+    co_return false;
+  }
+
+  std::optional<std::vector<SelectorPtr>> allowed_private;
+  if (claims && claims->subscribe) allowed_private = shard->hub().compile(*claims->subscribe);
+  auto subscriber =
+      std::make_unique<Subscriber>(shard->hub().compile(topics), std::move(allowed_private), opts.outbox);
+
+  SseStreamSettings settings;
+  settings.chunked = chunked;
+  settings.heartbeat = opts.heartbeat;
+  settings.dispatch_timeout = opts.dispatch_timeout;
+  if (claims) settings.token_expiry = expiry_of(claims->exp);
+  if (opts.write_timeout.count() > 0) settings.end_of_life = SteadyClock::now() + jittered(opts.write_timeout);
+
+  stream->expires_never();
+  co_await run_sse_stream(shard, stream->release_socket(), std::move(head), std::move(subscriber), settings,
+                          std::move(remote));
+  co_return false;
+}
+
+}  // namespace mercure
