@@ -1,5 +1,6 @@
 #include "http/sse_stream.hpp"
 
+#include "core/sse_frame.hpp"
 #include "http/shard.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::string_view kHeartbeatChunk = "2\r\n:\n\r\n";
-constexpr std::string_view kHeartbeat = ":\n";
+constexpr std::string_view kHeartbeat = sse_heartbeat();
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 constexpr std::string_view kCrlf = "\r\n";
 
