@@ -1,0 +1,206 @@
+#include "core/jwt_verifier.hpp"
+
+#include "core/base64url.hpp"
+#include "core/strict_json.hpp"
+
+#include <openssl/crypto.h>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace mercure {
+
+namespace {
+
+constexpr std::string_view kMercureClaim = "mercure";
+constexpr std::string_view kMercureUriClaim = "https://mercure.rocks/";
+
+Error reject(std::string reason) {
+  return Error{Errc::unauthorized, std::move(reason)};
+}
+
+// Text taken from the token (an unexpected alg name) goes into a reason: one short printable line.
+std::string printable(std::string_view s) {
+  constexpr std::size_t kMax = 32;
+  std::string out;
+  for (const char c : s.substr(0, kMax)) out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
+  if (s.size() > kMax) out += "...";
+  return out;
+}
+
+const boost::json::value* member(const boost::json::object& o, std::string_view key) {
+  const boost::json::value* v = o.if_contains(boost::json::string_view(key.data(), key.size()));
+  return v != nullptr && !v->is_null() ? v : nullptr;
+}
+
+enum class Rounding { down, up };
+
+// NumericDate (RFC 7519 section 2): a JSON number of seconds, possibly fractional. Rounded so
+// that rounding never extends validity: exp and iat down, nbf up.
+Result<std::optional<std::int64_t>> numeric_date(const boost::json::object& claims, std::string_view name,
+                                                 Rounding rounding) {
+  const boost::json::value* v = member(claims, name);
+  if (v == nullptr) return std::optional<std::int64_t>{};
+  if (const auto* i = v->if_int64()) return std::optional<std::int64_t>{*i};
+  if (v->is_uint64()) return reject("claim " + std::string(name) + " is out of range");
+  if (const auto* d = v->if_double()) {
+    const double r = rounding == Rounding::down ? std::floor(*d) : std::ceil(*d);
+    // 0x1p63 = 2^63: every finite double in [-2^63, 2^63) converts exactly to int64.
+    if (!std::isfinite(r) || r < -0x1p63 || r >= 0x1p63) {
+      return reject("claim " + std::string(name) + " is out of range");
+    }
+    return std::optional<std::int64_t>{static_cast<std::int64_t>(r)};
+  }
+  return reject("claim " + std::string(name) + " is not a number");
+}
+
+Result<std::optional<std::vector<std::string>>> string_array(const boost::json::object& ns, std::string_view ns_name,
+                                                             std::string_view name) {
+  const boost::json::value* v = member(ns, name);
+  if (v == nullptr) return std::optional<std::vector<std::string>>{};
+  const auto not_strings = [&] {
+    return reject("claim " + std::string(ns_name) + "." + std::string(name) + " is not an array of strings");
+  };
+  const auto* array = v->if_array();
+  if (array == nullptr) return not_strings();
+  std::vector<std::string> out;
+  out.reserve(array->size());
+  for (const auto& item : *array) {
+    const auto* s = item.if_string();
+    if (s == nullptr) return not_strings();
+    out.emplace_back(s->data(), s->size());
+  }
+  return std::optional<std::vector<std::string>>{std::move(out)};
+}
+
+Result<Claims> extract_claims(const boost::json::object& obj) {
+  Claims claims;
+  auto exp = numeric_date(obj, "exp", Rounding::down);
+  if (!exp) return exp.error();
+  auto nbf = numeric_date(obj, "nbf", Rounding::up);
+  if (!nbf) return nbf.error();
+  auto iat = numeric_date(obj, "iat", Rounding::down);
+  if (!iat) return iat.error();
+  claims.exp = *exp;
+  claims.nbf = *nbf;
+  claims.iat = *iat;
+
+  std::string_view ns_name = kMercureClaim;
+  const boost::json::value* ns = member(obj, kMercureClaim);
+  if (ns == nullptr) {
+    ns_name = kMercureUriClaim;
+    ns = member(obj, kMercureUriClaim);
+  }
+  if (ns == nullptr) return claims;
+  const auto* ns_obj = ns->if_object();
+  if (ns_obj == nullptr) return reject("claim " + std::string(ns_name) + " is not an object");
+
+  auto publish = string_array(*ns_obj, ns_name, "publish");
+  if (!publish) return publish.error();
+  auto subscribe = string_array(*ns_obj, ns_name, "subscribe");
+  if (!subscribe) return subscribe.error();
+  claims.publish = std::move(*publish);
+  claims.subscribe = std::move(*subscribe);
+  if (const boost::json::value* payload = member(*ns_obj, "payload"))
+    claims.payload_json = boost::json::serialize(*payload);
+  return claims;
+}
+
+}  // namespace
+
+Result<JwtVerifier> JwtVerifier::create(JwtAlgorithm alg, std::string_view key) {
+  JwtVerifier v(alg);
+  auto md = fetch_jwt_digest(alg);
+  if (!md) return md.error();
+  v.md_ = std::move(*md);
+  if (is_hmac(alg)) {
+    if (auto ok = check_hmac_secret(key); !ok) return ok.error();
+    auto mac = fetch_hmac();
+    if (!mac) return mac.error();
+    v.mac_ = std::move(*mac);
+    v.secret_.assign(key);
+    return v;
+  }
+  auto pkey = load_public_key_pem(key);
+  if (!pkey) return Error{pkey.error().code, std::string(to_string(alg)) + " " + pkey.error().reason};
+  if (auto ok = check_key_for_algorithm(alg, pkey->get()); !ok) return ok.error();
+  v.key_ = std::move(*pkey);
+  return v;
+}
+
+JwtVerifier::~JwtVerifier() {
+  if (!secret_.empty()) OPENSSL_cleanse(secret_.data(), secret_.size());
+}
+
+Result<void> JwtVerifier::check_signature(std::string_view signing_input, std::string_view signature) const {
+  if (!is_hmac(alg_)) return verify_asymmetric(alg_, key_.get(), md_.get(), signing_input, signature);
+  auto expected = hmac(mac_.get(), md_.get(), secret_, signing_input);
+  if (!expected) return expected.error();
+  if (signature.size() != expected->size()) {
+    return reject("signature has wrong length (" + std::to_string(signature.size()) + " bytes, expected " +
+                  std::to_string(expected->size()) + ")");
+  }
+  if (CRYPTO_memcmp(signature.data(), expected->data(), expected->size()) != 0) return reject("signature mismatch");
+  return {};
+}
+
+Result<Claims> JwtVerifier::verify(std::string_view token, std::int64_t now_unix_seconds) const {
+  if (token.size() > kMaxTokenSize) {
+    return reject("malformed token: larger than " + std::to_string(kMaxTokenSize) + " bytes");
+  }
+  const auto dots = std::count(token.begin(), token.end(), '.');
+  if (dots != 2) {
+    return reject("malformed token: expected 3 dot-separated parts, got " + std::to_string(dots + 1));
+  }
+  const std::size_t first = token.find('.');
+  const std::size_t second = token.find('.', first + 1);
+  const std::string_view header_part = token.substr(0, first);
+  const std::string_view payload_part = token.substr(first + 1, second - first - 1);
+  const std::string_view signature_part = token.substr(second + 1);
+
+  if (header_part.empty()) return reject("malformed token: empty header");
+  auto header_json = base64url_decode(header_part);
+  if (!header_json) return reject("malformed token: bad base64 in header");
+  auto payload_json = base64url_decode(payload_part);
+  if (!payload_json) return reject("malformed token: bad base64 in payload");
+  auto signature = base64url_decode(signature_part);
+  if (!signature) return reject("malformed token: bad base64 in signature");
+
+  auto header = parse_strict_json(*header_json, "header");
+  if (!header) return reject("malformed token: " + header.error().reason);
+  const auto* header_obj = header->if_object();
+  if (header_obj == nullptr) return reject("malformed token: header is not a JSON object");
+  const boost::json::value* alg = header_obj->if_contains("alg");
+  if (alg == nullptr) return reject("malformed token: header has no alg");
+  const auto* alg_name = alg->if_string();
+  if (alg_name == nullptr) return reject("malformed token: header alg is not a string");
+  const std::string_view expected = to_string(alg_);
+  const std::string_view actual(alg_name->data(), alg_name->size());
+  if (actual == "none") {
+    return reject("unsecured token (alg none) not allowed (expected " + std::string(expected) + ")");
+  }
+  if (actual != expected) {
+    return reject("algorithm " + printable(actual) + " not allowed (expected " + std::string(expected) + ")");
+  }
+  if (header_obj->contains("crit")) return reject("header crit is not supported (no JWS extension is understood)");
+
+  if (signature->empty()) return reject("malformed token: empty signature");
+  if (auto ok = check_signature(token.substr(0, second), *signature); !ok) return ok.error();
+
+  auto payload = parse_strict_json(*payload_json, "payload");
+  if (!payload) return reject("malformed token: " + payload.error().reason);
+  const auto* payload_obj = payload->if_object();
+  if (payload_obj == nullptr) return reject("malformed token: payload is not a JSON object");
+  auto claims = extract_claims(*payload_obj);
+  if (!claims) return claims.error();
+
+  if (claims->exp && now_unix_seconds >= *claims->exp) return reject("token expired");
+  if (claims->nbf && now_unix_seconds < *claims->nbf) return reject("token not valid yet");
+  return claims;
+}
+
+}  // namespace mercure

@@ -1,0 +1,71 @@
+#pragma once
+// Verifies compact JWS tokens (RFC 7515/7519) signed with one configured algorithm and key, and
+// extracts the Mercure claims. Our own implementation on OpenSSL 3 EVP; no JWT library.
+//
+// Security contract:
+// - The algorithm is pinned by configuration: the header's `alg` must equal it exactly, so `none`
+//   and HS/RS confusion are impossible (an asymmetric verifier never uses its key as an HMAC
+//   secret; an HS* verifier refuses asymmetric tokens and refuses a PEM document as its secret).
+// - Headers `kid`, `jku`, `x5u`, `x5c`, `jwk`, `typ`, `cty` are ignored: nothing is ever fetched.
+//   A `crit` header is refused (no JWS extension is understood, RFC 7515 section 4.1.11).
+// - Tokens over kMaxTokenSize bytes are refused before any decoding. Base64url is strict (no
+//   padding, no other characters, canonical). Header and claims must be JSON objects without
+//   duplicate keys. HMAC tags are compared in constant time. ES* signatures are JOSE R||S of
+//   exactly 64/96/132 bytes; RSA signatures must be exactly the modulus size; RSA keys must have at
+//   least 2048 bits; PS* uses salt length = hash length and MGF1 with the same hash.
+// - Time: rejected when now >= exp or now < nbf; iat is parsed (must be a number) but a future iat
+//   is accepted, as the reference hub does. No leeway. Absent exp/nbf are not required.
+// - Claims: `mercure` object (or `https://mercure.rocks/` when `mercure` is absent or null) with
+//   `publish`/`subscribe` arrays of strings and any `payload`; wrong JSON types are refused.
+//   JSON null counts as absent everywhere.
+// Every rejection is Errc::unauthorized with a one-line reason naming the failed check.
+//
+// Thread-safety: immutable after create(); verify() may run concurrently from any number of
+// threads (the EVP_PKEY / EVP_MD / EVP_MAC are shared read-only, each call has its own context).
+
+#include "core/claims.hpp"
+#include "core/error.hpp"
+#include "core/jwt_algorithm.hpp"
+#include "core/jwt_crypto.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mercure {
+
+class JwtVerifier final {
+ public:
+  static constexpr std::size_t kMaxTokenSize = std::size_t{64} * 1024;
+
+  // Start-up: parses the key once. `key` is the HMAC secret (raw bytes) for HS*, else PEM: a public
+  // key (SPKI or PKCS#1), a certificate, or an unencrypted private key (only its public half is
+  // kept). Fails (Errc::bad_request) on an unreadable key, a key of the wrong type or curve, an RSA
+  // key under 2048 bits, an empty secret, or a secret that is a PEM document.
+  [[nodiscard]] static Result<JwtVerifier> create(JwtAlgorithm alg, std::string_view key);
+
+  // Checks `token` (compact JWS, no "Bearer " prefix) at time `now_unix_seconds`.
+  [[nodiscard]] Result<Claims> verify(std::string_view token, std::int64_t now_unix_seconds) const;
+
+  [[nodiscard]] JwtAlgorithm algorithm() const noexcept { return alg_; }
+
+  JwtVerifier(JwtVerifier&&) noexcept = default;
+  JwtVerifier& operator=(JwtVerifier&&) noexcept = default;
+  JwtVerifier(const JwtVerifier&) = delete;
+  JwtVerifier& operator=(const JwtVerifier&) = delete;
+  ~JwtVerifier();
+
+ private:
+  explicit JwtVerifier(JwtAlgorithm alg) : alg_(alg) {}
+
+  [[nodiscard]] Result<void> check_signature(std::string_view signing_input, std::string_view signature) const;
+
+  JwtAlgorithm alg_;
+  std::string secret_;  // HS* only
+  EvpPkeyPtr key_;      // asymmetric only, public half
+  EvpMdPtr md_;         // null for EdDSA
+  EvpMacPtr mac_;       // HS* only
+};
+
+}  // namespace mercure
