@@ -16,7 +16,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 asio::ip::address resolve_host(const std::string& host) {
-  if (host.empty()) return asio::ip::address_v4::any();
+  if (host.empty()) return asio::ip::address_v6::any();  // dual-stack; falls back to IPv4 below
   if (host == "localhost") return asio::ip::address_v4::loopback();
   std::string h = host;
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
@@ -38,7 +38,15 @@ void Server::start() {
   for (unsigned i = 0; i < workers; ++i) {
     auto shard = std::make_unique<Shard>(i, options_, hub_, authorizer_);
     try {
-      shard->listen(endpoint);
+      try {
+        shard->listen(endpoint);
+      } catch (const boost::system::system_error&) {
+        if (!options_.host.empty() || i != 0) throw;
+        // No IPv6 on this machine: all interfaces means all IPv4 interfaces.
+        shard = std::make_unique<Shard>(i, options_, hub_, authorizer_);
+        endpoint.address(asio::ip::address_v4::any());
+        shard->listen(endpoint);
+      }
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
                                std::to_string(endpoint.port()) + ": " + e.code().message());

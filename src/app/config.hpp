@@ -1,0 +1,108 @@
+#pragma once
+// The hub's settings after every source was merged (see ConfigLoader), and the parsers for the
+// value syntaxes users type: Go-style durations, booleans, lists, listen addresses.
+// Plain data: built once at start-up, then read-only (safe to share between threads).
+// The table of every setting, with its flag, environment names and directive: docs/configuration.md.
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mercure {
+
+// The development key everyone copies from the reference's documentation; only --dev uses it.
+inline constexpr std::string_view kDevJwtKey = "!ChangeThisMercureHubJWTSecretKey!";
+
+struct JwtRole {
+  std::string key;  // HMAC secret, or a PEM public key (real newlines; literal "\n" escapes are unfolded)
+  std::string algorithm = "HS256";  // JOSE name, validated by ConfigLoader (parse_jwt_algorithm)
+};
+
+struct Config {
+  std::string listen_host;           // empty = all interfaces (IPv4 and IPv6); never bracketed
+  std::uint16_t listen_port = 3000;  // 0 = an ephemeral port chosen by the kernel
+  unsigned workers = 0;              // 0 = one per core; at most 1024
+
+  JwtRole publisher_jwt;                     // key required (ConfigLoader checks), except with --dev
+  JwtRole subscriber_jwt;                    // key required unless anonymous, except with --dev
+  bool anonymous = false;                    // subscribers without a token may receive public updates
+  bool subscriptions = false;                // subscription events and the subscriptions API
+  std::vector<std::string> cors_origins;     // "*" allows any origin
+  std::vector<std::string> publish_origins;  // CSRF allowlist for cookie-authenticated publishing; "*" allowed
+  std::string cookie_name = "mercureAuthorization";
+
+  std::chrono::milliseconds heartbeat{40'000};        // 0 = no heartbeats
+  std::chrono::milliseconds write_timeout{600'000};   // maximum life of a connection; 0 = none
+  std::chrono::milliseconds dispatch_timeout{5'000};  // maximum duration of one write; 0 = none
+  std::chrono::milliseconds read_timeout{5'000};      // time to read a whole request; 0 = none
+
+  std::string transport_url = "local://";  // scheme://...; "local://" keeps no history
+
+  bool ui = false;
+  bool demo = false;
+  bool debug = false;               // debug logs (the reference warns: not for production)
+  std::string log_format = "text";  // "text" or "json" (always lower case here)
+  bool use_forwarded_headers = false;
+  bool metrics_enabled = false;
+  std::string metrics_addr = "127.0.0.1:9764";
+  std::string cert_file;  // both or neither
+  std::string key_file;
+  bool dev = false;  // --dev was given (its effects are already applied above)
+};
+
+// A bad setting found at start-up. what() is one line, without the program name, e.g.
+// `invalid HEARTBEAT_INTERVAL "4x": not a duration (examples: 40s, 500ms)`.
+// setting() is the name as the user wrote it: "HEARTBEAT_INTERVAL", "--heartbeat", "heartbeat".
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string setting, const std::string& message)
+      : std::runtime_error(message), setting_(std::move(setting)) {}
+  [[nodiscard]] const std::string& setting() const noexcept { return setting_; }
+
+ private:
+  std::string setting_;
+};
+
+// The value parsers below throw std::invalid_argument whose what() is only the reason
+// ("not a duration (examples: 40s, 500ms)"); the loader adds the setting's name and value.
+
+// Go's time.ParseDuration syntax: a sequence of decimal numbers, each with an optional fraction
+// and a unit among ns, us (also µs), ms, s, m, h; plus Caddy's d (24h). "0" alone is allowed.
+// Decisions: a bare integer other than 0 is an error (Go rejects it; the legacy hub read it as
+// nanoseconds, which nobody means); a negative duration is an error; a non-zero duration under
+// one millisecond rounds UP to 1ms, so it never silently becomes 0 (= disabled); at most 292 years.
+[[nodiscard]] std::chrono::milliseconds parse_duration(std::string_view text);
+
+// The inverse, for help and messages: "40s", "1m30s", "500ms", "0s".
+[[nodiscard]] std::string format_duration(std::chrono::milliseconds d);
+
+// 1/0, true/false, yes/no, on/off, case-insensitive, surrounding blanks ignored.
+[[nodiscard]] bool parse_bool(std::string_view text);
+
+// Items separated by spaces, tabs, newlines and/or commas; empty items dropped.
+[[nodiscard]] std::vector<std::string> parse_list(std::string_view text);
+
+// A PEM document written on one line with literal "\n" (or "\r\n") escapes, as .env and compose
+// files force, gets its newlines back. Anything else (HMAC secrets included) is returned unchanged.
+[[nodiscard]] std::string unfold_pem(std::string key);
+
+struct ListenAddress {
+  std::string host;  // empty = all interfaces; IPv6 without brackets
+  std::uint16_t port = 0;
+};
+
+// ADDR syntax: "host:port", ":port", "[v6]:port"; the port is 0-65535, "http" (80) or
+// "https" (443). A missing port is an error.
+[[nodiscard]] ListenAddress parse_listen_address(std::string_view text);
+
+// SERVER_NAME / Caddyfile site address syntax: optional "http://" or "https://", then
+// "host", "host:port", ":port" or "[v6]:port". Like Caddy, the host names the site, it does not
+// restrict the bind: the result always has an empty host (all interfaces). No port: 80 (443 after
+// "https://"). Several addresses ("a, b") are an error.
+[[nodiscard]] ListenAddress parse_server_name(std::string_view text);
+
+}  // namespace mercure
