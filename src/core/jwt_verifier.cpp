@@ -200,6 +200,8 @@ Result<Claims> JwtVerifier::verify(std::string_view token, std::int64_t now_unix
 
   if (claims->exp && now_unix_seconds >= *claims->exp) return reject("token expired");
   if (claims->nbf && now_unix_seconds < *claims->nbf) return reject("token not valid yet");
+  // PROTOCOL.md: iat is enforced when present (golang-jwt v4, used by older reference hubs, did too).
+  if (claims->iat && now_unix_seconds < *claims->iat) return reject("token issued in the future (iat)");
   return claims;
 }
 

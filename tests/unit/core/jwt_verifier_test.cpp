@@ -411,12 +411,15 @@ TEST(JwtVerifier, KeepsAnyPayloadAsCompactJson) {
 
 // --- time -------------------------------------------------------------------------------------
 
-TEST(JwtVerifier, EnforcesExpAndNbfWithoutLeeway) {
+TEST(JwtVerifier, EnforcesExpNbfAndIatWithoutLeeway) {
   const auto v = hs256_verifier();
-  const std::string token = hs256(R"({"exp":1700000100,"nbf":1700000000,"iat":1800000000})");
+  const std::string future = hs256(R"({"exp":1800000100,"iat":1700000050})");
+  expect_rejected(v.verify(future, 1'700'000'049), "token issued in the future (iat)");
+  EXPECT_TRUE(v.verify(future, 1'700'000'050).has_value());
+  const std::string token = hs256(R"({"exp":1700000100,"nbf":1700000000,"iat":1690000000})");
   expect_rejected(v.verify(token, 1'699'999'999), "token not valid yet");
   EXPECT_TRUE(v.verify(token, 1'700'000'000).has_value());
-  EXPECT_TRUE(v.verify(token, 1'700'000'099).has_value());  // iat in the future is accepted
+  EXPECT_TRUE(v.verify(token, 1'700'000'099).has_value());
   expect_rejected(v.verify(token, 1'700'000'100), "token expired");
   expect_rejected(v.verify(token, 1'800'000'000), "token expired");
 }
