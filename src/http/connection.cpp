@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <tuple>
+#include <vector>
 
 namespace mercure {
 
@@ -60,6 +61,23 @@ Response method_not_allowed(const Request& req, const char* allow) {
                                 std::string("method ") + std::string(req.method_string()) + " not allowed\n");
   res.set(http::field::allow, allow);
   return res;
+}
+
+// After an error answered before the body was read (413, 431, 400), the client may still be
+// sending: closing now would reset the connection and destroy the response in its receive
+// buffer. Half-close, then read and discard for a bounded time and size before closing.
+asio::awaitable<void> linger(beast::tcp_stream* stream) {
+  constexpr std::size_t kMaxDrain = 16 * 1024 * 1024;
+  boost::system::error_code ignored;
+  stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream->expires_after(std::chrono::seconds(2));
+  std::vector<char> sink(16 * 1024);
+  std::size_t drained = 0;
+  while (drained < kMaxDrain) {
+    auto [ec, n] = co_await stream->async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    drained += n;
+  }
 }
 
 void set_expiry(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
@@ -118,7 +136,8 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       auto res = make_error_response(dummy, e);
       res.keep_alive(false);
       set_expiry(stream, opts.dispatch_timeout);
-      co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      if (!wec) co_await linger(&stream);
       break;
     }
 

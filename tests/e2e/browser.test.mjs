@@ -1,0 +1,134 @@
+// A real browser: Debian's headless chromium (driven by playwright-core) opens a native
+// EventSource from a page served by another origin, anonymously and with the auth cookie.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { ARTIFACTS_DIR, startHub } from '../lib/hub.mjs';
+import { publishOk } from '../lib/http.mjs';
+import { publisherToken, subscriberToken } from '../lib/tokens.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Mercure e2e</title>
+<style>body{font:14px sans-serif;margin:20px} li{margin:4px 0} .private{color:#a00}</style></head>
+<body><h1>Mercure hub e2e</h1><p id="status">idle</p><ul id="log"></ul>
+<script>
+window.received = [];
+window.states = [];
+window.subscribe = (url, withCredentials) => {
+  const es = new EventSource(url, { withCredentials });
+  window.es = es;
+  es.onopen = () => { window.states.push('open'); document.getElementById('status').textContent = 'open: ' + url; };
+  es.onerror = () => { window.states.push('error:' + es.readyState); };
+  const show = (e) => {
+    window.received.push({ type: e.type, data: e.data, lastEventId: e.lastEventId });
+    const li = document.createElement('li');
+    li.textContent = e.type + ' [' + e.lastEventId + '] ' + e.data;
+    if (e.data.includes('private')) li.className = 'private';
+    document.getElementById('log').appendChild(li);
+  };
+  es.onmessage = show;
+  es.addEventListener('book-updated', show);
+};
+</script></body></html>`;
+
+describe('chromium native EventSource', () => {
+  let pageServer;
+  let pageOrigin;
+  let hub;
+  let browser;
+
+  before(async () => {
+    pageServer = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(PAGE);
+    });
+    await new Promise((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+    pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
+    hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: pageOrigin } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 30_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await hub?.stop();
+    await new Promise((resolve) => (pageServer ? pageServer.close(resolve) : resolve()));
+  });
+
+  async function openPage(context) {
+    const page = await context.newPage();
+    await page.goto(`${pageOrigin}/`);
+    return page;
+  }
+
+  test('anonymous cross-origin subscription receives a published update', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await openPage(context);
+      const topic = 'https://example.com/browser/books/1';
+      const url = `${hub.hubUrl}?topic=${encodeURIComponent('https://example.com/browser/books/{id}')}`;
+      await page.evaluate(([u]) => window.subscribe(u, false), [url]);
+      await page.waitForFunction(() => window.states.includes('open'), null, { timeout: 10_000 });
+      const id = await publishOk(hub, { topic, type: 'book-updated', data: '{"title":"Dune"}' }, { token: await publisherToken() });
+      await page.waitForFunction(() => window.received.length >= 1, null, { timeout: 10_000 });
+      const received = await page.evaluate(() => window.received);
+      assert.deepEqual(received, [{ type: 'book-updated', data: '{"title":"Dune"}', lastEventId: id }]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('with the auth cookie and withCredentials, a private update arrives (and not without)', async () => {
+    const context = await browser.newContext();
+    try {
+      const topic = 'https://example.com/browser/private';
+      const token = await subscriberToken([topic]);
+      await context.addCookies([{ name: 'mercureAuthorization', value: token, url: hub.url, httpOnly: true, sameSite: 'Lax' }]);
+      const page = await openPage(context);
+      const url = `${hub.hubUrl}?topic=${encodeURIComponent(topic)}`;
+      await page.evaluate(([u]) => window.subscribe(u, true), [url]);
+      await page.waitForFunction(() => window.states.includes('open'), null, { timeout: 10_000 });
+
+      // A second page of another context (no cookie) subscribes anonymously to the same topic.
+      const anonContext = await browser.newContext();
+      try {
+        const anonPage = await openPage(anonContext);
+        await anonPage.evaluate(([u]) => window.subscribe(u, false), [url]);
+        await anonPage.waitForFunction(() => window.states.includes('open'), null, { timeout: 10_000 });
+
+        const pub = await publisherToken();
+        const privateId = await publishOk(hub, { topic, data: 'private: for cookie holders', private: 'on' }, { token: pub });
+        await publishOk(hub, { topic, data: 'public: for everyone' }, { token: pub });
+        await page.waitForFunction(() => window.received.length >= 2, null, { timeout: 10_000 });
+        await anonPage.waitForFunction(() => window.received.length >= 1, null, { timeout: 10_000 });
+        const got = await page.evaluate(() => window.received);
+        assert.deepEqual(got.map((e) => e.data), ['private: for cookie holders', 'public: for everyone']);
+        assert.equal(got[0].lastEventId, privateId);
+        const anonGot = await anonPage.evaluate(() => window.received);
+        assert.deepEqual(anonGot.map((e) => e.data), ['public: for everyone']);
+      } finally {
+        await anonContext.close();
+      }
+
+      mkdirSync(ARTIFACTS_DIR, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS_DIR, 'e2e-chromium-eventsource.png') });
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,101 @@
+// CORS: preflight requests and credentialed cross-origin subscriptions/publications.
+
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { useHub } from '../lib/hub.mjs';
+import { Closer, HUB_PATH, publish, request, subscribe } from '../lib/http.mjs';
+import { publisherToken } from '../lib/tokens.mjs';
+
+const closer = new Closer();
+after(() => closer.closeAll());
+
+const list = (v) => (v || '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+
+function preflight(hub, origin, method = 'GET', requestHeaders = 'authorization, cache-control, last-event-id') {
+  return request(hub, {
+    method: 'OPTIONS',
+    path: `${HUB_PATH}?topic=${encodeURIComponent('https://example.com/cors')}`,
+    headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': requestHeaders },
+  });
+}
+
+function assertAllowed(res, origin, what) {
+  assert.equal(res.headers['access-control-allow-origin'], origin, `${what}: the allowed origin is echoed`);
+  assert.equal(res.headers['access-control-allow-credentials'], 'true', `${what}: credentials allowed`);
+}
+
+describe('CORS with an allowlist', () => {
+  const hub = useHub({ env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: 'https://app.example http://localhost:8080' } });
+
+  test('preflight from an allowed origin: 2xx, origin echoed, credentials, the three headers allowed', async () => {
+    for (const origin of ['https://app.example', 'http://localhost:8080']) {
+      const res = await preflight(hub, origin);
+      assert.ok(res.status === 200 || res.status === 204, `preflight status ${res.status}`);
+      assertAllowed(res, origin, 'preflight');
+      const allowed = list(res.headers['access-control-allow-headers']);
+      for (const h of ['authorization', 'cache-control', 'last-event-id']) assert.ok(allowed.includes(h), `allow-headers has ${h}: ${allowed}`);
+      const methods = list(res.headers['access-control-allow-methods']);
+      if (methods.length) assert.ok(methods.includes('get'), `allow-methods has GET: ${methods}`);
+    }
+  });
+
+  test('preflight for a POST from an allowed origin', async () => {
+    const res = await preflight(hub, 'https://app.example', 'POST', 'authorization, content-type');
+    assert.ok(res.status === 200 || res.status === 204, `preflight status ${res.status}`);
+    assertAllowed(res, 'https://app.example', 'POST preflight');
+    const methods = list(res.headers['access-control-allow-methods']);
+    if (methods.length) assert.ok(methods.includes('post'), `allow-methods has POST: ${methods}`);
+  });
+
+  test('preflight from a foreign origin is not granted', async () => {
+    const res = await preflight(hub, 'https://evil.example');
+    assert.equal(res.headers['access-control-allow-origin'], undefined);
+    assert.notEqual(res.headers['access-control-allow-credentials'], 'true');
+  });
+
+  test('a cross-origin subscription from an allowed origin carries the CORS headers', async () => {
+    const sub = closer.add(await subscribe(hub, ['https://example.com/cors'], { headers: { Origin: 'https://app.example' } }));
+    assert.equal(sub.status, 200);
+    assertAllowed(sub, 'https://app.example', 'subscription');
+  });
+
+  test('a cross-origin subscription from a foreign origin gets no CORS grant', async () => {
+    const sub = closer.add(await subscribe(hub, ['https://example.com/cors'], { headers: { Origin: 'https://evil.example' } }));
+    assert.equal(sub.headers['access-control-allow-origin'], undefined);
+  });
+
+  test('a cross-origin publish from an allowed origin carries the CORS headers', async () => {
+    const res = await publish(hub, { topic: 'https://example.com/cors', data: 'x' }, { token: await publisherToken(), headers: { Origin: 'https://app.example' } });
+    assert.equal(res.status, 200);
+    assertAllowed(res, 'https://app.example', 'publish');
+  });
+
+  test('error responses to an allowed origin carry the CORS headers too (so the page can read them)', async () => {
+    const res = await request(hub, { path: HUB_PATH, headers: { Origin: 'https://app.example' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers['access-control-allow-origin'], 'https://app.example');
+  });
+});
+
+describe('CORS with `*`', () => {
+  const hub = useHub({ env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: '*' } });
+
+  test('any origin is echoed, never `*`, since credentials are allowed', async () => {
+    for (const origin of ['https://any.example', 'http://127.0.0.1:1234']) {
+      const res = await preflight(hub, origin);
+      assert.ok(res.status === 200 || res.status === 204, `preflight status ${res.status}`);
+      assertAllowed(res, origin, 'preflight');
+      const sub = closer.add(await subscribe(hub, ['https://example.com/cors'], { headers: { Origin: origin } }));
+      assertAllowed(sub, origin, 'subscription');
+    }
+  });
+});
+
+describe('CORS not configured', () => {
+  const hub = useHub({ env: { ALLOW_ANONYMOUS: '1' } });
+  test('no origin is granted', async () => {
+    const sub = closer.add(await subscribe(hub, ['https://example.com/cors'], { headers: { Origin: 'https://app.example' } }));
+    assert.equal(sub.status, 200);
+    assert.equal(sub.headers['access-control-allow-origin'], undefined);
+  });
+});

@@ -1,0 +1,135 @@
+// HTTP/1.1 details real clients rely on, and hostile or broken clients the hub must survive.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { useHub } from '../lib/hub.mjs';
+import { Connection, HUB_PATH, formEncode, publish, request, subscribeOk, withDeadline } from '../lib/http.mjs';
+import { publisherToken } from '../lib/tokens.mjs';
+
+/** A raw socket that records every byte received and when it closed. */
+async function rawSocket(hub) {
+  const socket = net.connect({ host: '127.0.0.1', port: hub.port });
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const state = { text: '', closed: false, socket, waiters: [] };
+  const check = () => {
+    for (const w of [...state.waiters]) if (w.pred(state)) {
+      state.waiters.splice(state.waiters.indexOf(w), 1);
+      w.resolve(state);
+    }
+  };
+  socket.on('data', (d) => {
+    state.text += d.toString('latin1');
+    check();
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    state.closed = true;
+    check();
+  });
+  state.waitFor = (pred, ms, what) =>
+    withDeadline(new Promise((resolve) => {
+      state.waiters.push({ pred, resolve });
+      check();
+    }), ms, what, () => `received: ${JSON.stringify(state.text.slice(0, 500))}; closed: ${state.closed}`);
+  return state;
+}
+
+async function assertAlive(hub) {
+  const res = await request(hub, { path: '/healthz' });
+  assert.equal(res.status, 200, 'the hub still serves requests');
+}
+
+describe('HTTP/1.1 details', () => {
+  const hub = useHub({ env: { ALLOW_ANONYMOUS: '1', READ_TIMEOUT: '1s' } });
+
+  test('Expect: 100-continue gets an interim 100 before the body is sent, then the final answer', async () => {
+    const s = await rawSocket(hub);
+    try {
+      const body = formEncode({ topic: 'https://example.com/expect', data: 'x'.repeat(2000) });
+      s.socket.write(
+        `POST ${HUB_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await publisherToken()}\r\n` +
+          `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      await s.waitFor((st) => /^HTTP\/1\.1 100 /.test(st.text), 900, 'HTTP/1.1 100 Continue (curl waits 1 s without it)');
+      s.socket.write(body);
+      await s.waitFor((st) => /HTTP\/1\.1 200 [^\r]*\r\n[\s\S]*\r\n\r\nurn:uuid:/.test(st.text), 3000, 'the 200 response');
+    } finally {
+      s.socket.destroy();
+    }
+  });
+
+  test('a chunked request body is accepted', async () => {
+    const conn = await Connection.open(hub, { parseSse: false });
+    try {
+      const body = formEncode({ topic: 'https://example.com/chunked', data: 'chunked body' });
+      const half = Math.floor(body.length / 2);
+      const chunked = `${half.toString(16)}\r\n${body.slice(0, half)}\r\n${(body.length - half).toString(16)}\r\n${body.slice(half)}\r\n0\r\n\r\n`;
+      const res = await conn.request({
+        method: 'POST',
+        path: HUB_PATH,
+        headers: { Authorization: `Bearer ${await publisherToken()}`, 'Content-Type': 'application/x-www-form-urlencoded', 'Transfer-Encoding': 'chunked' },
+        body: chunked,
+      });
+      assert.equal(res.status, 200, res.text);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('a body larger than the limit (1 MiB) is refused with 413, and the hub lives on', async () => {
+    const res = await publish(hub, { topic: 'https://example.com/big', data: 'x'.repeat(2 * 1024 * 1024) }, { token: await publisherToken() });
+    assert.equal(res.status, 413);
+    await assertAlive(hub);
+  });
+
+  test('oversized request headers are refused (431 or 400), and the hub lives on', async () => {
+    const res = await request(hub, { path: '/healthz', headers: { 'X-Big': 'y'.repeat(64 * 1024) } }).catch((e) => ({ status: 'closed', e }));
+    assert.ok([431, 400, 'closed'].includes(res.status), `status ${res.status}`);
+    await assertAlive(hub);
+  });
+
+  test('a garbage request line gets 400 (or a closed connection), and the hub lives on', async () => {
+    const s = await rawSocket(hub);
+    s.socket.write('THIS IS NOT HTTP\r\n\r\n');
+    await s.waitFor((st) => st.closed || /^HTTP\/1\.[01] 400 /.test(st.text), 3000, 'a 400 or a close');
+    s.socket.destroy();
+    await assertAlive(hub);
+  });
+
+  test('a client that never finishes its request head is dropped after READ_TIMEOUT', async () => {
+    const s = await rawSocket(hub);
+    const t0 = Date.now();
+    s.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // ...and nothing more
+    await s.waitFor((st) => st.closed, 6000, 'the hub to drop the slow client');
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 700, `dropped after ${ms} ms with READ_TIMEOUT=1s`);
+    await assertAlive(hub);
+  });
+
+  test('the read timeout does not apply to an open subscription', async () => {
+    const sub = await subscribeOk(hub, ['https://example.com/long']);
+    try {
+      // Outlive READ_TIMEOUT (1 s) by far, waiting on the hub's own heartbeat-free silence:
+      // a publish after 2.5 s must still arrive on the same stream.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(sub.ended, false, 'the stream is still open');
+      await publish(hub, { topic: 'https://example.com/long', data: 'late' }, { token: await publisherToken() });
+      await sub.waitForEvent((e) => e.data === 'late');
+    } finally {
+      sub.close();
+    }
+  });
+
+  test('a client that disappears mid-request does not hurt the hub', async () => {
+    for (let i = 0; i < 20; i++) {
+      const s = await rawSocket(hub);
+      s.socket.write(`POST ${HUB_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\ntopic=`);
+      s.socket.resetAndDestroy();
+    }
+    await assertAlive(hub);
+  });
+});

@@ -1,0 +1,183 @@
+// Starts the real hub binary on an ephemeral port and guarantees it never outlives the test
+// process. Contract: the hub logs `listening on http://127.0.0.1:<port>` to stderr when ready,
+// and exits with status 0 shortly after SIGTERM.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const HUB_BIN =
+  process.env.MERCURE_HUB_BIN || fileURLToPath(new URL('../../build/release/mercure-hub', import.meta.url));
+export const ARTIFACTS_DIR = fileURLToPath(new URL('../artifacts/', import.meta.url));
+
+/** The development key everyone copies from the docs; HS256 for both roles by default. */
+export const JWT_SECRET = '!ChangeThisMercureHubJWTSecretKey!';
+
+const READY_RE = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
+// eslint-disable-next-line no-control-regex
+const ANSI_RE = /\x1b\[[0-9;]*m/g;
+
+const liveHubs = new Set();
+
+function killAllHubs() {
+  for (const child of liveHubs) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  liveHubs.clear();
+}
+
+// Whatever ends this test process, no hub survives it.
+process.on('exit', killAllHubs);
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+]) {
+  process.once(signal, () => {
+    killAllHubs();
+    process.exit(code);
+  });
+}
+
+/**
+ * Starts a hub. `env` is merged over the defaults (a key set to `undefined` or `null` removes
+ * a default); the child gets no other environment than PATH. Resolves once the readiness line
+ * was logged, rejects (with the captured output) if the hub exits first or takes too long.
+ */
+export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 10_000 } = {}) {
+  if (!existsSync(HUB_BIN)) {
+    throw new Error(`hub binary not found at ${HUB_BIN} (set MERCURE_HUB_BIN or build the release preset)`);
+  }
+  const childEnv = {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    ADDR: '127.0.0.1:0',
+    JWT_KEY: JWT_SECRET,
+    TRANSPORT_URL: 'local://',
+  };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || v === null) delete childEnv[k];
+    else childEnv[k] = String(v);
+  }
+  const argv = [...args];
+  if (workers !== undefined) argv.push('--workers', String(workers));
+
+  const child = spawn(HUB_BIN, argv, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  liveHubs.add(child);
+
+  let stderr = '';
+  let stdout = '';
+  let exitInfo = null;
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      liveHubs.delete(child);
+      exitInfo = { code, signal, at: Date.now() };
+      resolve(exitInfo);
+    });
+  });
+  child.once('error', () => liveHubs.delete(child));
+
+  const describeOutput = () =>
+    `command: ${HUB_BIN} ${argv.join(' ')}\n--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}`;
+
+  const ready = new Promise((resolve, reject) => {
+    const check = (stream) => {
+      const text = (stream === 'stderr' ? stderr : stdout).replace(ANSI_RE, '');
+      const m = READY_RE.exec(text);
+      if (m) resolve({ url: m[1], port: Number(m[2]), stream });
+    };
+    child.stderr.setEncoding('utf8');
+    child.stdout.setEncoding('utf8');
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      check('stderr');
+    });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      check('stdout');
+    });
+    child.once('error', (e) => reject(new Error(`cannot spawn hub: ${e.message}\n${describeOutput()}`)));
+    exited.then((info) =>
+      reject(new Error(`hub exited before it was ready (code ${info.code}, signal ${info.signal})\n${describeOutput()}`)),
+    );
+  });
+
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`hub not ready within ${readyTimeoutMs} ms\n${describeOutput()}`)),
+      readyTimeoutMs,
+    );
+  });
+  let readyInfo;
+  try {
+    readyInfo = await Promise.race([ready, timeout]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const hub = {
+    url: readyInfo.url,
+    port: readyInfo.port,
+    host: '127.0.0.1',
+    origin: readyInfo.url,
+    hubUrl: `${readyInfo.url}/.well-known/mercure`,
+    /** Which stream carried the readiness line ('stderr' per contract). */
+    readyStream: readyInfo.stream,
+    pid: child.pid,
+    process: child,
+    exited,
+    env: childEnv,
+    args: argv,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    output: describeOutput,
+    exitInfo: () => exitInfo,
+    /** SIGTERM, then SIGKILL after `timeoutMs`. Resolves to {code, signal, timedOut, ms}. */
+    async stop({ signal = 'SIGTERM', timeoutMs = 5_000 } = {}) {
+      if (exitInfo) return { ...exitInfo, timedOut: false, ms: 0 };
+      const t0 = Date.now();
+      child.kill(signal);
+      let t;
+      const res = await Promise.race([
+        exited.then((i) => ({ ...i, timedOut: false })),
+        new Promise((r) => {
+          t = setTimeout(() => r(null), timeoutMs);
+        }),
+      ]);
+      clearTimeout(t);
+      if (res) return { ...res, ms: res.at - t0 };
+      child.kill('SIGKILL');
+      const i = await exited;
+      return { ...i, timedOut: true, ms: Date.now() - t0 };
+    },
+    kill() {
+      if (!exitInfo) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+  return hub;
+}
+
+/**
+ * Registers before/after hooks in the current suite (or file) that start one hub and always
+ * stop it. Returns an object filled in once the hub is ready: use its properties inside tests.
+ */
+export function useHub(options = {}) {
+  const fixture = {};
+  before(async () => {
+    Object.assign(fixture, await startHub(options));
+  });
+  after(async () => {
+    if (fixture.stop) await fixture.stop();
+  });
+  return fixture;
+}
