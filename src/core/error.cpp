@@ -6,32 +6,52 @@ namespace mercure {
 
 int http_status(Errc code) noexcept {
   switch (code) {
-    case Errc::bad_request: return 400;
-    case Errc::unauthorized: return 401;
-    case Errc::forbidden: return 403;
-    case Errc::not_found: return 404;
-    case Errc::method_not_allowed: return 405;
-    case Errc::payload_too_large: return 413;
-    case Errc::header_too_large: return 431;
-    case Errc::too_many_requests: return 429;
-    case Errc::unavailable: return 503;
-    case Errc::internal: return 500;
+    case Errc::bad_request:
+      return 400;
+    case Errc::unauthorized:
+      return 401;
+    case Errc::forbidden:
+      return 403;
+    case Errc::not_found:
+      return 404;
+    case Errc::method_not_allowed:
+      return 405;
+    case Errc::payload_too_large:
+      return 413;
+    case Errc::header_too_large:
+      return 431;
+    case Errc::too_many_requests:
+      return 429;
+    case Errc::unavailable:
+      return 503;
+    case Errc::internal:
+      return 500;
   }
   return 500;
 }
 
 const char* errc_name(Errc code) noexcept {
   switch (code) {
-    case Errc::bad_request: return "bad_request";
-    case Errc::unauthorized: return "unauthorized";
-    case Errc::forbidden: return "forbidden";
-    case Errc::not_found: return "not_found";
-    case Errc::method_not_allowed: return "method_not_allowed";
-    case Errc::payload_too_large: return "payload_too_large";
-    case Errc::header_too_large: return "header_too_large";
-    case Errc::too_many_requests: return "too_many_requests";
-    case Errc::unavailable: return "unavailable";
-    case Errc::internal: return "internal";
+    case Errc::bad_request:
+      return "bad_request";
+    case Errc::unauthorized:
+      return "unauthorized";
+    case Errc::forbidden:
+      return "forbidden";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::method_not_allowed:
+      return "method_not_allowed";
+    case Errc::payload_too_large:
+      return "payload_too_large";
+    case Errc::header_too_large:
+      return "header_too_large";
+    case Errc::too_many_requests:
+      return "too_many_requests";
+    case Errc::unavailable:
+      return "unavailable";
+    case Errc::internal:
+      return "internal";
   }
   return "internal";
 }

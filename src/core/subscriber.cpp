@@ -4,11 +4,10 @@
 
 namespace mercure {
 
-Subscriber::Subscriber(std::vector<SelectorPtr> selectors,
-                       std::optional<std::vector<SelectorPtr>> allowed_private, OutboxLimits limits)
+Subscriber::Subscriber(std::vector<SelectorPtr> selectors, std::optional<std::vector<SelectorPtr>> allowed_private,
+                       OutboxLimits limits)
     : selectors_(std::move(selectors)), allowed_private_(std::move(allowed_private)), limits_(limits) {
-  has_pattern_ = std::any_of(selectors_.begin(), selectors_.end(),
-                             [](const SelectorPtr& s) { return !s->is_exact(); });
+  has_pattern_ = std::any_of(selectors_.begin(), selectors_.end(), [](const SelectorPtr& s) { return !s->is_exact(); });
 }
 
 namespace {
@@ -27,7 +26,9 @@ bool Subscriber::may_see(const Update& u) const {
   return allowed_private_.has_value() && any_topic_matches(*allowed_private_, u);
 }
 
-bool Subscriber::matches(const Update& u) const { return any_topic_matches(selectors_, u) && may_see(u); }
+bool Subscriber::matches(const Update& u) const {
+  return any_topic_matches(selectors_, u) && may_see(u);
+}
 
 void Subscriber::push(UpdatePtr u) {
   if (overflowed_) return;

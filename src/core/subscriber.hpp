@@ -21,7 +21,7 @@ using UpdatePtr = std::shared_ptr<const Update>;
 using SelectorPtr = std::shared_ptr<const TopicSelector>;
 
 struct OutboxLimits {
-  std::size_t max_updates = 4096;         // pending frames before the subscriber is cut off
+  std::size_t max_updates = 4096;           // pending frames before the subscriber is cut off
   std::size_t max_bytes = 8 * 1024 * 1024;  // pending bytes before the subscriber is cut off
 };
 

@@ -8,10 +8,18 @@ namespace {
 
 constexpr std::size_t kMaxPrefix = 9999;
 
-bool is_alpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_hex(unsigned char c) { return is_digit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f'); }
-bool is_unreserved(unsigned char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+bool is_alpha(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_hex(unsigned char c) {
+  return is_digit(c) || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+bool is_unreserved(unsigned char c) {
+  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
 bool is_reserved(unsigned char c) {
   constexpr std::string_view kReserved = ":/?#[]@!$&'()*+,;=";
   return kReserved.find(static_cast<char>(c)) != std::string_view::npos;
@@ -35,14 +43,22 @@ struct Operator {
 
 std::optional<Operator> operator_of(char c) {
   switch (c) {
-    case '+': return Operator{"", ',', false, true, false};
-    case '#': return Operator{"#", ',', false, true, false};
-    case '.': return Operator{".", '.', false, false, false};
-    case '/': return Operator{"/", '/', false, false, false};
-    case ';': return Operator{";", ';', true, false, false};
-    case '?': return Operator{"?", '&', true, false, true};
-    case '&': return Operator{"&", '&', true, false, true};
-    default: return std::nullopt;
+    case '+':
+      return Operator{"", ',', false, true, false};
+    case '#':
+      return Operator{"#", ',', false, true, false};
+    case '.':
+      return Operator{".", '.', false, false, false};
+    case '/':
+      return Operator{"/", '/', false, false, false};
+    case ';':
+      return Operator{";", ';', true, false, false};
+    case '?':
+      return Operator{"?", '&', true, false, true};
+    case '&':
+      return Operator{"&", '&', true, false, true};
+    default:
+      return std::nullopt;
   }
 }
 

@@ -1,18 +1,26 @@
 #pragma once
-// RFC 6570 URI templates (levels 1-4, every operator, prefix and explode modifiers) used as
-// Mercure topic selectors: a template matches a URI when some variable values expand to it.
+// RFC 6570 URI templates (levels 1-4: every operator, prefix `:n` and explode `*` modifiers)
+// used as Mercure topic selectors. A template matches a URI when some variable values expand
+// to exactly that URI, with these deliberate approximations:
+//   - a value is any run of the characters its operator emits unencoded (unreserved, plus
+//     reserved for `+` and `#`) and of percent-encoded triplets `%XX`, as in the reference hub;
+//   - each occurrence of a variable is matched independently: `/{x}/{x}` matches `/a/b`
+//     (requiring equal values is backreference matching, which has no polynomial algorithm);
+//   - a prefix `{x:n}` bounds the value to n characters, counting a percent-encoded UTF-8
+//     sequence as one character; a prefixed variable only takes string values (RFC 6570 2.4.1).
+// Otherwise matching is exact: named parameters (`;`, `?`, `&`) carry the template's names,
+// variables appear in template order and at most once per expression, and literals and
+// separators match byte for byte.
 //
-// The template is compiled once into a Thompson NFA over bytes; matching simulates it over
-// the input in O(input length x states) time with no backtracking, whatever the template.
-// Variable values are matched by character class, as the reference hub does: unreserved
-// characters and percent-encoded triplets, plus reserved characters for `+` and `#`.
+// Cost: parse() is O(template length) and builds an automaton of O(template length) nodes;
+// matches() simulates it in O(uri length x nodes) time with no backtracking, whatever the
+// template, and reuses per-thread scratch buffers instead of allocating.
 //
 // Thread-safety: immutable after parse(); matches() is const and may run concurrently.
 
-#include <bitset>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,27 +28,34 @@ namespace mercure {
 
 class UriTemplate final {
  public:
-  // nullopt when `text` is not a valid template or has no expression at all.
+  // nullopt when `text` is not a valid RFC 6570 template, or when it has no expression at all
+  // (then it is a plain string, and callers compare it byte for byte).
   static std::optional<UriTemplate> parse(std::string_view text);
 
+  // True when `uri` is an expansion of this template (see the approximations above).
   [[nodiscard]] bool matches(std::string_view uri) const;
-  [[nodiscard]] std::size_t state_count() const { return states_.size(); }
 
-  struct State {
-    enum class Kind : std::uint8_t { byte_class, split, accept };
-    Kind kind = Kind::accept;
-    std::uint16_t byte_class = 0;  // index into classes_ (byte_class states)
-    int out = -1;                  // next state (byte_class, split)
-    int out1 = -1;                 // second branch (split)
-  };
+  // Size of the compiled automaton, for tests and diagnostics.
+  [[nodiscard]] std::size_t node_count() const { return nodes_.size(); }
 
  private:
-  friend class UriTemplateCompiler;
+  class Builder;
+
+  struct Node {
+    enum class Kind : std::uint8_t { byte, run, split, accept };
+    Kind kind = Kind::accept;
+    std::uint8_t byte = 0;         // byte: the byte to match
+    std::uint8_t char_class = 0;   // run: which character class values are made of
+    std::uint16_t max_chars = 0;   // run: prefix length limit, 0 = unbounded
+    std::uint32_t out = 0;         // next node (byte, run exit, split)
+    std::uint32_t out1 = 0;        // split: second branch
+  };
+
   UriTemplate() = default;
 
-  std::vector<State> states_;
-  std::vector<std::bitset<256>> classes_;
-  int start_ = -1;
+  std::vector<Node> nodes_;
+  std::uint32_t start_ = 0;
+  std::uint32_t accept_ = 0;
 };
 
 }  // namespace mercure

@@ -5,6 +5,7 @@
 #include "http/shard.hpp"
 #include "http/subscribe_handler.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <tuple>
 #include <vector>
@@ -127,8 +127,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       if (ec == http::error::body_limit) {
         e = Error{Errc::payload_too_large, "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes"};
       } else if (ec == http::error::header_limit) {
-        e = Error{Errc::header_too_large,
-                  "request headers exceed " + std::to_string(opts.max_header_bytes) + " bytes"};
+        e = Error{Errc::header_too_large, "request headers exceed " + std::to_string(opts.max_header_bytes) + " bytes"};
       }
       spdlog::info("request rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
       Request dummy;

@@ -6,11 +6,11 @@
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <memory>
 
@@ -46,8 +46,7 @@ bool is_form_content_type(std::string_view ct) {
 
 }  // namespace
 
-asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const Target* target,
-                                         std::string remote) {
+asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const Target* target, std::string remote) {
   const auto& opts = shard->options();
   auto reject = [&](const Error& e) {
     spdlog::info("publish rejected: {} {} (from {})", http_status(e.code), e.reason, remote);

@@ -77,8 +77,8 @@ Result<void> check_publish_origin(std::string_view origin, std::string_view refe
   if (effective.empty()) {
     return Error{Errc::unauthorized, "cookie-authenticated publish without Origin or Referer header"};
   }
-  bool ok = std::any_of(allowed.begin(), allowed.end(),
-                        [&](const std::string& a) { return a == "*" || a == effective; });
+  bool ok =
+      std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return a == "*" || a == effective; });
   if (!ok) return Error{Errc::unauthorized, "origin \"" + effective + "\" is not in publish_origins"};
   return {};
 }

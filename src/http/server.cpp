@@ -2,9 +2,9 @@
 
 #include "core/transport.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <stdexcept>
@@ -30,7 +30,9 @@ asio::ip::address resolve_host(const std::string& host) {
 Server::Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport)
     : options_(std::move(options)), hub_(hub), authorizer_(authorizer), transport_(transport) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   const unsigned workers = options_.workers == 0 ? 1 : options_.workers;

@@ -2,13 +2,13 @@
 
 #include "http/connection.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <exception>
 
@@ -52,7 +52,9 @@ void Shard::listen(const tcp::endpoint& endpoint) {
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-tcp::endpoint Shard::local_endpoint() const { return acceptor_.local_endpoint(); }
+tcp::endpoint Shard::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
 
 void Shard::start() {
   asio::co_spawn(io_, accept_loop(), log_exception);
@@ -106,7 +108,9 @@ void Shard::request_stop() {
   });
 }
 
-void Shard::force_stop() { io_.stop(); }
+void Shard::force_stop() {
+  io_.stop();
+}
 
 bool Shard::wait_finished(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(finished_mutex_);

@@ -12,8 +12,8 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_set>
 
@@ -45,8 +45,8 @@ class Shard final {
 
   // Thread-safe.
   void deliver(std::shared_ptr<const Update> update);
-  void request_stop();     // stop accepting, end every stream and connection
-  void force_stop();       // stop the event loop now
+  void request_stop();  // stop accepting, end every stream and connection
+  void force_stop();    // stop the event loop now
   // Waits until the event loop has returned or `deadline` passed; true when it returned.
   bool wait_finished(std::chrono::steady_clock::time_point deadline);
   void join();

@@ -3,6 +3,7 @@
 #include "core/sse_frame.hpp"
 #include "http/shard.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -35,12 +35,18 @@ enum class End { client_gone, slow, write_timeout, token_expired, lifetime, shut
 
 const char* end_name(End e) {
   switch (e) {
-    case End::client_gone: return "client gone";
-    case End::slow: return "slow subscriber (outbox overflow)";
-    case End::write_timeout: return "dispatch timeout";
-    case End::token_expired: return "token expired";
-    case End::lifetime: return "write_timeout reached";
-    case End::shutdown: return "shutdown";
+    case End::client_gone:
+      return "client gone";
+    case End::slow:
+      return "slow subscriber (outbox overflow)";
+    case End::write_timeout:
+      return "dispatch timeout";
+    case End::token_expired:
+      return "token expired";
+    case End::lifetime:
+      return "write_timeout reached";
+    case End::shutdown:
+      return "shutdown";
   }
   return "?";
 }

@@ -19,9 +19,9 @@ namespace mercure {
 class Shard;
 
 struct SseStreamSettings {
-  bool chunked = true;                                  // HTTP/1.1: chunked transfer coding
-  std::chrono::milliseconds heartbeat{0};               // 0 = none
-  std::chrono::milliseconds dispatch_timeout{0};        // 0 = none
+  bool chunked = true;                            // HTTP/1.1: chunked transfer coding
+  std::chrono::milliseconds heartbeat{0};         // 0 = none
+  std::chrono::milliseconds dispatch_timeout{0};  // 0 = none
   std::optional<std::chrono::steady_clock::time_point> token_expiry;
   std::optional<std::chrono::steady_clock::time_point> end_of_life;
 };

@@ -6,10 +6,10 @@
 #include "http/shard.hpp"
 #include "http/sse_stream.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <random>
@@ -56,9 +56,9 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
 
 std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_t>& exp) {
   if (!exp) return std::nullopt;
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   return SteadyClock::now() + std::chrono::milliseconds(*exp * 1000 - now_ms);
 }
 
@@ -85,7 +85,8 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
   std::optional<Claims> claims;
   if (found->source == TokenSource::none) {
     if (!opts.anonymous) {
-      co_return co_await reject(Error{Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)"});
+      co_return co_await reject(
+          Error{Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)"});
     }
   } else {
     auto verified = shard->authorizer().verify_subscriber(found->token);
@@ -118,8 +119,7 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
 
   std::optional<std::vector<SelectorPtr>> allowed_private;
   if (claims && claims->subscribe) allowed_private = shard->hub().compile(*claims->subscribe);
-  auto subscriber =
-      std::make_unique<Subscriber>(shard->hub().compile(topics), std::move(allowed_private), opts.outbox);
+  auto subscriber = std::make_unique<Subscriber>(shard->hub().compile(topics), std::move(allowed_private), opts.outbox);
 
   SseStreamSettings settings;
   settings.chunked = chunked;
