@@ -1,7 +1,10 @@
 #pragma once
-// A subscriber's (or a claim's) topic selector: "*", an RFC 6570 URI template, or a plain
-// string matched byte for byte. An unparsable template is a plain string.
-// Immutable and shared (std::shared_ptr<const TopicSelector>); matches() is thread-safe.
+// A subscriber's (or a JWT claim's) topic selector, compiled once: "*" matches every topic; a
+// valid RFC 6570 URI template matches its expansions (see UriTemplate) and its own text; any
+// other string, including an unparsable template, matches only the byte-identical topic.
+//
+// Thread-safety: immutable; share it as std::shared_ptr<const TopicSelector> (compile() or
+// SelectorCache::get()) and call matches() from any thread.
 
 #include "core/uri_template.hpp"
 
@@ -13,19 +16,27 @@
 namespace mercure {
 
 class TopicSelector final {
+  struct Private {
+    explicit Private() = default;
+  };
+
  public:
+  // Never fails: whatever `text` is, it is a selector. O(text length).
   static std::shared_ptr<const TopicSelector> compile(std::string_view text);
 
   [[nodiscard]] bool matches(std::string_view topic) const {
     if (any_) return true;
-    if (template_) return topic == text_ || template_->matches(topic);
-    return topic == text_;
+    if (topic == text_) return true;
+    return template_.has_value() && template_->matches(topic);
   }
+  // The selector "*".
   [[nodiscard]] bool is_any() const { return any_; }
-  [[nodiscard]] bool is_exact() const { return !any_ && !template_; }
+  // A plain string (no template, not "*"): matches only the identical topic, so it can be
+  // looked up in a hash map instead of being tested against every topic.
+  [[nodiscard]] bool is_exact() const { return !any_ && !template_.has_value(); }
   [[nodiscard]] const std::string& text() const { return text_; }
 
-  explicit TopicSelector(std::string text);  // use compile()
+  TopicSelector(Private, std::string text);  // use compile()
 
  private:
   std::string text_;

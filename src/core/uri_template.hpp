@@ -5,7 +5,7 @@
 //   - a value is any run of the characters its operator emits unencoded (unreserved, plus
 //     reserved for `+` and `#`) and of percent-encoded triplets `%XX`, as in the reference hub;
 //   - each occurrence of a variable is matched independently: `/{x}/{x}` matches `/a/b`
-//     (requiring equal values is backreference matching, which has no polynomial algorithm);
+//     (requiring equal values is backreference matching, NP-hard in general);
 //   - a prefix `{x:n}` bounds the value to n characters, counting a percent-encoded UTF-8
 //     sequence as one character; a prefixed variable only takes string values (RFC 6570 2.4.1).
 // Otherwise matching is exact: named parameters (`;`, `?`, `&`) carry the template's names,
@@ -14,13 +14,15 @@
 //
 // Cost: parse() is O(template length) and builds an automaton of O(template length) nodes;
 // matches() simulates it in O(uri length x nodes) time with no backtracking, whatever the
-// template, and reuses per-thread scratch buffers instead of allocating.
+// template. It allocates nothing, except when a thread first meets a larger template than
+// before (per-thread scratch buffers, kept for reuse).
 //
 // Thread-safety: immutable after parse(); matches() is const and may run concurrently.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -44,18 +46,20 @@ class UriTemplate final {
   struct Node {
     enum class Kind : std::uint8_t { byte, run, split, accept };
     Kind kind = Kind::accept;
-    std::uint8_t byte = 0;         // byte: the byte to match
-    std::uint8_t char_class = 0;   // run: which character class values are made of
-    std::uint16_t max_chars = 0;   // run: prefix length limit, 0 = unbounded
-    std::uint32_t out = 0;         // next node (byte, run exit, split)
-    std::uint32_t out1 = 0;        // split: second branch
+    std::uint8_t byte = 0;        // byte: the byte to match
+    std::uint8_t char_class = 0;  // run: which character class values are made of
+    std::uint16_t max_chars = 0;  // run: prefix length limit, 0 = unbounded
+    std::uint32_t out = 0;        // next node (byte, run exit, split)
+    std::uint32_t out1 = 0;       // split: second branch
   };
 
   UriTemplate() = default;
 
   std::vector<Node> nodes_;
-  std::uint32_t start_ = 0;
+  std::uint32_t start_ = 0;  // first node after the leading literal
   std::uint32_t accept_ = 0;
+  std::string prefix_;  // leading literal (before the first expression), compared directly
+  std::string suffix_;  // trailing literal: a quick necessary condition
 };
 
 }  // namespace mercure

@@ -2,51 +2,75 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 namespace mercure {
 namespace {
 
-TEST(TopicSelector, KindsOfSelectors) {
-  auto any = TopicSelector::compile("*");
-  EXPECT_TRUE(any->is_any());
-  EXPECT_TRUE(any->matches("anything at all"));
-  auto exact = TopicSelector::compile("https://example.com/books/1");
-  EXPECT_TRUE(exact->is_exact());
-  EXPECT_TRUE(exact->matches("https://example.com/books/1"));
-  EXPECT_FALSE(exact->matches("https://example.com/books/12"));
-  auto templ = TopicSelector::compile("https://example.com/books/{id}");
-  EXPECT_FALSE(templ->is_exact());
-  EXPECT_TRUE(templ->matches("https://example.com/books/12"));
-}
-
-TEST(TopicSelector, UnparsableTemplateIsAPlainString) {
-  auto s = TopicSelector::compile("https://example.com/{broken");
-  EXPECT_TRUE(s->is_exact());
-  EXPECT_TRUE(s->matches("https://example.com/{broken"));
-  EXPECT_FALSE(s->matches("https://example.com/x"));
-}
-
-TEST(TopicSelector, TemplateAlsoMatchesItsOwnText) {
-  auto s = TopicSelector::compile("https://example.com/{id}");
-  EXPECT_TRUE(s->matches("https://example.com/{id}"));
-}
-
-TEST(SelectorCache, ReturnsTheSameCompiledSelector) {
+TEST(SelectorCache, ReturnsTheSameCompiledSelectorForTheSameText) {
   SelectorCache cache(10);
-  auto a = cache.get("/books/{id}");
-  auto b = cache.get("/books/{id}");
+  const auto a = cache.get("/books/{id}");
+  const auto b = cache.get(std::string("/books/") + "{id}");
+  ASSERT_NE(a, nullptr);
   EXPECT_EQ(a.get(), b.get());
   EXPECT_EQ(cache.size(), 1U);
+  EXPECT_TRUE(a->matches("/books/1"));
+  EXPECT_NE(cache.get("/books/{id}/").get(), a.get());
+  EXPECT_EQ(cache.size(), 2U);
+}
+
+TEST(SelectorCache, CompilesEveryKindOfSelector) {
+  SelectorCache cache;
+  EXPECT_EQ(cache.capacity(), SelectorCache::kDefaultCapacity);
+  EXPECT_TRUE(cache.get("*")->is_any());
+  EXPECT_TRUE(cache.get("/books/1")->is_exact());
+  EXPECT_TRUE(cache.get("/books/{broken")->is_exact());
+  EXPECT_FALSE(cache.get("/books/{id}")->is_exact());
 }
 
 TEST(SelectorCache, IsBoundedAndEvictsTheLeastRecentlyUsed) {
   SelectorCache cache(2);
-  auto a = cache.get("/a");
-  (void)cache.get("/b");
-  (void)cache.get("/a");  // /a is now the most recent
-  (void)cache.get("/c");  // evicts /b
+  const auto a = cache.get("/a");
+  const auto b = cache.get("/b");
+  EXPECT_EQ(cache.get("/a").get(), a.get());  // "/a" is now the most recent
+  (void)cache.get("/c");                      // evicts "/b"
   EXPECT_EQ(cache.size(), 2U);
   EXPECT_EQ(cache.get("/a").get(), a.get());
+  EXPECT_NE(cache.get("/b").get(), b.get());  // compiled again (evicting "/c")
   EXPECT_EQ(cache.size(), 2U);
+  EXPECT_TRUE(b->matches("/b"));  // an evicted selector stays valid for its holders
+}
+
+TEST(SelectorCache, ZeroCapacityKeepsOneEntry) {
+  SelectorCache cache(0);
+  const auto a = cache.get("/a");
+  EXPECT_EQ(cache.get("/a").get(), a.get());
+  (void)cache.get("/b");
+  EXPECT_EQ(cache.size(), 1U);
+}
+
+TEST(SelectorCache, ServesManyThreadsAtOnce) {
+  SelectorCache cache(64);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const int n = (i * 7 + t) % 100;  // more texts than entries: hits, misses and evictions
+        const auto s = cache.get("/t/" + std::to_string(n) + "/{id}");
+        if (s == nullptr || s->text() != "/t/" + std::to_string(n) + "/{id}" ||
+            !s->matches("/t/" + std::to_string(n) + "/x")) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(cache.size(), 64U);
 }
 
 }  // namespace
