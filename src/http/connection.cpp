@@ -151,7 +151,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         case http::verb::get:
         case http::verb::head: {
           set_expiry(stream, opts.dispatch_timeout);
-          bool keep = co_await handle_subscribe(shard, &stream, &req, &*target, remote);
+          bool keep = co_await handle_subscribe(shard, &stream, &req, &*target, &buffer, remote);
           if (!keep || !stream.socket().is_open()) co_return;
           continue;
         }

@@ -64,8 +64,8 @@ std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_
 
 }  // namespace
 
-asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, const Request* req,
-                                       const Target* target, std::string remote) {
+asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req, Target* target,
+                                       beast::flat_buffer* buffer, std::string remote) {
   const auto& opts = shard->options();
   auto reject = [&](const Error& e) -> asio::awaitable<bool> {
     spdlog::info("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
@@ -129,6 +129,11 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
   if (opts.write_timeout.count() > 0) settings.end_of_life = SteadyClock::now() + jittered(opts.write_timeout);
 
   stream->expires_never();
+  // Nothing of the request is needed any more: give its memory back before a long stream.
+  *req = Request{};
+  *target = Target{};
+  buffer->consume(buffer->size());
+  buffer->shrink_to_fit();
   co_await run_sse_stream(shard, stream->release_socket(), std::move(head), std::move(subscriber), settings,
                           std::move(remote));
   co_return false;
