@@ -14,10 +14,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 
@@ -66,8 +66,9 @@ int run_hub(const Config& config) {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (!config.cert_file.empty() || !config.key_file.empty()) {
-    std::fprintf(stderr, "mercure-hub: CERT_FILE/KEY_FILE: TLS is not supported by this build yet; "
-                         "terminate TLS at a reverse proxy\n");
+    std::fprintf(stderr,
+                 "mercure-hub: CERT_FILE/KEY_FILE: TLS is not supported by this build yet; "
+                 "terminate TLS at a reverse proxy\n");
     return kExitBadSetting;
   }
   // Accepted for compatibility, not served yet: say so rather than pretend.
