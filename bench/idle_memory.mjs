@@ -1,0 +1,24 @@
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+// Interim measurement until the C++ load generator of issue 6 exists: opens N idle SSE
+// subscribers (one topic each) on a one-worker hub and reports the RSS growth per subscriber.
+// Usage: node bench/idle_memory.mjs build/release/mercure-hub 5000
+const bin = process.argv[2] || "build/release/mercure-hub";
+const N = Number(process.argv[3] || 2000);
+const hub = spawn(bin, ['--workers', '1'], { env: { ADDR: '127.0.0.1:0', JWT_KEY: 'k', ALLOW_ANONYMOUS: '1', PATH: '/usr/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+const port = await new Promise((res) => { let e = ''; hub.stderr.on('data', (d) => { e += d; const m = /listening on http:\/\/127.0.0.1:(\d+)/.exec(e); if (m) res(Number(m[1])); }); });
+const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${hub.pid}/status`, 'utf8'))[1]);
+const before = rss();
+const socks = [];
+let opened = 0;
+await new Promise((done) => {
+  for (let i = 0; i < N; i++) {
+    const s = net.connect(port, '127.0.0.1', () => s.write(`GET /.well-known/mercure?topic=/t/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    s.once('data', () => { if (++opened === N) done(); });
+    socks.push(s);
+  }
+});
+const after = rss();
+console.log(`${N} idle subscribers: RSS ${before} KiB -> ${after} KiB, ${((after - before) * 1024 / N).toFixed(0)} bytes per subscriber`);
+socks.forEach((s) => s.destroy()); hub.kill('SIGTERM');
