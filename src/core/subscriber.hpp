@@ -60,8 +60,14 @@ class Subscriber final {
     if (wake_) wake_();
   }
 
-  // Dispatch de-duplication stamp (used by SubscriberIndex only).
+  // Bookkeeping owned by SubscriberIndex: the dispatch de-duplication stamp and where this
+  // subscriber sits in the index's vectors, so removal is O(selectors), not O(subscribers).
   std::uint64_t last_dispatch = 0;
+  struct IndexSlots {
+    std::vector<std::size_t> exact;  // per selector: position in its topic's bucket, or npos
+    std::size_t pattern = 0;
+    std::size_t all = 0;
+  } index_slots;
 
  private:
   std::vector<SelectorPtr> selectors_;

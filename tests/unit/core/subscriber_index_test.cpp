@@ -130,3 +130,47 @@ TEST(Subscriber, OverflowsOnBytesToo) {
 
 }  // namespace
 }  // namespace mercure
+
+namespace mercure {
+namespace {
+
+// Removal moves the last subscriber of each vector into the freed slot: after any sequence
+// of adds and removes, exactly the remaining subscribers receive, each once.
+TEST(SubscriberIndex, RandomAddsAndRemovesKeepTheIndexConsistent) {
+  SubscriberIndex index;
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<SelectorPtr> s{TopicSelector::compile("/t" + std::to_string(i % 7)),
+                               TopicSelector::compile("/t" + std::to_string(i % 7)),  // duplicate
+                               TopicSelector::compile("/all")};
+    if (i % 5 == 0) s.push_back(TopicSelector::compile("/p/{x}"));
+    subs.push_back(std::make_unique<Subscriber>(std::move(s), std::nullopt, OutboxLimits{}));
+    index.add(subs.back().get());
+  }
+  std::vector<bool> live(subs.size(), true);
+  for (std::size_t i = 0; i < subs.size(); i += 3) {
+    index.remove(subs[i].get());
+    live[i] = false;
+  }
+  auto u = std::make_shared<Update>();
+  u->id = "1";
+  u->topics = {"/all", "/t3", "/p/1"};
+  u->frame = "id: 1\ndata: \n\n";
+  std::size_t expected = 0;
+  for (bool l : live) expected += l ? 1 : 0;
+  EXPECT_EQ(index.size(), expected);
+  EXPECT_EQ(index.dispatch(u), expected);
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    std::vector<UpdatePtr> out;
+    subs[i]->take_pending(out);
+    EXPECT_EQ(out.size(), live[i] ? 1U : 0U) << i;
+  }
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    if (live[i]) index.remove(subs[i].get());
+  }
+  EXPECT_EQ(index.size(), 0U);
+  EXPECT_EQ(index.dispatch(u), 0U);
+}
+
+}  // namespace
+}  // namespace mercure
