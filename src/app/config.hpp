@@ -40,7 +40,8 @@ struct Config {
   std::chrono::milliseconds dispatch_timeout{5'000};  // maximum duration of one write; 0 = none
   std::chrono::milliseconds read_timeout{5'000};      // time to read a whole request; 0 = none
 
-  std::string transport_url = "local://";  // scheme://...; "local://" keeps no history
+  // scheme://...; the default is the durable LMDB store ./mercure.lmdb; "local://" keeps no history
+  std::string transport_url = "lmdb://mercure.lmdb";
 
   bool ui = false;
   bool demo = false;

@@ -11,6 +11,8 @@
 #include "core/selector_cache.hpp"
 #include "core/uuid.hpp"
 #include "http/server.hpp"
+#include "transport/lmdb_options.hpp"
+#include "transport/lmdb_transport.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -33,9 +35,24 @@ JwtKey jwt_key(const JwtRole& role, const char* name) {
   return JwtKey{*alg, role.key};
 }
 
+// Throws std::invalid_argument for a bad URL and StoreError for a store that cannot be opened.
 std::unique_ptr<Transport> make_transport(const std::string& url) {
-  if (url.empty() || url.starts_with("local:")) return std::make_unique<LocalTransport>();
-  throw std::invalid_argument("TRANSPORT_URL \"" + url + "\": unsupported transport (this build supports local://)");
+  if (url.starts_with("local:")) {
+    spdlog::info("transport: local (no history: reconnecting clients cannot catch up)");
+    return std::make_unique<LocalTransport>();
+  }
+  if (url.starts_with("lmdb:") || url.starts_with("bolt:")) {
+    auto options = parse_lmdb_url(url);
+    if (!options) throw std::invalid_argument("TRANSPORT_URL \"" + url + "\": " + options.error().reason);
+    for (const auto& w : options->warnings) spdlog::warn("transport: {}", w);
+    auto transport = std::make_unique<LmdbTransport>(*options);
+    spdlog::info("transport: LMDB history at {} ({} events kept{}, {} stored)", options->path,
+                 options->size == 0 ? std::string("all") : std::string("up to ") + std::to_string(options->size),
+                 options->sync ? "" : ", sync off", transport->stored_events());
+    return transport;
+  }
+  throw std::invalid_argument("TRANSPORT_URL \"" + url +
+                              "\": unsupported transport (this build supports lmdb:// and local://)");
 }
 
 ServerOptions server_options(const Config& c) {

@@ -7,14 +7,16 @@ void LocalTransport::add_listener(Listener listener) {
   listeners_.push_back(std::move(listener));
 }
 
-void LocalTransport::publish(UpdatePtr update, Done done) {
+void LocalTransport::publish(NewUpdatePtr update, Done done) {
   if (closed_.load()) {
     done(Error{Errc::unavailable, "hub is shutting down"});
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    for (const auto& l : listeners_) l(update);
+    update->seq = ++last_seq_;
+    const UpdatePtr shared = std::move(update);
+    for (const auto& l : listeners_) l(shared);
   }
   done(Result<void>{});
 }

@@ -6,6 +6,7 @@
 #include "core/transport.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -14,13 +15,14 @@ namespace mercure {
 class LocalTransport final : public Transport {
  public:
   void add_listener(Listener listener) override;
-  void publish(UpdatePtr update, Done done) override;
+  void publish(NewUpdatePtr update, Done done) override;
   [[nodiscard]] bool writable() const override { return !closed_.load(); }
   void close() override { closed_.store(true); }
 
  private:
   std::mutex mutex_;
   std::vector<Listener> listeners_;
+  std::uint64_t last_seq_ = 0;  // guarded by mutex_
   std::atomic<bool> closed_{false};
 };
 

@@ -60,6 +60,7 @@ Result<PublishForm> parse_publish_form(std::string_view body) {
   if (form.id) {
     if (form.id->front() == '#') return Error{Errc::bad_request, "id must not start with \"#\""};
     if (has_sse_breaking_byte(*form.id)) return Error{Errc::bad_request, "id must not contain CR, LF or NUL"};
+    if (*form.id == "earliest") return Error{Errc::bad_request, "id \"earliest\" is reserved for resuming"};
   }
   if (form.type && has_sse_breaking_byte(*form.type)) {
     return Error{Errc::bad_request, "type must not contain CR, LF or NUL"};

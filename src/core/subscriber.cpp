@@ -19,7 +19,20 @@ bool any_topic_matches(const std::vector<SelectorPtr>& selectors, const Update& 
   }
   return false;
 }
+bool any_view_matches(const std::vector<SelectorPtr>& selectors, std::span<const std::string_view> topics) {
+  for (const auto topic : topics) {
+    for (const auto& s : selectors) {
+      if (s->matches(topic)) return true;
+    }
+  }
+  return false;
+}
 }  // namespace
+
+bool Subscriber::matches(std::span<const std::string_view> topics, bool is_private) const {
+  if (!any_view_matches(selectors_, topics)) return false;
+  return !is_private || (allowed_private_.has_value() && any_view_matches(*allowed_private_, topics));
+}
 
 bool Subscriber::may_see(const Update& u) const {
   if (!u.is_private) return true;
@@ -31,16 +44,31 @@ bool Subscriber::matches(const Update& u) const {
 }
 
 void Subscriber::push(UpdatePtr u) {
-  if (overflowed_) return;
+  if (overflowed_ || (replayed_up_to_ != 0 && u->seq <= replayed_up_to_)) return;
   pending_bytes_ += u->frame.size();
   outbox_.push_back(std::move(u));
   if (outbox_.size() > limits_.max_updates || pending_bytes_ > limits_.max_bytes) {
+    if (replaying_) {
+      outbox_.clear();
+      pending_bytes_ = 0;
+      return;  // the replay reads them from the history; nothing to wake for
+    }
     overflowed_ = true;
     outbox_.clear();
     outbox_.shrink_to_fit();
     pending_bytes_ = 0;
   }
   wake();
+}
+
+void Subscriber::go_live(std::uint64_t replayed_up_to) {
+  replaying_ = false;
+  replayed_up_to_ = replayed_up_to;
+  auto first_new = std::find_if(outbox_.begin(), outbox_.end(),
+                                [replayed_up_to](const UpdatePtr& u) { return u->seq > replayed_up_to; });
+  outbox_.erase(outbox_.begin(), first_new);
+  pending_bytes_ = 0;
+  for (const auto& u : outbox_) pending_bytes_ += u->frame.size();
 }
 
 void Subscriber::take_pending(std::vector<UpdatePtr>& out) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ class Subscriber final {
   // True when any topic of `u` matches a subscribed selector and, for a private update,
   // any topic of `u` matches an allowed private selector.
   [[nodiscard]] bool matches(const Update& u) const;
+  // The same test on a stored event's topics (history replay).
+  [[nodiscard]] bool matches(std::span<const std::string_view> topics, bool is_private) const;
   // Only the private-visibility half of matches(): used when the index already matched.
   [[nodiscard]] bool may_see(const Update& u) const;
   // True when at least one selector is not an exact string (template or "*").
@@ -47,7 +50,17 @@ class Subscriber final {
 
   // Appends to the outbox and wakes the writer. On overflow the outbox is dropped, the
   // subscriber is marked overflowed (the stream must close) and later pushes are ignored.
+  // While replaying, an overflowing outbox is only emptied: everything in it is also in the
+  // history the replay reads (the transport stores before it broadcasts).
   void push(UpdatePtr u);
+  // History replay: live updates are buffered (and may be dropped, see push) until go_live().
+  void start_replay() { replaying_ = true; }
+  [[nodiscard]] bool replaying() const { return replaying_; }
+  // Ends the replay: drops buffered updates with seq <= `replayed_up_to` (already sent from the
+  // history) and keeps the newer ones, in order. Updates with seq <= `replayed_up_to` that
+  // reach the shard later (committed before the replay's last read, broadcast after it) are
+  // ignored by push() too.
+  void go_live(std::uint64_t replayed_up_to);
   // Swaps all pending updates into `out` (the writer's side; `out` must be empty). The two
   // vectors trade buffers, so steady-state draining allocates nothing.
   void take_pending(std::vector<UpdatePtr>& out);
@@ -75,6 +88,8 @@ class Subscriber final {
   OutboxLimits limits_;
   bool has_pattern_ = false;
   bool overflowed_ = false;
+  bool replaying_ = false;
+  std::uint64_t replayed_up_to_ = 0;  // push() ignores updates with seq <= this
   std::size_t pending_bytes_ = 0;
   std::vector<UpdatePtr> outbox_;
   std::function<void()> wake_;

@@ -4,6 +4,7 @@
 // LmdbTransport and RedisTransport (src/transport/).
 
 #include "core/error.hpp"
+#include "core/history.hpp"
 #include "core/update.hpp"
 
 #include <functional>
@@ -14,11 +15,13 @@ namespace mercure {
 class Transport {
  public:
   using UpdatePtr = std::shared_ptr<const Update>;
+  // Not yet shared: the transport assigns `seq` before broadcasting it.
+  using NewUpdatePtr = std::shared_ptr<Update>;
   // Called for every update, in one global order, on the transport's calling thread.
   // A listener must be cheap and non-blocking (a shard listener posts to its event loop).
   using Listener = std::function<void(const UpdatePtr&)>;
-  // Called once the update is durable (or rejected); before or after broadcast depending on
-  // the implementation, never before it is stored.
+  // Called once the update is durable (or rejected: 409 for an id already stored, 503 when the
+  // store refuses); after the update was stored, never before. May run on any thread.
   using Done = std::function<void(Result<void>)>;
 
   virtual ~Transport() = default;
@@ -26,8 +29,12 @@ class Transport {
   // Registers a listener. Must be called before the first publish().
   virtual void add_listener(Listener listener) = 0;
 
-  // Stores and broadcasts `update`, then calls `done`. Thread-safe. `update->id` is final.
-  virtual void publish(UpdatePtr update, Done done) = 0;
+  // Assigns `update->seq`, stores and broadcasts `update`, and calls `done`. Thread-safe.
+  // `update->id` and `update->frame` are final. Listeners see updates in seq order.
+  virtual void publish(NewUpdatePtr update, Done done) = 0;
+
+  // The stored events, or nullptr when this transport keeps no history.
+  [[nodiscard]] virtual History* history() { return nullptr; }
 
   // True when publish() can currently succeed (readiness probe).
   [[nodiscard]] virtual bool writable() const = 0;

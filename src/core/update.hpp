@@ -16,6 +16,9 @@ struct Update {
   std::string type;                    // SSE `event:`; empty = none
   std::optional<std::uint64_t> retry;  // SSE `retry:`
   bool is_private = false;
+  // Position in the transport's global order, assigned by the transport before broadcast:
+  // strictly increasing, never reused (also across restarts for a durable store). 0 = unassigned.
+  std::uint64_t seq = 0;
 
   // The exact bytes sent to subscribers (see core/sse_frame.hpp); built once by the hub
   // after the id is final, before the update is shared.

@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -31,7 +32,7 @@ constexpr std::string_view kHeartbeat = sse_heartbeat();
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 constexpr std::string_view kCrlf = "\r\n";
 
-enum class End { client_gone, slow, write_timeout, token_expired, lifetime, shutdown };
+enum class End { client_gone, slow, write_timeout, token_expired, lifetime, shutdown, history_failed };
 
 const char* end_name(End e) {
   switch (e) {
@@ -47,13 +48,23 @@ const char* end_name(End e) {
       return "write_timeout reached";
     case End::shutdown:
       return "shutdown";
+    case End::history_failed:
+      return "history read failed";
   }
   return "?";
 }
 
+// One replay step reads at most this much of the history before writing or yielding.
+constexpr std::size_t kReplayEventsPerStep = 1024;
+constexpr std::size_t kReplayBytesPerStep = 64 * 1024;
+
 struct StreamState final : ShardConnection {
-  StreamState(tcp::socket s, std::unique_ptr<Subscriber> sub)
-      : socket(std::move(s)), wake(socket.get_executor()), guard(socket.get_executor()), subscriber(std::move(sub)) {}
+  StreamState(tcp::socket s, std::unique_ptr<Subscriber> sub, std::unique_ptr<HistoryReplay> r)
+      : socket(std::move(s)),
+        wake(socket.get_executor()),
+        guard(socket.get_executor()),
+        subscriber(std::move(sub)),
+        replay(std::move(r)) {}
 
   void shutdown() override {
     stopping = true;
@@ -64,6 +75,7 @@ struct StreamState final : ShardConnection {
   asio::steady_timer wake;   // the writer sleeps on it; cancel() = "something to do"
   asio::steady_timer guard;  // bounds one write to dispatch_timeout
   std::unique_ptr<Subscriber> subscriber;
+  std::unique_ptr<HistoryReplay> replay;  // null once live
   bool stopping = false;
   char chunk_head[20] = {};  // "<hex size>\r\n" of the chunk being written
 };
@@ -113,13 +125,60 @@ asio::awaitable<End> finish(StreamState* st, SseStreamSettings s, End why) {
   co_return why;
 }
 
-asio::awaitable<End> write_loop(StreamState* st, std::string head, SseStreamSettings s) {
+std::vector<asio::const_buffer> chunk_buffers(StreamState* st, const std::string& data, bool chunked) {
+  std::vector<asio::const_buffer> buffers;
+  if (chunked) {
+    int n = std::snprintf(st->chunk_head, sizeof st->chunk_head, "%zx\r\n", data.size());
+    buffers.emplace_back(st->chunk_head, static_cast<std::size_t>(n));
+  }
+  buffers.emplace_back(asio::buffer(data));
+  if (chunked) buffers.emplace_back(asio::buffer(kCrlf));
+  return buffers;
+}
+
+// Sends the stored events after the resume point, a bounded slice at a time, then switches
+// the subscriber to live in the same turn as the read that found the end of the store.
+// Returns nullopt when the stream may go on live.
+asio::awaitable<std::optional<End>> replay_history(StreamState* st, SseStreamSettings s, std::string remote) {
+  std::string chunk;
+  for (;;) {
+    if (st->stopping) co_return End::shutdown;
+    chunk.clear();
+    auto at_end = st->replay->step(*st->subscriber, chunk, kReplayEventsPerStep, kReplayBytesPerStep);
+    if (!at_end) {
+      spdlog::error("subscriber {}: history replay failed: {}", remote, at_end.error().reason);
+      co_return End::history_failed;
+    }
+    if (*at_end) {
+      // Synchronous with the read above: every update stored so far was replayed or is
+      // buffered; the buffered ones already replayed are dropped by seq.
+      st->subscriber->go_live(st->replay->cursor());
+      st->replay.reset();
+    }
+    if (!chunk.empty()) {
+      auto r = co_await timed_write(st, chunk_buffers(st, chunk, s.chunked), s.dispatch_timeout);
+      if (r == WriteResult::timeout) co_return End::write_timeout;
+      if (r == WriteResult::error || co_await cancelled()) co_return End::client_gone;
+    } else if (st->replay) {
+      // A slice with nothing for this subscriber: let the shard's other connections run.
+      auto executor = co_await asio::this_coro::executor;
+      co_await asio::post(executor, asio::use_awaitable);
+      if (co_await cancelled()) co_return End::client_gone;
+    }
+    if (!st->replay) co_return std::nullopt;
+  }
+}
+
+asio::awaitable<End> write_loop(StreamState* st, std::string head, SseStreamSettings s, std::string remote) {
   const auto hb = s.heartbeat;
   {
     head.append(s.chunked ? kHeartbeatChunk : kHeartbeat);  // flush headers with a comment at once
     auto r = co_await timed_write(st, single(head), s.dispatch_timeout);
     if (r != WriteResult::ok) co_return r == WriteResult::timeout ? End::write_timeout : End::client_gone;
     std::string().swap(head);
+  }
+  if (st->replay) {
+    if (auto end = co_await replay_history(st, s, std::move(remote))) co_return *end;
   }
   auto next_heartbeat = Clock::now() + hb;
   std::vector<UpdatePtr> batch;
@@ -171,11 +230,12 @@ asio::awaitable<End> write_loop(StreamState* st, std::string head, SseStreamSett
 }  // namespace
 
 asio::awaitable<void> run_sse_stream(Shard* shard, tcp::socket socket, std::string head,
-                                     std::unique_ptr<Subscriber> subscriber, SseStreamSettings settings,
-                                     std::string remote) {
+                                     std::unique_ptr<Subscriber> subscriber, std::unique_ptr<HistoryReplay> replay,
+                                     SseStreamSettings settings, std::string remote) {
   boost::system::error_code ignored;
   socket.non_blocking(true, ignored);
-  StreamState st(std::move(socket), std::move(subscriber));
+  if (replay) subscriber->start_replay();  // buffer live updates from registration on
+  StreamState st(std::move(socket), std::move(subscriber), std::move(replay));
   StreamState* raw = &st;
   st.subscriber->set_wake([raw] { raw->wake.cancel(); });
 
@@ -196,9 +256,9 @@ asio::awaitable<void> run_sse_stream(Shard* shard, tcp::socket socket, std::stri
   } registration(shard, raw);
 
   if (shard->stopping()) co_return;
-  auto r = co_await (write_loop(raw, std::move(head), settings) || watch_peer(raw));
+  auto r = co_await (write_loop(raw, std::move(head), settings, remote) || watch_peer(raw));
   End why = r.index() == 0 ? std::get<0>(r) : std::get<1>(r);
-  if (why == End::slow || why == End::write_timeout) {
+  if (why == End::slow || why == End::write_timeout || why == End::history_failed) {
     spdlog::info("subscriber {} disconnected: {}", remote, end_name(why));
   } else {
     spdlog::debug("subscriber {} disconnected: {}", remote, end_name(why));

@@ -1,6 +1,7 @@
 #include "http/subscribe_handler.hpp"
 
 #include "core/authorizer.hpp"
+#include "core/history_replay.hpp"
 #include "core/hub.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
@@ -102,10 +103,23 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
   } else if (const auto* q = target->first("lastEventID"); q != nullptr && !q->empty()) {
     resume = *q;
   }
-  // The local transport keeps no history: a resume request is answered with "earliest",
-  // telling the client that what it missed cannot be replayed.
+  // The Last-Event-ID response header: the resume id when it is stored, else "earliest" (also
+  // from a transport without history: what the client missed cannot be replayed).
   std::optional<std::string> last_event_id;
-  if (resume) last_event_id = "earliest";
+  std::unique_ptr<HistoryReplay> replay;
+  if (resume) {
+    last_event_id = "earliest";
+    if (History* history = shard->hub().transport().history()) {
+      replay = std::make_unique<HistoryReplay>(*history, *resume);
+      auto start = replay->begin();
+      if (!start) {
+        spdlog::error("subscribe: history lookup of \"{}\" failed: {}", *resume, start.error().reason);
+        co_return co_await reject(Error{Errc::unavailable, "history is unavailable"});
+      }
+      last_event_id = std::move(start->response_last_event_id);
+      if (start->replay_nothing) replay.reset();
+    }
+  }
 
   const bool chunked = req->version() >= 11;
   std::string head = format_head(*req, opts.cors_origins, last_event_id, chunked);
@@ -134,8 +148,8 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
   *target = Target{};
   buffer->consume(buffer->size());
   buffer->shrink_to_fit();
-  co_await run_sse_stream(shard, stream->release_socket(), std::move(head), std::move(subscriber), settings,
-                          std::move(remote));
+  co_await run_sse_stream(shard, stream->release_socket(), std::move(head), std::move(subscriber),
+                          std::move(replay), settings, std::move(remote));
   co_return false;
 }
 

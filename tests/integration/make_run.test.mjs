@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HUB_BIN, REPO_ROOT } from '../lib/hub.mjs';
 
 function freePort() {
@@ -40,9 +43,13 @@ test('the curl examples printed by make run work as printed', async (t) => {
   const children = [];
   t.after(() => children.forEach((c) => c.kill('SIGKILL')));
 
+  // The history store goes to a temporary directory, not the repository's ./mercure.lmdb (a
+  // developer's `make run` may hold that one).
+  const store = mkdtempSync(join(tmpdir(), 'mercure-make-run-'));
+  t.after(() => rmSync(store, { recursive: true, force: true }));
   const dev = spawn('bash', ['scripts/run-dev', HUB_BIN], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, ADDR: `127.0.0.1:${port}` },
+    env: { PATH: process.env.PATH, ADDR: `127.0.0.1:${port}`, TRANSPORT_URL: `lmdb://${store}` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(dev);

@@ -37,7 +37,7 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.write_timeout, milliseconds{600'000});
   EXPECT_EQ(c.dispatch_timeout, milliseconds{5'000});
   EXPECT_EQ(c.read_timeout, milliseconds{5'000});
-  EXPECT_EQ(c.transport_url, "local://");
+  EXPECT_EQ(c.transport_url, "lmdb://mercure.lmdb");
   EXPECT_EQ(c.log_format, "text");
   EXPECT_FALSE(c.ui || c.demo || c.debug || c.use_forwarded_headers || c.metrics_enabled || c.dev);
   EXPECT_EQ(c.metrics_addr, "127.0.0.1:9764");

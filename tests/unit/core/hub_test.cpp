@@ -12,7 +12,7 @@ namespace {
 class RecordingTransport final : public Transport {
  public:
   void add_listener(Listener) override {}
-  void publish(UpdatePtr update, Done done) override {
+  void publish(NewUpdatePtr update, Done done) override {
     published.push_back(std::move(update));
     done(fail ? Result<void>(Error{Errc::unavailable, "store is full"}) : Result<void>{});
   }

@@ -103,6 +103,11 @@ TEST(PublishForm, IdStartingWithHashIsRejected) {
   EXPECT_EQ(parse_ok("topic=t&id=a%23b").id, "a#b");
 }
 
+TEST(PublishForm, TheReservedIdEarliestIsRejected) {
+  EXPECT_EQ(parse_error("topic=t&id=earliest"), "id \"earliest\" is reserved for resuming");
+  EXPECT_EQ(parse_ok("topic=t&id=earliest2").id, "earliest2");
+}
+
 TEST(PublishForm, IdWithLineBreakOrNulIsRejected) {
   for (const auto* id : {"a%0Db", "a%0Ab", "a%00b", "%0D%0Aevent%3A+x", "x%0A"}) {
     EXPECT_EQ(parse_error(std::string("topic=t&id=") + id), "id must not contain CR, LF or NUL") << id;

@@ -1,0 +1,50 @@
+#pragma once
+// Read access to a transport's stored events, in the transport's global order (by seq).
+// Implementations: LmdbTransport's store (src/transport/), test fakes. A transport without
+// history (LocalTransport) has none.
+//
+// Thread-safety: find() and scan() may be called from any thread concurrently with the
+// transport's writer; each call sees one consistent snapshot of the store.
+
+#include "core/error.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace mercure {
+
+// One stored event as seen during a scan. The views point into the store's snapshot and are
+// valid only during the visit call.
+struct HistoryEvent {
+  std::uint64_t seq = 0;
+  std::string_view id;
+  std::span<const std::string_view> topics;
+  bool is_private = false;
+  std::string_view frame;  // the exact SSE bytes sent to subscribers
+};
+
+class History {
+ public:
+  struct ScanResult {
+    std::uint64_t last_seq = 0;  // seq of the last event visited; `after` when none was
+    bool at_end = false;         // no stored event follows last_seq in the snapshot
+  };
+  // Return false to stop the scan after this event (it counts as visited).
+  using Visitor = std::function<bool(const HistoryEvent&)>;
+
+  virtual ~History() = default;
+
+  // The seq of the stored event with this id; nullopt when unknown or evicted.
+  [[nodiscard]] virtual Result<std::optional<std::uint64_t>> find(std::string_view id) = 0;
+
+  // Visits stored events with seq > after, oldest first, until `visit` returns false or
+  // `max_events` were visited.
+  [[nodiscard]] virtual Result<ScanResult> scan(std::uint64_t after, std::size_t max_events,
+                                                const Visitor& visit) = 0;
+};
+
+}  // namespace mercure

@@ -1,0 +1,60 @@
+#pragma once
+// One subscriber's catch-up from the history to the live stream, without gap, duplicate or
+// reordering:
+//   1. the subscriber is registered in the shard's index with start_replay(): live updates are
+//      buffered from then on;
+//   2. begin() resolves the resume id to a position (the Last-Event-ID response value);
+//   3. step() copies the matching frames stored after the cursor, a bounded slice at a time;
+//   4. when a step reaches the end of the store, the caller calls Subscriber::go_live(cursor())
+//      in the same turn of its event loop: every update stored up to then was either replayed
+//      or is buffered, and the buffered ones already replayed are dropped by seq.
+// Not thread-safe: used by the one connection that owns the subscriber.
+
+#include "core/error.hpp"
+#include "core/history.hpp"
+#include "core/subscriber.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mercure {
+
+class HistoryReplay final {
+ public:
+  struct Start {
+    // What the `Last-Event-ID` response header says: the resume id when it is stored, else
+    // "earliest" (asked for, unknown, evicted, or an empty history).
+    std::string response_last_event_id;
+    // Nothing to replay: `resume` is unknown or evicted (like the reference hub, an unknown id
+    // replays nothing; the client learns from "earliest" that it may have missed events).
+    bool replay_nothing = false;
+  };
+
+  HistoryReplay(History& history, std::string_view resume);
+  HistoryReplay(const HistoryReplay&) = delete;
+  HistoryReplay& operator=(const HistoryReplay&) = delete;
+
+  // Resolves the resume id. Call once, after the subscriber is registered.
+  [[nodiscard]] Result<Start> begin();
+
+  // Visits at most `max_events` stored events after the cursor, appending the frames `sub`
+  // matches and may see to `out`, and stops early once `out` holds `max_bytes`. Returns true
+  // when the end of the store was reached (the replay is complete).
+  [[nodiscard]] Result<bool> step(const Subscriber& sub, std::string& out, std::size_t max_events,
+                                  std::size_t max_bytes);
+
+  // seq of the last stored event the replay has dealt with (sent or skipped).
+  [[nodiscard]] std::uint64_t cursor() const { return cursor_; }
+  [[nodiscard]] std::uint64_t sent() const { return sent_; }
+
+ private:
+  History& history_;
+  std::string resume_;
+  std::uint64_t cursor_ = 0;
+  std::uint64_t sent_ = 0;
+};
+
+}  // namespace mercure

@@ -1,0 +1,266 @@
+#include "core/history_replay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mercure {
+namespace {
+
+// An in-memory history: events in seq order, like a store's snapshot.
+class FakeHistory final : public History {
+ public:
+  struct Stored {
+    std::uint64_t seq;
+    std::string id;
+    std::vector<std::string> topics;
+    bool is_private;
+    std::string frame;
+  };
+
+  std::uint64_t add(std::string id, std::vector<std::string> topics, bool is_private = false) {
+    std::string frame = "id: " + id + "\ndata: x\n\n";
+    events.push_back(Stored{++last_seq, std::move(id), std::move(topics), is_private, std::move(frame)});
+    return last_seq;
+  }
+
+  Result<std::optional<std::uint64_t>> find(std::string_view id) override {
+    for (const auto& e : events) {
+      if (e.id == id) return std::optional<std::uint64_t>(e.seq);
+    }
+    return std::optional<std::uint64_t>();
+  }
+
+  Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override {
+    ++scans;
+    if (fail) return Error{Errc::unavailable, "disk on fire"};
+    ScanResult r{after, true};
+    std::size_t visited = 0;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      if (e.seq <= after) continue;
+      if (visited == max_events) {
+        r.at_end = false;
+        return r;
+      }
+      std::vector<std::string_view> topics(e.topics.begin(), e.topics.end());
+      ++visited;
+      r.last_seq = e.seq;
+      const bool go_on = visit(HistoryEvent{e.seq, e.id, topics, e.is_private, e.frame});
+      if (!go_on) {
+        r.at_end = i + 1 == events.size();
+        return r;
+      }
+    }
+    return r;
+  }
+
+  std::vector<Stored> events;
+  std::uint64_t last_seq = 0;
+  int scans = 0;
+  bool fail = false;
+};
+
+std::vector<SelectorPtr> sel(std::initializer_list<const char*> texts) {
+  std::vector<SelectorPtr> out;
+  for (const char* t : texts) out.push_back(TopicSelector::compile(t));
+  return out;
+}
+
+UpdatePtr live(std::uint64_t seq, std::string id) {
+  auto u = std::make_shared<Update>();
+  u->id = std::move(id);
+  u->topics = {"/a"};
+  u->seq = seq;
+  u->frame = "id: " + u->id + "\ndata: x\n\n";
+  return u;
+}
+
+// Runs the replay to its end; returns the concatenated frames.
+std::string drain(HistoryReplay& replay, Subscriber& sub, std::size_t max_events = 2, std::size_t max_bytes = 1 << 20) {
+  std::string out;
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto at_end = replay.step(sub, out, max_events, max_bytes);
+    EXPECT_TRUE(at_end.has_value());
+    if (!at_end || *at_end) return out;
+  }
+  ADD_FAILURE() << "replay never reached the end";
+  return out;
+}
+
+std::vector<std::string> pending_ids(Subscriber& s) {
+  std::vector<UpdatePtr> out;
+  s.take_pending(out);
+  std::vector<std::string> ids;
+  for (const auto& u : out) ids.push_back(u->id);
+  return ids;
+}
+
+TEST(HistoryReplay, ResumesAfterAStoredIdAndEchoesIt) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  h.add("e2", {"/a"});
+  h.add("e3", {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  HistoryReplay replay(h, "e1");
+  auto start = replay.begin();
+  ASSERT_TRUE(start.has_value());
+  EXPECT_EQ(start->response_last_event_id, "e1");
+  EXPECT_FALSE(start->replay_nothing);
+  EXPECT_EQ(drain(replay, sub), "id: e2\ndata: x\n\nid: e3\ndata: x\n\n");
+  EXPECT_EQ(replay.cursor(), 3U);
+  EXPECT_EQ(replay.sent(), 2U);
+}
+
+TEST(HistoryReplay, EarliestReplaysEverythingAndSaysEarliest) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  h.add("e2", {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  HistoryReplay replay(h, "earliest");
+  auto start = replay.begin();
+  ASSERT_TRUE(start.has_value());
+  EXPECT_EQ(start->response_last_event_id, "earliest");
+  EXPECT_EQ(drain(replay, sub), "id: e1\ndata: x\n\nid: e2\ndata: x\n\n");
+}
+
+TEST(HistoryReplay, UnknownIdReplaysNothingAndSaysEarliest) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  HistoryReplay replay(h, "gone");
+  auto start = replay.begin();
+  ASSERT_TRUE(start.has_value());
+  EXPECT_EQ(start->response_last_event_id, "earliest");
+  EXPECT_TRUE(start->replay_nothing);
+}
+
+TEST(HistoryReplay, SendsOnlyWhatTheSubscriberMatchesAndMaySee) {
+  FakeHistory h;
+  h.add("pub-a", {"/a"});
+  h.add("pub-b", {"/b"});
+  h.add("priv-a", {"/a"}, true);
+  h.add("priv-alt", {"/other", "/a"}, true);
+  Subscriber anonymous(sel({"/a"}), std::nullopt, {});
+  HistoryReplay r1(h, "earliest");
+  ASSERT_TRUE(r1.begin().has_value());
+  EXPECT_EQ(drain(r1, anonymous), "id: pub-a\ndata: x\n\n");
+
+  Subscriber allowed(sel({"/a"}), sel({"/other"}), {});
+  HistoryReplay r2(h, "earliest");
+  ASSERT_TRUE(r2.begin().has_value());
+  EXPECT_EQ(drain(r2, allowed), "id: pub-a\ndata: x\n\nid: priv-alt\ndata: x\n\n");
+}
+
+TEST(HistoryReplay, StepsAreBoundedByEventsAndBytes) {
+  FakeHistory h;
+  for (int i = 0; i < 10; ++i) h.add("e" + std::to_string(i), {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  HistoryReplay replay(h, "earliest");
+  ASSERT_TRUE(replay.begin().has_value());
+  std::string out;
+  auto first = replay.step(sub, out, 3, 1 << 20);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(*first);
+  EXPECT_EQ(replay.cursor(), 3U);
+  out.clear();
+  auto second = replay.step(sub, out, 100, 1);  // one frame fills the byte budget
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(*second);
+  EXPECT_EQ(out, "id: e3\ndata: x\n\n");
+  EXPECT_EQ(replay.cursor(), 4U);
+}
+
+TEST(HistoryReplay, AScanErrorIsReported) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  HistoryReplay replay(h, "earliest");
+  ASSERT_TRUE(replay.begin().has_value());
+  h.fail = true;
+  std::string out;
+  auto r = replay.step(sub, out, 10, 1 << 20);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::unavailable);
+}
+
+// The handover: updates broadcast while the replay runs are buffered; those already replayed
+// from the store are dropped by seq, the newer ones follow in order: no gap, no duplicate.
+TEST(HistoryReplay, HandoverToLiveDropsWhatWasReplayedAndKeepsTheRest) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  sub.start_replay();
+  HistoryReplay replay(h, "e1");
+  ASSERT_TRUE(replay.begin().has_value());
+  // e2 and e3 are committed, and broadcast to this subscriber after it registered.
+  h.add("e2", {"/a"});
+  h.add("e3", {"/a"});
+  sub.push(live(2, "e2"));
+  sub.push(live(3, "e3"));
+  std::string out = drain(replay, sub);
+  sub.go_live(replay.cursor());
+  // e4 arrives after the switch.
+  sub.push(live(4, "e4"));
+  EXPECT_EQ(out, "id: e2\ndata: x\n\nid: e3\ndata: x\n\n");
+  EXPECT_EQ(pending_ids(sub), (std::vector<std::string>{"e4"}));
+  EXPECT_FALSE(sub.replaying());
+}
+
+TEST(HistoryReplay, BufferedUpdatesNewerThanTheSnapshotAreKept) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  sub.start_replay();
+  HistoryReplay replay(h, "earliest");
+  ASSERT_TRUE(replay.begin().has_value());
+  std::string out = drain(replay, sub);
+  // e2 was committed after the replay's last read but delivered before go_live ran.
+  sub.push(live(2, "e2"));
+  sub.go_live(replay.cursor());
+  EXPECT_EQ(out, "id: e1\ndata: x\n\n");
+  EXPECT_EQ(pending_ids(sub), (std::vector<std::string>{"e2"}));
+}
+
+// An update committed before the replay's last read but broadcast to the shard after the
+// switch was already sent from the history: it must not be sent again.
+TEST(HistoryReplay, ALateBroadcastOfAReplayedUpdateIsIgnored) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  h.add("e2", {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  sub.start_replay();
+  HistoryReplay replay(h, "e1");
+  ASSERT_TRUE(replay.begin().has_value());
+  std::string out = drain(replay, sub);
+  sub.go_live(replay.cursor());
+  sub.push(live(2, "e2"));  // the broadcast of e2 arrives late
+  sub.push(live(3, "e3"));
+  EXPECT_EQ(out, "id: e2\ndata: x\n\n");
+  EXPECT_EQ(pending_ids(sub), (std::vector<std::string>{"e3"}));
+}
+
+TEST(HistoryReplay, AnOverflowWhileReplayingDropsTheBufferNotTheSubscriber) {
+  FakeHistory h;
+  Subscriber sub(sel({"/a"}), std::nullopt, OutboxLimits{2, 1 << 20});
+  sub.start_replay();
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+    const std::string id = "e" + std::to_string(seq);
+    h.add(id, {"/a"});
+    sub.push(live(seq, id));
+  }
+  EXPECT_FALSE(sub.overflowed());
+  HistoryReplay replay(h, "earliest");
+  ASSERT_TRUE(replay.begin().has_value());
+  std::string out = drain(replay, sub);
+  sub.go_live(replay.cursor());
+  EXPECT_EQ(out.size(), 5 * std::string("id: e1\ndata: x\n\n").size());
+  EXPECT_TRUE(pending_ids(sub).empty());
+  // Live again: an overflow now cuts the subscriber off, as for any slow client.
+  for (std::uint64_t seq = 6; seq <= 9; ++seq) sub.push(live(seq, "e" + std::to_string(seq)));
+  EXPECT_TRUE(sub.overflowed());
+}
+
+}  // namespace
+}  // namespace mercure
