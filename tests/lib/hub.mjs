@@ -47,10 +47,11 @@ for (const [signal, code] of [
 
 /**
  * Starts a hub. `env` is merged over the defaults (a key set to `undefined` or `null` removes
- * a default); the child gets no other environment than PATH. Resolves once the readiness line
+ * a default); the child gets no other environment than PATH. `cwd`: the hub's working
+ * directory (default: the test process's). Resolves once the readiness line
  * was logged, rejects (with the captured output) if the hub exits first or takes too long.
  */
-export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 10_000 } = {}) {
+export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 10_000, cwd } = {}) {
   if (!existsSync(HUB_BIN)) {
     throw new Error(`hub binary not found at ${HUB_BIN} (set MERCURE_HUB_BIN or build the release preset)`);
   }
@@ -67,7 +68,7 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
   const argv = [...args];
   if (workers !== undefined) argv.push('--workers', String(workers));
 
-  const child = spawn(HUB_BIN, argv, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(HUB_BIN, argv, { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   liveHubs.add(child);
 
   let stderr = '';

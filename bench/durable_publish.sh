@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Issue 3, acceptance 4: durable publish throughput and POST latency with 1, 16 and 256
+# concurrent keep-alive publishers, group commit (the default) against one fsync per update
+# (max_batch=1), in the same run, each on a fresh LMDB store.
+#   bench/durable_publish.sh [path/to/mercure-hub] [seconds per point]
+# The hub (2 workers + its writer thread) and the generator share this machine's 2 cores; set
+# PIN=1 to pin the hub to core 0 (1 worker) and the generator to core 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hub=${1:-build/release/mercure-hub}
+seconds=${2:-8}
+load=${LOAD:-build/release/bench_publish_load}
+source bench/lib.sh
+workers=2
+gen=()
+if [[ ${PIN:-0} == 1 ]]; then
+  HUB_TASKSET="taskset -c 0"
+  workers=1
+  gen=(taskset -c 1)
+fi
+token=$(publisher_token)
+
+printf '%-22s %10s %12s %10s %10s %10s %8s\n' mode publishers updates/s p50_us p99_us max_us ratio
+declare -A baseline
+for mode in fsync-per-update group-commit; do
+  batch=4096
+  [[ $mode == fsync-per-update ]] && batch=1
+  for publishers in 1 16 256; do
+    store="$BENCH_TMP/store-$mode-$publishers"
+    start_hub "$mode-$publishers" "lmdb://$store?size=0&max_batch=$batch" --workers "$workers"
+    out=$("${gen[@]}" "$load" --port "$HUB_PORT" --token "$token" --connections "$publishers" \
+      --warmup 2 --duration "$seconds" --ids "$mode-$publishers-" --json)
+    stop_hub
+    rate=$(grep -o '"updates_per_s":[0-9]*' <<<"$out" | cut -d: -f2)
+    p50=$(grep -o '"p50_us":[0-9]*' <<<"$out" | cut -d: -f2)
+    p99=$(grep -o '"p99_us":[0-9]*' <<<"$out" | cut -d: -f2)
+    max=$(grep -o '"max_us":[0-9]*' <<<"$out" | cut -d: -f2)
+    errors=$(grep -o '"errors":[0-9]*' <<<"$out" | cut -d: -f2)
+    if [[ $errors != 0 ]]; then
+      echo "errors during $mode/$publishers: $out" >&2
+      exit 1
+    fi
+    ratio=1.00
+    if [[ $mode == fsync-per-update ]]; then
+      baseline[$publishers]=$rate
+    else
+      ratio=$(awk -v a="$rate" -v b="${baseline[$publishers]}" 'BEGIN { printf "%.2f", a / b }')
+    fi
+    printf '%-22s %10s %12s %10s %10s %10s %8s\n' "$mode" "$publishers" "$rate" "$p50" "$p99" "$max" "$ratio"
+  done
+done
+echo "(ratio: group commit updates/s over one fsync per update, same publishers; workers=$workers, pinned=${PIN:-0})"

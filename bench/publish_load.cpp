@@ -1,0 +1,301 @@
+// Closed-loop HTTP/1.1 publisher load generator: N keep-alive connections, each with exactly
+// one POST in flight; reports updates/s and POST latency (from writing the request to the
+// whole response parsed). One thread, epoll, no third-party code.
+//
+//   bench_publish_load --port P --token JWT [--host 127.0.0.1] [--connections 16]
+//                      [--duration 10] [--warmup 2] [--requests N] [--topic T] [--data-bytes 100]
+//                      [--ids PREFIX] [--json]
+// --requests N stops after N acknowledged updates (a fill); otherwise the run lasts
+// warmup + duration seconds and only the last `duration` seconds are measured.
+// --ids PREFIX sends id=PREFIX<n> with a global counter n = 0, 1, 2... (a checkable run).
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <strings.h>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string token;
+  int connections = 16;
+  double duration = 10;
+  double warmup = 2;
+  long long requests = 0;
+  std::string topic = "https://example.com/bench";
+  std::size_t data_bytes = 100;
+  std::string ids;
+  bool json = false;
+};
+
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "bench_publish_load: %s\n", why.c_str());
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die("missing value for " + std::string(a));
+      return argv[++i];
+    };
+    if (a == "--host")
+      o.host = value();
+    else if (a == "--port")
+      o.port = std::stoi(value());
+    else if (a == "--token")
+      o.token = value();
+    else if (a == "--connections")
+      o.connections = std::stoi(value());
+    else if (a == "--duration")
+      o.duration = std::stod(value());
+    else if (a == "--warmup")
+      o.warmup = std::stod(value());
+    else if (a == "--requests")
+      o.requests = std::stoll(value());
+    else if (a == "--topic")
+      o.topic = value();
+    else if (a == "--data-bytes")
+      o.data_bytes = std::stoul(value());
+    else if (a == "--ids")
+      o.ids = value();
+    else if (a == "--json")
+      o.json = true;
+    else
+      die("unknown option " + std::string(a));
+  }
+  if (o.port <= 0 || o.token.empty() || o.connections <= 0) die("--port and --token are required");
+  return o;
+}
+
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+struct Conn {
+  int fd = -1;
+  std::string out;  // request being written
+  std::size_t written = 0;
+  std::string in;  // response bytes so far
+  Clock::time_point sent;
+  long long id = -1;
+};
+
+class Load {
+ public:
+  explicit Load(Options o) : o_(std::move(o)) {
+    ep_ = epoll_create1(0);
+    body_fixed_ = "topic=" + url_encode(o_.topic) + "&data=" + std::string(o_.data_bytes, 'x');
+  }
+
+  int run() {
+    conns_.resize(static_cast<std::size_t>(o_.connections));
+    for (auto& c : conns_) connect_one(c);
+    const auto start = Clock::now();
+    measure_from_ = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.warmup));
+    if (o_.requests > 0) measure_from_ = start;
+    end_ =
+        o_.requests > 0
+            ? Clock::time_point::max()
+            : measure_from_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.duration));
+    for (auto& c : conns_) send_next(c);
+    std::vector<epoll_event> events(256);
+    while (!done()) {
+      int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 100);
+      for (int k = 0; k < n; ++k) {
+        auto& c = conns_[events[static_cast<std::size_t>(k)].data.u32];
+        if (events[static_cast<std::size_t>(k)].events & EPOLLOUT) flush(c);
+        if (events[static_cast<std::size_t>(k)].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_some(c);
+      }
+    }
+    report(std::chrono::duration<double>(std::min(Clock::now(), end_) - measure_from_).count());
+    return errors_ == 0 && statuses_.size() <= 1 ? 0 : 1;
+  }
+
+ private:
+  bool done() const {
+    if (o_.requests > 0) return ok_ >= o_.requests || (issued_ >= o_.requests && in_flight_ == 0);
+    return Clock::now() >= end_;
+  }
+
+  void connect_one(Conn& c) {
+    c.fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(o_.port));
+    inet_pton(AF_INET, o_.host.c_str(), &addr.sin_addr);
+    if (connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      die("connect: " + std::string(strerror(errno)));
+    int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl_nonblock(c.fd);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<std::uint32_t>(&c - conns_.data());
+    epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+  }
+
+  static void fcntl_nonblock(int fd) {
+    int one = 1;
+    ioctl(fd, FIONBIO, &one);
+  }
+
+  void send_next(Conn& c) {
+    if (o_.requests > 0 && issued_ >= o_.requests) return;
+    if (o_.requests == 0 && Clock::now() >= end_) return;
+    std::string body = body_fixed_;
+    if (!o_.ids.empty()) {
+      c.id = next_id_++;
+      body += "&id=" + url_encode(o_.ids + std::to_string(c.id));
+    }
+    c.out = "POST /.well-known/mercure HTTP/1.1\r\nHost: " + o_.host +
+            "\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: Bearer " + o_.token +
+            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    c.written = 0;
+    c.in.clear();
+    c.sent = Clock::now();
+    ++issued_;
+    ++in_flight_;
+    flush(c);
+  }
+
+  void flush(Conn& c) {
+    while (c.written < c.out.size()) {
+      ssize_t n = ::send(c.fd, c.out.data() + c.written, c.out.size() - c.written, MSG_NOSIGNAL);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT;
+        ev.data.u32 = static_cast<std::uint32_t>(&c - conns_.data());
+        epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+        return;
+      }
+      if (n < 0) die("send: " + std::string(strerror(errno)));
+      c.written += static_cast<std::size_t>(n);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<std::uint32_t>(&c - conns_.data());
+    epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+
+  void read_some(Conn& c) {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        c.in.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      die("the hub closed a publisher connection (" + std::string(n == 0 ? "eof" : strerror(errno)) + ")");
+    }
+    // One response at most is in flight: parse status and Content-Length.
+    auto head_end = c.in.find("\r\n\r\n");
+    if (head_end == std::string::npos) return;
+    std::string_view head(c.in.data(), head_end);
+    int status = std::atoi(c.in.c_str() + 9);
+    std::size_t length = 0;
+    for (std::size_t pos = 0; pos < head.size();) {
+      auto eol = head.find("\r\n", pos);
+      std::string_view line = head.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+      if (line.size() > 15 && strncasecmp(line.data(), "content-length:", 15) == 0) {
+        length = std::strtoull(std::string(line.substr(15)).c_str(), nullptr, 10);
+      }
+      if (eol == std::string_view::npos) break;
+      pos = eol + 2;
+    }
+    if (c.in.size() < head_end + 4 + length) return;
+    const auto now = Clock::now();
+    --in_flight_;
+    ++statuses_[status];
+    if (status == 200) {
+      if (!o_.ids.empty() && c.in.substr(head_end + 4, length) != o_.ids + std::to_string(c.id)) ++errors_;
+      if (c.sent >= measure_from_ && now <= end_) {
+        latencies_us_.push_back(std::chrono::duration<double, std::micro>(now - c.sent).count());
+        ++measured_;
+      }
+      ++ok_;
+    } else if (errors_++ < 5) {
+      std::fprintf(stderr, "bench_publish_load: status %d: %s\n", status, c.in.substr(head_end + 4, length).c_str());
+    }
+    send_next(c);
+  }
+
+  double pct(double p) {
+    if (latencies_us_.empty()) return 0;
+    auto k = static_cast<std::size_t>(p * static_cast<double>(latencies_us_.size() - 1));
+    std::nth_element(latencies_us_.begin(), latencies_us_.begin() + static_cast<long>(k), latencies_us_.end());
+    return latencies_us_[k];
+  }
+
+  void report(double seconds) {
+    const double rate = seconds > 0 ? static_cast<double>(measured_) / seconds : 0;
+    const double p50 = pct(0.50), p90 = pct(0.90), p99 = pct(0.99);
+    const double max = latencies_us_.empty() ? 0 : *std::max_element(latencies_us_.begin(), latencies_us_.end());
+    std::string non200;
+    for (auto [status, count] : statuses_) {
+      if (status != 200) non200 += (non200.empty() ? "" : ",") + std::to_string(status) + ":" + std::to_string(count);
+    }
+    if (o_.json) {
+      std::printf(
+          "{\"connections\":%d,\"ok\":%lld,\"measured\":%lld,\"seconds\":%.3f,\"updates_per_s\":%.0f,"
+          "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"errors\":%lld,\"non200\":\"%s\"}\n",
+          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, errors_, non200.c_str());
+    } else {
+      std::printf(
+          "%d connections: %lld ok (%lld measured in %.2f s) = %.0f updates/s; POST latency p50 %.0f us, "
+          "p90 %.0f us, p99 %.0f us, max %.0f us; errors %lld%s%s\n",
+          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, errors_,
+          non200.empty() ? "" : "; non-200 ", non200.c_str());
+    }
+  }
+
+  Options o_;
+  int ep_ = -1;
+  std::string body_fixed_;
+  std::vector<Conn> conns_;
+  Clock::time_point measure_from_, end_;
+  long long issued_ = 0, in_flight_ = 0, ok_ = 0, measured_ = 0, errors_ = 0, next_id_ = 0;
+  std::map<int, long long> statuses_;
+  std::vector<double> latencies_us_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Load load(parse(argc, argv));
+  return load.run();
+}
