@@ -43,8 +43,7 @@ class History {
 
   // Visits stored events with seq > after, oldest first, until `visit` returns false or
   // `max_events` were visited.
-  [[nodiscard]] virtual Result<ScanResult> scan(std::uint64_t after, std::size_t max_events,
-                                                const Visitor& visit) = 0;
+  [[nodiscard]] virtual Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) = 0;
 };
 
 }  // namespace mercure

@@ -148,8 +148,8 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
   *target = Target{};
   buffer->consume(buffer->size());
   buffer->shrink_to_fit();
-  co_await run_sse_stream(shard, stream->release_socket(), std::move(head), std::move(subscriber),
-                          std::move(replay), settings, std::move(remote));
+  co_await run_sse_stream(shard, stream->release_socket(), std::move(head), std::move(subscriber), std::move(replay),
+                          settings, std::move(remote));
   co_return false;
 }
 
