@@ -68,6 +68,9 @@ ServerOptions server_options(const Config& c) {
   o.write_timeout = c.write_timeout;
   o.dispatch_timeout = c.dispatch_timeout;
   if (c.read_timeout.count() > 0) o.read_timeout = c.read_timeout;
+  o.subscriptions = c.subscriptions;
+  o.ui = c.ui || c.demo;
+  o.demo = c.demo;
   return o;
 }
 

@@ -1,9 +1,13 @@
 #include "http/connection.hpp"
 
+#include "http/health_handler.hpp"
 #include "http/http_types.hpp"
+#include "http/metrics_handler.hpp"
 #include "http/publish_handler.hpp"
 #include "http/shard.hpp"
 #include "http/subscribe_handler.hpp"
+#include "http/subscriptions_handler.hpp"
+#include "http/ui_handler.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -165,12 +169,18 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
           res = method_not_allowed(req, "GET, HEAD, POST, OPTIONS");
           add_cors_headers(req, opts.cors_origins, res);
       }
-    } else if (target->path == "/healthz") {
-      if (req.method() == http::verb::get || req.method() == http::verb::head) {
-        res = make_text_response(req, http::status::ok, "ok\n");
-      } else {
-        res = method_not_allowed(req, "GET, HEAD");
-      }
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head &&
+               (is_health_path(target->path) || is_metrics_path(shard, target->path) ||
+                is_subscriptions_path(shard, target->path) || is_ui_path(shard, target->path))) {
+      res = method_not_allowed(req, "GET, HEAD");
+    } else if (is_health_path(target->path)) {
+      res = handle_health(shard, req, target->path);
+    } else if (is_metrics_path(shard, target->path)) {
+      res = handle_metrics(shard, req);
+    } else if (is_subscriptions_path(shard, target->path)) {
+      res = handle_subscriptions(shard, req, *target, remote);
+    } else if (is_ui_path(shard, target->path)) {
+      res = handle_ui(shard, req, *target);
     } else {
       res = make_text_response(req, http::status::not_found, "not found\n");
     }

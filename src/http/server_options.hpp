@@ -32,6 +32,11 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   OutboxLimits outbox;
+
+  // Optional features (issue 4). Each is off unless configured.
+  bool subscriptions = false;  // subscription events and the subscriptions API
+  bool ui = false;             // the debugging UI under /.well-known/mercure/ui/
+  bool demo = false;           // the UI plus the demo endpoints under /.well-known/mercure/ui/demo/
 };
 
 }  // namespace mercure
