@@ -49,8 +49,8 @@ struct Config {
   std::string log_format = "text";  // "text" or "json" (always lower case here)
   bool use_forwarded_headers = false;
   bool metrics_enabled = false;
-  std::string metrics_addr = "127.0.0.1:9764";
-  std::string cert_file;  // both or neither
+  std::string metrics_addr;  // empty = /metrics on the main listener; else only on this address
+  std::string cert_file;     // both or neither
   std::string key_file;
   bool dev = false;  // --dev was given (its effects are already applied above)
 };

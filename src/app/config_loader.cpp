@@ -221,14 +221,14 @@ const std::vector<Input>& inputs() {
        {"METRICS_ENABLED"},
        "BOOL",
        "false",
-       "serve Prometheus metrics on --metrics-addr"},
+       "serve Prometheus metrics at /metrics (on the hub's address unless --metrics-addr is set)"},
       {{"metrics_addr"},
        1,
        "--metrics-addr",
        {"METRICS_ADDR"},
        "ADDR",
-       "127.0.0.1:9764",
-       "address of the metrics endpoint"},
+       "",
+       "serve /metrics only on this separate address (default: on the hub's address)"},
       {{"cert_file"}, 1, "--cert-file", {"CERT_FILE"}, "FILE", "", "TLS certificate chain (PEM); needs --key-file"},
       {{"key_file"}, 1, "--key-file", {"KEY_FILE"}, "FILE", "", "TLS private key (PEM); needs --cert-file"},
   };
@@ -908,7 +908,7 @@ Config build_config(const std::vector<const Layer*>& layers, bool dev, std::vect
     const std::string missing = c.cert_file.empty() ? "CERT_FILE" : "KEY_FILE";
     throw ConfigError(missing, "missing " + missing + ": " + given + " is set, TLS needs both");
   }
-  if (c.metrics_enabled) {
+  if (c.metrics_enabled && !c.metrics_addr.empty()) {
     const auto it = merged.find("metrics_addr");
     const RawSetting raw = it != merged.end() ? it->second : RawSetting{{c.metrics_addr}, "METRICS_ADDR", ""};
     ListenAddress metrics;

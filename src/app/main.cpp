@@ -3,13 +3,18 @@
 #include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/logging.hpp"
+#include "app/prometheus_metrics.hpp"
 #include "core/authorizer.hpp"
 #include "core/clock.hpp"
 #include "core/hub.hpp"
 #include "core/jwt_algorithm.hpp"
 #include "core/local_transport.hpp"
+#include "core/metrics.hpp"
 #include "core/selector_cache.hpp"
+#include "core/sharded_metrics.hpp"
+#include "core/subscription_registry.hpp"
 #include "core/uuid.hpp"
+#include "http/metrics_server.hpp"
 #include "http/server.hpp"
 #include "transport/lmdb_options.hpp"
 #include "transport/lmdb_transport.hpp"
@@ -19,9 +24,14 @@
 #include <pthread.h>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <thread>
+
+#ifndef MERCURE_HUB_VERSION
+#define MERCURE_HUB_VERSION "0.1.0"
+#endif
 
 namespace {
 
@@ -36,16 +46,17 @@ JwtKey jwt_key(const JwtRole& role, const char* name) {
 }
 
 // Throws std::invalid_argument for a bad URL and StoreError for a store that cannot be opened.
-std::unique_ptr<Transport> make_transport(const std::string& url) {
+// `metrics`: optional (nullptr when metrics are off).
+std::unique_ptr<Transport> make_transport(const std::string& url, Metrics* metrics) {
   if (url.starts_with("local:")) {
     spdlog::info("transport: local (no history: reconnecting clients cannot catch up)");
-    return std::make_unique<LocalTransport>();
+    return std::make_unique<LocalTransport>(metrics);
   }
   if (url.starts_with("lmdb:") || url.starts_with("bolt:")) {
     auto options = parse_lmdb_url(url);
     if (!options) throw std::invalid_argument("TRANSPORT_URL \"" + url + "\": " + options.error().reason);
     for (const auto& w : options->warnings) spdlog::warn("transport: {}", w);
-    auto transport = std::make_unique<LmdbTransport>(*options);
+    auto transport = std::make_unique<LmdbTransport>(*options, metrics);
     spdlog::info("transport: LMDB history at {} ({} events kept{}, {} stored)", options->path,
                  options->size == 0 ? std::string("all") : std::string("up to ") + std::to_string(options->size),
                  options->sync ? "" : ", sync off", transport->stored_events());
@@ -92,9 +103,16 @@ int run_hub(const Config& config) {
     return kExitBadSetting;
   }
   // Accepted for compatibility, not served yet: say so rather than pretend.
-  if (config.subscriptions) spdlog::warn("subscriptions: active subscription events are not implemented yet");
-  if (config.ui || config.demo) spdlog::info("ui/demo: the debugging UI is not implemented yet");
-  if (config.metrics_enabled) spdlog::warn("metrics: the /metrics endpoint is not implemented yet");
+  if (!config.metrics_enabled && !config.metrics_addr.empty()) {
+    spdlog::warn("metrics: METRICS_ADDR is set but metrics are off (set METRICS_ENABLED=1)");
+  }
+
+  const ServerOptions options = server_options(config);
+  // Declared before the transport and the server, which report to it until they are gone.
+  NullMetrics null_metrics;
+  std::unique_ptr<ShardedMetrics> sharded_metrics;
+  if (config.metrics_enabled) sharded_metrics = std::make_unique<ShardedMetrics>(options.workers);
+  Metrics& metrics = sharded_metrics ? static_cast<Metrics&>(*sharded_metrics) : null_metrics;
 
   SystemClock clock;
   std::unique_ptr<Authorizer> authorizer;
@@ -102,7 +120,7 @@ int run_hub(const Config& config) {
   try {
     authorizer = std::make_unique<Authorizer>(jwt_key(config.publisher_jwt, "publisher JWT"),
                                               jwt_key(config.subscriber_jwt, "subscriber JWT"), clock);
-    transport = make_transport(config.transport_url);
+    transport = make_transport(config.transport_url, sharded_metrics.get());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mercure-hub: %s\n", e.what());
     return kExitBadSetting;
@@ -111,19 +129,57 @@ int run_hub(const Config& config) {
   SelectorCache selectors(10'000);
   UuidGenerator uuids;
   Hub hub(*transport, selectors, uuids);
-  Server server(server_options(config), hub, *authorizer, *transport);
+  SubscriptionRegistry subscriptions;
+  if (config.subscriptions) {
+    if (History* history = transport->history()) {
+      auto last = history->last_id();
+      if (!last) {
+        std::fprintf(stderr, "mercure-hub: cannot read the last event id: %s\n", last.error().reason.c_str());
+        return kExitBadSetting;
+      }
+      if (*last) subscriptions.set_last_event_id(**last);
+    }
+    transport->add_listener([&subscriptions](const Transport::UpdatePtr& u) { subscriptions.observe(*u); });
+    hub.set_subscriptions(&subscriptions);
+    spdlog::info("subscriptions: subscription events and the subscriptions API are on");
+  }
+
+  // Metrics: on the main listener, or only on their own listener when METRICS_ADDR is set.
+  std::unique_ptr<PrometheusMetrics> metrics_page;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (sharded_metrics) {
+    std::function<HistoryGauges()> history;
+    auto* lmdb = dynamic_cast<LmdbTransport*>(transport.get());
+    if (lmdb != nullptr) history = [lmdb] { return HistoryGauges{lmdb->stored_events(), lmdb->store().used_bytes()}; };
+    metrics_page =
+        std::make_unique<PrometheusMetrics>(*sharded_metrics, MERCURE_HUB_VERSION, std::move(history), lmdb != nullptr);
+    if (!config.metrics_addr.empty()) {
+      metrics_server = std::make_unique<MetricsServer>(*metrics_page);
+      try {
+        const ListenAddress addr = parse_listen_address(config.metrics_addr);
+        metrics_server->start(addr.host, addr.port);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "mercure-hub: %s\n", e.what());
+        return 1;
+      }
+      spdlog::info("metrics on {}/metrics", metrics_server->url());
+    }
+  }
+  Server server(options, hub, *authorizer, *transport, metrics, metrics_server ? nullptr : metrics_page.get());
   try {
     server.start();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mercure-hub: %s\n", e.what());
     return 1;
   }
+  if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   transport->close();
   server.stop();
+  if (metrics_server) metrics_server->stop();
   spdlog::info("stopped");
   return 0;
 }

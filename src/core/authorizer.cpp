@@ -19,12 +19,12 @@ Authorizer::Authorizer(const JwtKey& publisher, const JwtKey& subscriber, const 
     : publisher_(load(publisher, "publisher")), subscriber_(load(subscriber, "subscriber")), clock_(clock) {}
 
 Result<Claims> Authorizer::verify_publisher(std::string_view token) const {
-  if (!publisher_) return Error{Errc::unauthorized, "no publisher key configured"};
+  if (!publisher_) return Error{Errc::unauthorized, "no publisher key configured", kJwtCheckKey};
   return publisher_->verify(token, clock_.unix_seconds());
 }
 
 Result<Claims> Authorizer::verify_subscriber(std::string_view token) const {
-  if (!subscriber_) return Error{Errc::unauthorized, "no subscriber key configured"};
+  if (!subscriber_) return Error{Errc::unauthorized, "no subscriber key configured", kJwtCheckKey};
   return subscriber_->verify(token, clock_.unix_seconds());
 }
 

@@ -26,6 +26,8 @@ class Authorizer final {
 
   [[nodiscard]] Result<Claims> verify_publisher(std::string_view token) const;
   [[nodiscard]] Result<Claims> verify_subscriber(std::string_view token) const;
+  // False when no subscriber key is configured (a hub for anonymous subscribers only).
+  [[nodiscard]] bool has_subscriber_key() const { return subscriber_.has_value(); }
 
  private:
   std::optional<JwtVerifier> publisher_;

@@ -5,6 +5,7 @@
 #include <boost/system/result.hpp>
 
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace mercure {
@@ -26,9 +27,13 @@ enum class Errc {
 struct Error {
   Errc code = Errc::internal;
   std::string reason;  // one line, safe to show to the client and to log
+  // The check that failed, as a fixed slug for logs and metrics (a string literal: static
+  // storage only), e.g. "signature", "exp", "missing" for a token. Empty when not set.
+  std::string_view check;
 
   Error() = default;
   Error(Errc c, std::string r) : code(c), reason(std::move(r)) {}
+  Error(Errc c, std::string r, std::string_view chk) : code(c), reason(std::move(r)), check(chk) {}
 };
 
 template <class T>

@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace mercure {
@@ -44,6 +45,9 @@ class History {
   // Visits stored events with seq > after, oldest first, until `visit` returns false or
   // `max_events` were visited.
   [[nodiscard]] virtual Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) = 0;
+
+  // The id of the newest stored event; nullopt when the store is empty.
+  [[nodiscard]] virtual Result<std::optional<std::string>> last_id() = 0;
 };
 
 }  // namespace mercure

@@ -2,6 +2,8 @@
 
 #include "core/sse_frame.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 
 namespace mercure {
@@ -77,6 +79,29 @@ void Hub::publish(PublishForm form, const Claims& claims, std::function<void(Res
     } else {
       done(std::move(id));
     }
+  });
+}
+
+std::string Hub::new_subscriber_id() {
+  return uuids_.next();
+}
+
+void Hub::publish_subscription(Subscription s) {
+  if (!transport_.writable()) {
+    // Shutting down (the transport closes first) or a failing store: nothing to tell.
+    spdlog::debug("subscription event for {} not published: the transport is closed", s.subscriber);
+    return;
+  }
+  auto update = std::make_shared<Update>();
+  update->id = uuids_.next();
+  update->topics.push_back(subscription_id(s.topic, s.subscriber));
+  update->data = subscription_json(s, true);
+  update->is_private = true;
+  update->frame = make_sse_frame(*update);
+  update->subscription = std::make_shared<const Subscription>(std::move(s));
+  std::string topic = update->topics.front();
+  transport_.publish(std::move(update), [topic = std::move(topic)](Result<void> r) {
+    if (!r) spdlog::warn("subscription event {} not published: {}", topic, r.error().reason);
   });
 }
 

@@ -8,6 +8,8 @@
 #include "core/publish_form.hpp"
 #include "core/selector_cache.hpp"
 #include "core/subscriber.hpp"
+#include "core/subscription.hpp"
+#include "core/subscription_registry.hpp"
 #include "core/transport.hpp"
 #include "core/uuid.hpp"
 
@@ -29,6 +31,15 @@ class Hub final {
   // Errors found before the transport is called are returned synchronously through `done`.
   void publish(PublishForm form, const Claims& claims, std::function<void(Result<std::string>)> done);
 
+  // Active subscriptions (null when the feature is off): set once at start-up, before serving.
+  void set_subscriptions(SubscriptionRegistry* registry) { subscriptions_ = registry; }
+  [[nodiscard]] SubscriptionRegistry* subscriptions() const { return subscriptions_; }
+  // A new subscriber identifier ("urn:uuid:<UUIDv7>"), unique in this process and across restarts.
+  [[nodiscard]] std::string new_subscriber_id();
+  // Publishes the private subscription event of `s` through the transport (like any update:
+  // stored, dispatched, seen by the registry). Failures are logged, never thrown.
+  void publish_subscription(Subscription s);
+
   // Compiles subscription selectors through the bounded cache.
   [[nodiscard]] std::vector<SelectorPtr> compile(const std::vector<std::string>& selectors);
 
@@ -38,6 +49,7 @@ class Hub final {
   Transport& transport_;
   SelectorCache& selectors_;
   UuidGenerator& uuids_;
+  SubscriptionRegistry* subscriptions_ = nullptr;
 };
 
 // True for topics the hub reserves (`/.well-known/mercure...`, as a path or in a URL).

@@ -19,8 +19,8 @@ namespace {
 constexpr std::string_view kMercureClaim = "mercure";
 constexpr std::string_view kMercureUriClaim = "https://mercure.rocks/";
 
-Error reject(std::string reason) {
-  return Error{Errc::unauthorized, std::move(reason)};
+Error reject(std::string_view check, std::string reason) {
+  return Error{Errc::unauthorized, std::move(reason), check};
 }
 
 // Text taken from the token (an unexpected alg name) goes into a reason: one short printable line.
@@ -46,16 +46,16 @@ Result<std::optional<std::int64_t>> numeric_date(const boost::json::object& clai
   const boost::json::value* v = member(claims, name);
   if (v == nullptr) return std::optional<std::int64_t>{};
   if (const auto* i = v->if_int64()) return std::optional<std::int64_t>{*i};
-  if (v->is_uint64()) return reject("claim " + std::string(name) + " is out of range");
+  if (v->is_uint64()) return reject(kJwtCheckClaims, "claim " + std::string(name) + " is out of range");
   if (const auto* d = v->if_double()) {
     const double r = rounding == Rounding::down ? std::floor(*d) : std::ceil(*d);
     // 0x1p63 = 2^63: every finite double in [-2^63, 2^63) converts exactly to int64.
     if (!std::isfinite(r) || r < -0x1p63 || r >= 0x1p63) {
-      return reject("claim " + std::string(name) + " is out of range");
+      return reject(kJwtCheckClaims, "claim " + std::string(name) + " is out of range");
     }
     return std::optional<std::int64_t>{static_cast<std::int64_t>(r)};
   }
-  return reject("claim " + std::string(name) + " is not a number");
+  return reject(kJwtCheckClaims, "claim " + std::string(name) + " is not a number");
 }
 
 Result<std::optional<std::vector<std::string>>> string_array(const boost::json::object& ns, std::string_view ns_name,
@@ -63,7 +63,8 @@ Result<std::optional<std::vector<std::string>>> string_array(const boost::json::
   const boost::json::value* v = member(ns, name);
   if (v == nullptr) return std::optional<std::vector<std::string>>{};
   const auto not_strings = [&] {
-    return reject("claim " + std::string(ns_name) + "." + std::string(name) + " is not an array of strings");
+    return reject(kJwtCheckClaims,
+                  "claim " + std::string(ns_name) + "." + std::string(name) + " is not an array of strings");
   };
   const auto* array = v->if_array();
   if (array == nullptr) return not_strings();
@@ -97,7 +98,7 @@ Result<Claims> extract_claims(const boost::json::object& obj) {
   }
   if (ns == nullptr) return claims;
   const auto* ns_obj = ns->if_object();
-  if (ns_obj == nullptr) return reject("claim " + std::string(ns_name) + " is not an object");
+  if (ns_obj == nullptr) return reject(kJwtCheckClaims, "claim " + std::string(ns_name) + " is not an object");
 
   auto publish = string_array(*ns_obj, ns_name, "publish");
   if (!publish) return publish.error();
@@ -141,20 +142,21 @@ Result<void> JwtVerifier::check_signature(std::string_view signing_input, std::s
   auto expected = hmac(mac_.get(), md_.get(), secret_, signing_input);
   if (!expected) return expected.error();
   if (signature.size() != expected->size()) {
-    return reject("signature has wrong length (" + std::to_string(signature.size()) + " bytes, expected " +
-                  std::to_string(expected->size()) + ")");
+    return reject(kJwtCheckSignature, "signature has wrong length (" + std::to_string(signature.size()) +
+                                          " bytes, expected " + std::to_string(expected->size()) + ")");
   }
-  if (CRYPTO_memcmp(signature.data(), expected->data(), expected->size()) != 0) return reject("signature mismatch");
+  if (CRYPTO_memcmp(signature.data(), expected->data(), expected->size()) != 0)
+    return reject(kJwtCheckSignature, "signature mismatch");
   return {};
 }
 
 Result<Claims> JwtVerifier::verify(std::string_view token, std::int64_t now_unix_seconds) const {
   if (token.size() > kMaxTokenSize) {
-    return reject("malformed token: larger than " + std::to_string(kMaxTokenSize) + " bytes");
+    return reject(kJwtCheckFormat, "malformed token: larger than " + std::to_string(kMaxTokenSize) + " bytes");
   }
   const auto dots = std::count(token.begin(), token.end(), '.');
   if (dots != 2) {
-    return reject("malformed token: expected 3 dot-separated parts, got " + std::to_string(dots + 1));
+    return reject(kJwtCheckFormat, "malformed token: expected 3 dot-separated parts, got " + std::to_string(dots + 1));
   }
   const std::size_t first = token.find('.');
   const std::size_t second = token.find('.', first + 1);
@@ -162,46 +164,52 @@ Result<Claims> JwtVerifier::verify(std::string_view token, std::int64_t now_unix
   const std::string_view payload_part = token.substr(first + 1, second - first - 1);
   const std::string_view signature_part = token.substr(second + 1);
 
-  if (header_part.empty()) return reject("malformed token: empty header");
+  if (header_part.empty()) return reject(kJwtCheckFormat, "malformed token: empty header");
   auto header_json = base64url_decode(header_part);
-  if (!header_json) return reject("malformed token: bad base64 in header");
+  if (!header_json) return reject(kJwtCheckFormat, "malformed token: bad base64 in header");
   auto payload_json = base64url_decode(payload_part);
-  if (!payload_json) return reject("malformed token: bad base64 in payload");
+  if (!payload_json) return reject(kJwtCheckFormat, "malformed token: bad base64 in payload");
   auto signature = base64url_decode(signature_part);
-  if (!signature) return reject("malformed token: bad base64 in signature");
+  if (!signature) return reject(kJwtCheckFormat, "malformed token: bad base64 in signature");
 
   auto header = parse_strict_json(*header_json, "header");
-  if (!header) return reject("malformed token: " + header.error().reason);
+  if (!header) return reject(kJwtCheckFormat, "malformed token: " + header.error().reason);
   const auto* header_obj = header->if_object();
-  if (header_obj == nullptr) return reject("malformed token: header is not a JSON object");
+  if (header_obj == nullptr) return reject(kJwtCheckFormat, "malformed token: header is not a JSON object");
   const boost::json::value* alg = header_obj->if_contains("alg");
-  if (alg == nullptr) return reject("malformed token: header has no alg");
+  if (alg == nullptr) return reject(kJwtCheckFormat, "malformed token: header has no alg");
   const auto* alg_name = alg->if_string();
-  if (alg_name == nullptr) return reject("malformed token: header alg is not a string");
+  if (alg_name == nullptr) return reject(kJwtCheckFormat, "malformed token: header alg is not a string");
   const std::string_view expected = to_string(alg_);
   const std::string_view actual(alg_name->data(), alg_name->size());
   if (actual == "none") {
-    return reject("unsecured token (alg none) not allowed (expected " + std::string(expected) + ")");
+    return reject(kJwtCheckAlg, "unsecured token (alg none) not allowed (expected " + std::string(expected) + ")");
   }
   if (actual != expected) {
-    return reject("algorithm " + printable(actual) + " not allowed (expected " + std::string(expected) + ")");
+    return reject(kJwtCheckAlg,
+                  "algorithm " + printable(actual) + " not allowed (expected " + std::string(expected) + ")");
   }
-  if (header_obj->contains("crit")) return reject("header crit is not supported (no JWS extension is understood)");
+  if (header_obj->contains("crit"))
+    return reject(kJwtCheckCrit, "header crit is not supported (no JWS extension is understood)");
 
-  if (signature->empty()) return reject("malformed token: empty signature");
-  if (auto ok = check_signature(token.substr(0, second), *signature); !ok) return ok.error();
+  if (signature->empty()) return reject(kJwtCheckFormat, "malformed token: empty signature");
+  if (auto ok = check_signature(token.substr(0, second), *signature); !ok) {
+    Error e = ok.error();
+    if (e.check.empty()) e.check = kJwtCheckSignature;
+    return e;
+  }
 
   auto payload = parse_strict_json(*payload_json, "payload");
-  if (!payload) return reject("malformed token: " + payload.error().reason);
+  if (!payload) return reject(kJwtCheckFormat, "malformed token: " + payload.error().reason);
   const auto* payload_obj = payload->if_object();
-  if (payload_obj == nullptr) return reject("malformed token: payload is not a JSON object");
+  if (payload_obj == nullptr) return reject(kJwtCheckFormat, "malformed token: payload is not a JSON object");
   auto claims = extract_claims(*payload_obj);
   if (!claims) return claims.error();
 
-  if (claims->exp && now_unix_seconds >= *claims->exp) return reject("token expired");
-  if (claims->nbf && now_unix_seconds < *claims->nbf) return reject("token not valid yet");
+  if (claims->exp && now_unix_seconds >= *claims->exp) return reject(kJwtCheckExp, "token expired");
+  if (claims->nbf && now_unix_seconds < *claims->nbf) return reject(kJwtCheckNbf, "token not valid yet");
   // PROTOCOL.md: iat is enforced when present (golang-jwt v4, used by older reference hubs, did too).
-  if (claims->iat && now_unix_seconds < *claims->iat) return reject("token issued in the future (iat)");
+  if (claims->iat && now_unix_seconds < *claims->iat) return reject(kJwtCheckIat, "token issued in the future (iat)");
   return claims;
 }
 

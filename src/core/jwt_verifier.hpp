@@ -13,12 +13,14 @@
 //   duplicate keys. HMAC tags are compared in constant time. ES* signatures are JOSE R||S of
 //   exactly 64/96/132 bytes; RSA signatures must be exactly the modulus size; RSA keys must have at
 //   least 2048 bits; PS* uses salt length = hash length and MGF1 with the same hash.
-// - Time: rejected when now >= exp or now < nbf; iat is parsed (must be a number) but a future iat
-//   is accepted, as the reference hub does. No leeway. Absent exp/nbf are not required.
+// - Time: rejected when now >= exp, now < nbf, or now < iat (PROTOCOL.md enforces iat when
+//   present, as golang-jwt v4 in older reference hubs did). No leeway. Absent exp/nbf/iat are not
+//   required.
 // - Claims: `mercure` object (or `https://mercure.rocks/` when `mercure` is absent or null) with
 //   `publish`/`subscribe` arrays of strings and any `payload`; wrong JSON types are refused.
 //   JSON null counts as absent everywhere.
-// Every rejection is Errc::unauthorized with a one-line reason naming the failed check.
+// Every rejection is Errc::unauthorized with a one-line reason, and Error::check set to the slug of
+// the failed check (kJwtCheck* below) for logs and metrics. The token itself is never quoted.
 //
 // Thread-safety: immutable after create(); verify() may run concurrently from any number of
 // threads (the EVP_PKEY / EVP_MD / EVP_MAC are shared read-only, each call has its own context).
@@ -34,6 +36,20 @@
 #include <string_view>
 
 namespace mercure {
+
+// Error::check values of a token rejection (missing and origin are set by the HTTP layer, key by
+// the Authorizer).
+inline constexpr std::string_view kJwtCheckMissing = "missing";      // no token where one is required
+inline constexpr std::string_view kJwtCheckFormat = "format";        // not a well-formed compact JWS
+inline constexpr std::string_view kJwtCheckAlg = "alg";              // alg none, or not the configured one
+inline constexpr std::string_view kJwtCheckCrit = "crit";            // a crit header (unsupported extension)
+inline constexpr std::string_view kJwtCheckSignature = "signature";  // the signature does not verify
+inline constexpr std::string_view kJwtCheckClaims = "claims";        // a claim of the wrong JSON type
+inline constexpr std::string_view kJwtCheckExp = "exp";              // expired
+inline constexpr std::string_view kJwtCheckNbf = "nbf";              // not valid yet
+inline constexpr std::string_view kJwtCheckIat = "iat";              // issued in the future
+inline constexpr std::string_view kJwtCheckKey = "key";              // no key configured for the role
+inline constexpr std::string_view kJwtCheckOrigin = "origin";        // CSRF: cookie token from a foreign origin
 
 class JwtVerifier final {
  public:

@@ -17,6 +17,7 @@ void LocalTransport::publish(NewUpdatePtr update, Done done) {
     update->seq = ++last_seq_;
     const UpdatePtr shared = std::move(update);
     for (const auto& l : listeners_) l(shared);
+    if (metrics_ != nullptr) metrics_->updates_committed(1);
   }
   done(Result<void>{});
 }

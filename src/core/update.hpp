@@ -2,7 +2,10 @@
 // An update as published: immutable once dispatched, shared read-only across shards
 // (std::shared_ptr<const Update>), with its SSE frame serialized exactly once.
 
+#include "core/subscription.hpp"
+
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +26,10 @@ struct Update {
   // The exact bytes sent to subscribers (see core/sse_frame.hpp); built once by the hub
   // after the id is final, before the update is shared.
   std::string frame;
+
+  // Set on the hub's own subscription events (active subscriptions): what the event says, so
+  // the subscription registry need not parse the JSON-LD it carries in `data`.
+  std::shared_ptr<const Subscription> subscription;
 };
 
 }  // namespace mercure

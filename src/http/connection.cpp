@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include "core/metrics.hpp"
 #include "http/health_handler.hpp"
 #include "http/http_types.hpp"
 #include "http/metrics_handler.hpp"
@@ -20,6 +21,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <chrono>
 #include <tuple>
 #include <vector>
 
@@ -33,9 +35,16 @@ namespace {
 constexpr std::string_view kHubPath = "/.well-known/mercure";
 
 // Lets the shard interrupt a connection that is waiting for its next request at shutdown.
+// Lives as long as the connection (an event stream included): it also counts it.
 struct RequestPhase final : ShardConnection {
-  RequestPhase(Shard* s, beast::tcp_stream* st) : shard(s), stream(st) { shard->add_connection(this); }
-  ~RequestPhase() { shard->remove_connection(this); }
+  RequestPhase(Shard* s, beast::tcp_stream* st) : shard(s), stream(st) {
+    shard->add_connection(this);
+    shard->metrics().connection_opened(shard->id());
+  }
+  ~RequestPhase() {
+    shard->remove_connection(this);
+    shard->metrics().connection_closed(shard->id());
+  }
   RequestPhase(const RequestPhase&) = delete;
   RequestPhase& operator=(const RequestPhase&) = delete;
 
@@ -134,6 +143,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         e = Error{Errc::header_too_large, "request headers exceed " + std::to_string(opts.max_header_bytes) + " bytes"};
       }
       spdlog::info("request rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+      shard->metrics().request_rejected(shard->id(), reject_reason_of(e));
       Request dummy;
       dummy.version(11);
       auto res = make_error_response(dummy, e);
@@ -144,11 +154,14 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       break;
     }
 
+    const auto parsed_at = std::chrono::steady_clock::now();
     Request req = parser.release();
     Response res;
     auto target = parse_target(req.target());
+    bool is_publish = false;
     if (!target) {
       spdlog::info("request rejected: 400 {} (from {})", target.error().reason, remote);
+      shard->metrics().request_rejected(shard->id(), reject_reason_of(target.error()));
       res = make_error_response(req, target.error());
     } else if (target->path == kHubPath) {
       switch (req.method()) {
@@ -161,6 +174,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         }
         case http::verb::post:
           res = co_await handle_publish(shard, &req, &*target, remote);
+          is_publish = true;
           break;
         case http::verb::options:
           res = make_preflight_response(req, opts.cors_origins);
@@ -168,11 +182,13 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         default:
           res = method_not_allowed(req, "GET, HEAD, POST, OPTIONS");
           add_cors_headers(req, opts.cors_origins, res);
+          shard->metrics().request_rejected(shard->id(), RejectReason::method_not_allowed);
       }
     } else if (req.method() != http::verb::get && req.method() != http::verb::head &&
                (is_health_path(target->path) || is_metrics_path(shard, target->path) ||
                 is_subscriptions_path(shard, target->path) || is_ui_path(shard, target->path))) {
       res = method_not_allowed(req, "GET, HEAD");
+      shard->metrics().request_rejected(shard->id(), RejectReason::method_not_allowed);
     } else if (is_health_path(target->path)) {
       res = handle_health(shard, req, target->path);
     } else if (is_metrics_path(shard, target->path)) {
@@ -183,6 +199,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       res = handle_ui(shard, req, *target);
     } else {
       res = make_text_response(req, http::status::not_found, "not found\n");
+      shard->metrics().request_rejected(shard->id(), RejectReason::not_found);
     }
 
     if (shard->stopping()) res.keep_alive(false);
@@ -192,6 +209,9 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     auto [wec, wn] = req.method() == http::verb::head
                          ? co_await http::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable))
                          : co_await http::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
+    if (is_publish && !wec && res.result() == http::status::ok) {
+      shard->metrics().publish_completed(shard->id(), std::chrono::steady_clock::now() - parsed_at);
+    }
     if (wec || !res.keep_alive()) break;
   }
   boost::system::error_code ignored;

@@ -4,12 +4,22 @@
 
 namespace mercure {
 
-bool is_metrics_path(const Shard* /*shard*/, std::string_view /*path*/) {
-  return false;  // TODO(issue 4): metrics
+Response metrics_response(const Request& req, const MetricsSource& source) {
+  Response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, kMetricsContentType);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = source.render();
+  res.prepare_payload();
+  return res;
 }
 
-Response handle_metrics(Shard* /*shard*/, const Request& req) {
-  return make_text_response(req, http::status::not_found, "not found\n");
+bool is_metrics_path(const Shard* shard, std::string_view path) {
+  return path == kMetricsPath && shard->metrics_page() != nullptr;
+}
+
+Response handle_metrics(Shard* shard, const Request& req) {
+  return metrics_response(req, *shard->metrics_page());
 }
 
 }  // namespace mercure

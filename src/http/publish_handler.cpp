@@ -2,6 +2,8 @@
 
 #include "core/authorizer.hpp"
 #include "core/hub.hpp"
+#include "core/jwt_verifier.hpp"
+#include "core/metrics.hpp"
 #include "core/publish_form.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
@@ -13,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace mercure {
 
@@ -48,8 +51,14 @@ bool is_form_content_type(std::string_view ct) {
 
 asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const Target* target, std::string remote) {
   const auto& opts = shard->options();
-  auto reject = [&](const Error& e) {
-    spdlog::info("publish rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+  // Logs (naming the failed check of a token), counts and answers a refusal.
+  auto reject = [&](const Error& e, std::optional<RejectReason> why = std::nullopt) {
+    if (e.check.empty()) {
+      spdlog::info("publish rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+    } else {
+      spdlog::info("publish rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
+    }
+    shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
     auto res = make_error_response(*req, e);
     add_cors_headers(*req, opts.cors_origins, res);
     return res;
@@ -58,19 +67,25 @@ asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const
   auto found = find_token((*req)[http::field::authorization], target->first("authorization"),
                           (*req)[http::field::cookie], opts.cookie_name);
   if (!found) co_return reject(found.error());
-  if (found->source == TokenSource::none) co_return reject(Error{Errc::unauthorized, "missing publisher token"});
+  if (found->source == TokenSource::none) {
+    co_return reject(Error{Errc::unauthorized, "missing publisher token", kJwtCheckMissing});
+  }
   if (found->source == TokenSource::cookie) {
     auto csrf = check_publish_origin((*req)[http::field::origin], (*req)[http::field::referer], opts.publish_origins);
     if (!csrf) co_return reject(csrf.error());
   }
   auto claims = shard->authorizer().verify_publisher(found->token);
-  if (!claims) co_return reject(Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason});
+  if (!claims) {
+    co_return reject(
+        Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason, claims.error().check});
+  }
 
   if (!is_form_content_type((*req)[http::field::content_type])) {
-    co_return reject(Error{Errc::bad_request, "Content-Type must be application/x-www-form-urlencoded"});
+    co_return reject(Error{Errc::bad_request, "Content-Type must be application/x-www-form-urlencoded"},
+                     RejectReason::bad_form);
   }
   auto form = parse_publish_form(req->body());
-  if (!form) co_return reject(form.error());
+  if (!form) co_return reject(form.error(), RejectReason::bad_form);
 
   auto published = co_await async_publish(shard, std::move(*form), std::move(*claims));
   if (!published) co_return reject(published.error());

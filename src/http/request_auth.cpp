@@ -1,5 +1,7 @@
 #include "http/request_auth.hpp"
 
+#include "core/jwt_verifier.hpp"
+
 #include <algorithm>
 
 namespace mercure {
@@ -43,14 +45,14 @@ Result<FoundToken> find_token(std::string_view authorization_header, const std::
                               std::string_view cookie_header, std::string_view cookie_name) {
   if (!authorization_header.empty()) {
     if (!iequals_prefix(authorization_header, "Bearer ")) {
-      return Error{Errc::unauthorized, "Authorization header is not a Bearer token"};
+      return Error{Errc::unauthorized, "Authorization header is not a Bearer token", kJwtCheckFormat};
     }
     auto token = trim(authorization_header.substr(7));
-    if (token.empty()) return Error{Errc::unauthorized, "empty Bearer token"};
+    if (token.empty()) return Error{Errc::unauthorized, "empty Bearer token", kJwtCheckFormat};
     return FoundToken{TokenSource::header, std::string(token)};
   }
   if (query_token != nullptr) {
-    if (query_token->empty()) return Error{Errc::unauthorized, "empty authorization query parameter"};
+    if (query_token->empty()) return Error{Errc::unauthorized, "empty authorization query parameter", kJwtCheckFormat};
     return FoundToken{TokenSource::query, *query_token};
   }
   if (!cookie_header.empty()) {
@@ -75,11 +77,11 @@ Result<void> check_publish_origin(std::string_view origin, std::string_view refe
   std::string effective(origin);
   if (effective.empty() || effective == "null") effective = origin_of(referer);
   if (effective.empty()) {
-    return Error{Errc::unauthorized, "cookie-authenticated publish without Origin or Referer header"};
+    return Error{Errc::unauthorized, "cookie-authenticated publish without Origin or Referer header", kJwtCheckOrigin};
   }
   bool ok =
       std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return a == "*" || a == effective; });
-  if (!ok) return Error{Errc::unauthorized, "origin \"" + effective + "\" is not in publish_origins"};
+  if (!ok) return Error{Errc::unauthorized, "origin \"" + effective + "\" is not in publish_origins", kJwtCheckOrigin};
   return {};
 }
 

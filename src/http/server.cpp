@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "core/transport.hpp"
+#include "http/listen_host.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
@@ -14,21 +15,14 @@ namespace mercure {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-namespace {
-asio::ip::address resolve_host(const std::string& host) {
-  if (host.empty()) return asio::ip::address_v6::any();  // dual-stack; falls back to IPv4 below
-  if (host == "localhost") return asio::ip::address_v4::loopback();
-  std::string h = host;
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(h, ec);
-  if (ec) throw std::runtime_error("cannot listen on host \"" + host + "\": not an IP address");
-  return addr;
-}
-}  // namespace
-
-Server::Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport)
-    : options_(std::move(options)), hub_(hub), authorizer_(authorizer), transport_(transport) {}
+Server::Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport, Metrics& metrics,
+               const MetricsSource* metrics_page)
+    : options_(std::move(options)),
+      hub_(hub),
+      authorizer_(authorizer),
+      transport_(transport),
+      metrics_(metrics),
+      metrics_page_(metrics_page) {}
 
 Server::~Server() {
   stop();
@@ -36,16 +30,16 @@ Server::~Server() {
 
 void Server::start() {
   const unsigned workers = options_.workers == 0 ? 1 : options_.workers;
-  tcp::endpoint endpoint(resolve_host(options_.host), options_.port);
+  tcp::endpoint endpoint(resolve_listen_host(options_.host), options_.port);
   for (unsigned i = 0; i < workers; ++i) {
-    auto shard = std::make_unique<Shard>(i, options_, hub_, authorizer_);
+    auto shard = std::make_unique<Shard>(i, options_, hub_, authorizer_, metrics_, metrics_page_);
     try {
       try {
         shard->listen(endpoint);
       } catch (const boost::system::system_error&) {
         if (!options_.host.empty() || i != 0) throw;
         // No IPv6 on this machine: all interfaces means all IPv4 interfaces.
-        shard = std::make_unique<Shard>(i, options_, hub_, authorizer_);
+        shard = std::make_unique<Shard>(i, options_, hub_, authorizer_, metrics_, metrics_page_);
         endpoint.address(asio::ip::address_v4::any());
         shard->listen(endpoint);
       }

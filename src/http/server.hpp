@@ -15,10 +15,15 @@ namespace mercure {
 class Hub;
 class Authorizer;
 class Transport;
+class Metrics;
+class MetricsSource;
 
 class Server final {
  public:
-  Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport);
+  // `metrics`: where shards report (NullMetrics when off). `metrics_page`: what GET /metrics
+  // serves on this listener, nullptr = not served here. Both must outlive the server.
+  Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport, Metrics& metrics,
+         const MetricsSource* metrics_page);
   ~Server();
 
   // Binds every worker and starts their threads. Throws (start-up) when the address is unusable.
@@ -37,6 +42,8 @@ class Server final {
   Hub& hub_;
   const Authorizer& authorizer_;
   Transport& transport_;
+  Metrics& metrics_;
+  const MetricsSource* metrics_page_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;

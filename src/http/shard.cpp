@@ -30,8 +30,15 @@ void log_exception(std::exception_ptr e) {
 }
 }  // namespace
 
-Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer)
-    : id_(id), options_(options), hub_(hub), authorizer_(authorizer), acceptor_(io_) {}
+Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer, Metrics& metrics,
+             const MetricsSource* metrics_page)
+    : id_(id),
+      options_(options),
+      hub_(hub),
+      authorizer_(authorizer),
+      metrics_(metrics),
+      metrics_page_(metrics_page),
+      acceptor_(io_) {}
 
 Shard::~Shard() {
   if (thread_.joinable()) {

@@ -21,6 +21,8 @@ namespace mercure {
 
 class Hub;
 class Authorizer;
+class Metrics;
+class MetricsSource;
 
 // A live connection the shard can tell to end at shutdown. Shard thread only.
 class ShardConnection {
@@ -33,7 +35,9 @@ class ShardConnection {
 
 class Shard final {
  public:
-  Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer);
+  // `metrics_page`: what GET /metrics serves on this listener; nullptr = not served here.
+  Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer, Metrics& metrics,
+        const MetricsSource* metrics_page);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -57,6 +61,9 @@ class Shard final {
   [[nodiscard]] const ServerOptions& options() const { return options_; }
   [[nodiscard]] Hub& hub() { return hub_; }
   [[nodiscard]] const Authorizer& authorizer() const { return authorizer_; }
+  // Report with id() as the shard (see core/metrics.hpp).
+  [[nodiscard]] Metrics& metrics() const { return metrics_; }
+  [[nodiscard]] const MetricsSource* metrics_page() const { return metrics_page_; }
   [[nodiscard]] SubscriberIndex& index() { return index_; }
   [[nodiscard]] boost::asio::io_context& io() { return io_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
@@ -69,6 +76,8 @@ class Shard final {
   const ServerOptions& options_;
   Hub& hub_;
   const Authorizer& authorizer_;
+  Metrics& metrics_;
+  const MetricsSource* metrics_page_;
   // Declared before io_: coroutine frames destroyed with io_ still unregister from these.
   SubscriberIndex index_;
   std::unordered_set<ShardConnection*> connections_;

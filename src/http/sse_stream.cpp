@@ -1,5 +1,6 @@
 #include "http/sse_stream.hpp"
 
+#include "core/metrics.hpp"
 #include "core/sse_frame.hpp"
 #include "http/shard.hpp"
 
@@ -32,27 +33,9 @@ constexpr std::string_view kHeartbeat = sse_heartbeat();
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 constexpr std::string_view kCrlf = "\r\n";
 
-enum class End { client_gone, slow, write_timeout, token_expired, lifetime, shutdown, history_failed };
+// Why a stream ended: the reasons counted by mercure_subscriber_disconnects_total.
+using End = DisconnectReason;
 
-const char* end_name(End e) {
-  switch (e) {
-    case End::client_gone:
-      return "client gone";
-    case End::slow:
-      return "slow subscriber (outbox overflow)";
-    case End::write_timeout:
-      return "dispatch timeout";
-    case End::token_expired:
-      return "token expired";
-    case End::lifetime:
-      return "write_timeout reached";
-    case End::shutdown:
-      return "shutdown";
-    case End::history_failed:
-      return "history read failed";
-  }
-  return "?";
-}
 
 // One replay step reads at most this much of the history before writing or yielding.
 constexpr std::size_t kReplayEventsPerStep = 1024;
@@ -77,6 +60,9 @@ struct StreamState final : ShardConnection {
   std::unique_ptr<Subscriber> subscriber;
   std::unique_ptr<HistoryReplay> replay;  // null once live
   bool stopping = false;
+  Metrics* metrics = nullptr;  // reports as shard `shard_id`
+  unsigned shard_id = 0;
+  End end = End::shutdown;   // why the stream ended (a forced stop destroys it without a reason)
   char chunk_head[20] = {};  // "<hex size>\r\n" of the chunk being written
 };
 
@@ -144,11 +130,13 @@ asio::awaitable<std::optional<End>> replay_history(StreamState* st, SseStreamSet
   for (;;) {
     if (st->stopping) co_return End::shutdown;
     chunk.clear();
+    const std::uint64_t sent_before = st->replay->sent();
     auto at_end = st->replay->step(*st->subscriber, chunk, kReplayEventsPerStep, kReplayBytesPerStep);
     if (!at_end) {
       spdlog::error("subscriber {}: history replay failed: {}", remote, at_end.error().reason);
       co_return End::history_failed;
     }
+    const std::uint64_t events = st->replay->sent() - sent_before;
     if (*at_end) {
       // Synchronous with the read above: every update stored so far was replayed or is
       // buffered; the buffered ones already replayed are dropped by seq.
@@ -157,6 +145,7 @@ asio::awaitable<std::optional<End>> replay_history(StreamState* st, SseStreamSet
     }
     if (!chunk.empty()) {
       auto r = co_await timed_write(st, chunk_buffers(st, chunk, s.chunked), s.dispatch_timeout);
+      if (r == WriteResult::ok) st->metrics->delivered(st->shard_id, DeliverySource::history, events);
       if (r == WriteResult::timeout) co_return End::write_timeout;
       if (r == WriteResult::error || co_await cancelled()) co_return End::client_gone;
     } else if (st->replay) {
@@ -199,6 +188,7 @@ asio::awaitable<End> write_loop(StreamState* st, std::string head, SseStreamSett
       for (const auto& u : batch) buffers.emplace_back(asio::buffer(u->frame));
       if (s.chunked) buffers.emplace_back(asio::buffer(kCrlf));
       auto r = co_await timed_write(st, buffers, s.dispatch_timeout);
+      if (r == WriteResult::ok) st->metrics->delivered(st->shard_id, DeliverySource::live, batch.size());
       batch.clear();
       if (r == WriteResult::timeout) co_return End::write_timeout;
       if (r == WriteResult::error || co_await cancelled()) co_return End::client_gone;
@@ -237,31 +227,39 @@ asio::awaitable<void> run_sse_stream(Shard* shard, tcp::socket socket, std::stri
   if (replay) subscriber->start_replay();  // buffer live updates from registration on
   StreamState st(std::move(socket), std::move(subscriber), std::move(replay));
   StreamState* raw = &st;
+  st.metrics = &shard->metrics();
+  st.shard_id = shard->id();
   st.subscriber->set_wake([raw] { raw->wake.cancel(); });
 
   // Unregisters whatever ends the stream, including destruction of the frame at forced stop.
   struct Registration {
     Shard* shard;
     StreamState* st;
-    Registration(Shard* sh, StreamState* s) : shard(sh), st(s) {
+    const SseStreamSettings* settings;
+    Registration(Shard* sh, StreamState* s, const SseStreamSettings* set) : shard(sh), st(s), settings(set) {
       shard->index().add(st->subscriber.get());
       shard->add_connection(st);
+      shard->metrics().subscriber_connected(shard->id());
+      if (settings->on_registered) settings->on_registered();
     }
     ~Registration() {
       shard->index().remove(st->subscriber.get());
       shard->remove_connection(st);
+      shard->metrics().subscriber_disconnected(shard->id(), st->end);
+      if (settings->on_unregistered) settings->on_unregistered();
     }
     Registration(const Registration&) = delete;
     Registration& operator=(const Registration&) = delete;
-  } registration(shard, raw);
+  } registration(shard, raw, &settings);
 
   if (shard->stopping()) co_return;
   auto r = co_await (write_loop(raw, std::move(head), settings, remote) || watch_peer(raw));
   End why = r.index() == 0 ? std::get<0>(r) : std::get<1>(r);
+  st.end = why;
   if (why == End::slow || why == End::write_timeout || why == End::history_failed) {
-    spdlog::info("subscriber {} disconnected: {}", remote, end_name(why));
+    spdlog::info("subscriber {} disconnected: {}", remote, disconnect_reason_name(why));
   } else {
-    spdlog::debug("subscriber {} disconnected: {}", remote, end_name(why));
+    spdlog::debug("subscriber {} disconnected: {}", remote, disconnect_reason_name(why));
   }
   st.socket.shutdown(tcp::socket::shutdown_both, ignored);
   st.socket.close(ignored);

@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ struct SseStreamSettings {
   std::chrono::milliseconds dispatch_timeout{0};  // 0 = none
   std::optional<std::chrono::steady_clock::time_point> token_expiry;
   std::optional<std::chrono::steady_clock::time_point> end_of_life;
+  // Called once the subscriber is in the shard's index (every update dispatched from then on
+  // reaches it), and once it has left it, whatever ended the stream. Optional.
+  std::function<void()> on_registered;
+  std::function<void()> on_unregistered;
 };
 
 // `head`: the response head already formatted (status line + headers + blank line).

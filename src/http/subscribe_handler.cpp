@@ -3,6 +3,8 @@
 #include "core/authorizer.hpp"
 #include "core/history_replay.hpp"
 #include "core/hub.hpp"
+#include "core/jwt_verifier.hpp"
+#include "core/metrics.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
 #include "http/sse_stream.hpp"
@@ -69,7 +71,12 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
                                        beast::flat_buffer* buffer, std::string remote) {
   const auto& opts = shard->options();
   auto reject = [&](const Error& e) -> asio::awaitable<bool> {
-    spdlog::info("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+    if (e.check.empty()) {
+      spdlog::info("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+    } else {
+      spdlog::info("subscribe rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
+    }
+    shard->metrics().request_rejected(shard->id(), reject_reason_of(e));
     auto res = make_error_response(*req, e);
     add_cors_headers(*req, opts.cors_origins, res);
     auto [ec, n] = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
@@ -86,13 +93,14 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
   std::optional<Claims> claims;
   if (found->source == TokenSource::none) {
     if (!opts.anonymous) {
-      co_return co_await reject(
-          Error{Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)"});
+      co_return co_await reject(Error{
+          Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)", kJwtCheckMissing});
     }
   } else {
     auto verified = shard->authorizer().verify_subscriber(found->token);
     if (!verified) {
-      co_return co_await reject(Error{Errc::unauthorized, "invalid subscriber token: " + verified.error().reason});
+      co_return co_await reject(
+          Error{Errc::unauthorized, "invalid subscriber token: " + verified.error().reason, verified.error().check});
     }
     claims = std::move(*verified);
   }
@@ -141,6 +149,26 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
   settings.dispatch_timeout = opts.dispatch_timeout;
   if (claims) settings.token_expiry = expiry_of(claims->exp);
   if (opts.write_timeout.count() > 0) settings.end_of_life = SteadyClock::now() + jittered(opts.write_timeout);
+
+  if (SubscriptionRegistry* registry = shard->hub().subscriptions(); registry != nullptr) {
+    // One subscription per selector, all under one subscriber id; announced once the
+    // subscriber is registered (so it may receive its own event) and withdrawn after it left.
+    auto subscriptions = std::make_shared<std::vector<Subscription>>();
+    const std::string subscriber_id = shard->hub().new_subscriber_id();
+    for (const auto& topic : topics) {
+      subscriptions->push_back(Subscription{topic, subscriber_id, claims ? claims->payload_json : std::nullopt, true});
+    }
+    Hub* hub = &shard->hub();
+    settings.on_registered = [hub, subscriptions] {
+      for (const auto& s : *subscriptions) hub->publish_subscription(s);
+    };
+    settings.on_unregistered = [hub, subscriptions] {
+      for (auto s : *subscriptions) {
+        s.active = false;
+        hub->publish_subscription(std::move(s));
+      }
+    };
+  }
 
   stream->expires_never();
   // Nothing of the request is needed any more: give its memory back before a long stream.

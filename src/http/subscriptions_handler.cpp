@@ -1,16 +1,136 @@
 #include "http/subscriptions_handler.hpp"
 
+#include "core/authorizer.hpp"
+#include "core/form_data.hpp"
+#include "core/hub.hpp"
+#include "core/subscription.hpp"
+#include "core/subscription_registry.hpp"
+#include "http/request_auth.hpp"
 #include "http/shard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <vector>
 
 namespace mercure {
 
-bool is_subscriptions_path(const Shard* shard, std::string_view path) {
-  return shard->options().subscriptions && path.starts_with("/.well-known/mercure/subscriptions");
+namespace {
+
+struct ApiPath {
+  std::optional<std::string> topic;
+  std::optional<std::string> subscriber;
+};
+
+// "" (the collection), "/{topic}" or "/{topic}/{subscriber}", each segment percent-decoded
+// ('+' as a space too: the reference hub encodes spaces that way). nullopt otherwise.
+std::optional<ApiPath> parse_api_path(std::string_view rest) {
+  ApiPath out;
+  if (rest.empty()) return out;
+  if (rest.front() != '/') return std::nullopt;
+  rest.remove_prefix(1);
+  const auto slash = rest.find('/');
+  const auto topic = rest.substr(0, slash);
+  if (topic.empty()) return std::nullopt;
+  out.topic = percent_decode(topic, true);
+  if (!out.topic) return std::nullopt;
+  if (slash == std::string_view::npos) return out;
+  const auto subscriber = rest.substr(slash + 1);
+  if (subscriber.empty() || subscriber.find('/') != std::string_view::npos) return std::nullopt;
+  out.subscriber = percent_decode(subscriber, true);
+  if (!out.subscriber) return std::nullopt;
+  return out;
 }
 
-Response handle_subscriptions(Shard* /*shard*/, const Request& req, const Target& /*target*/,
-                              const std::string& /*remote*/) {
-  return make_text_response(req, http::status::not_found, "not found\n");
+// If-None-Match: a list of entity tags (quoted, maybe weak) or "*"; an unquoted value (what
+// the reference hub sends as its ETag) is compared as is.
+bool none_match(std::string_view header, std::string_view tag) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == "*") return true;
+    if (item.starts_with("W/")) item.remove_prefix(2);
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+    if (item == tag) return true;
+  }
+  return false;
+}
+
+Response ld_response(const Request& req, http::status status, const std::string& last_event_id, std::string body) {
+  Response res{status, req.version()};
+  if (status != http::status::not_modified) res.set(http::field::content_type, "application/ld+json");
+  res.set(http::field::etag, "\"" + last_event_id + "\"");
+  res.set(http::field::cache_control, "must-revalidate");
+  res.set(http::field::link, "</.well-known/mercure>; rel=\"mercure\"");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// The caller must hold a subscriber token whose mercure.subscribe claim matches the URL asked
+// for (request target as sent), unless the hub has no subscriber key at all.
+Result<void> authorize(Shard* shard, const Request& req, const Target& target) {
+  const auto& opts = shard->options();
+  auto found = find_token(req[http::field::authorization], target.first("authorization"), req[http::field::cookie],
+                          opts.cookie_name);
+  if (!found) return found.error();
+  if (!shard->authorizer().has_subscriber_key()) return {};
+  if (found->source == TokenSource::none) return Error{Errc::unauthorized, "missing subscriber token"};
+  auto claims = shard->authorizer().verify_subscriber(found->token);
+  if (!claims) return Error{Errc::unauthorized, "invalid subscriber token: " + claims.error().reason};
+  if (!claims->subscribe) return Error{Errc::forbidden, "token has no mercure.subscribe claim"};
+  const std::string url(req.target());
+  for (const auto& selector : shard->hub().compile(*claims->subscribe)) {
+    if (selector->matches(url)) return {};
+  }
+  return Error{Errc::forbidden, "mercure.subscribe does not grant access to " + url};
+}
+
+}  // namespace
+
+bool is_subscriptions_path(const Shard* shard, std::string_view path) {
+  if (!shard->options().subscriptions || !path.starts_with(kSubscriptionsPath)) return false;
+  return path.size() == kSubscriptionsPath.size() || path[kSubscriptionsPath.size()] == '/';
+}
+
+Response handle_subscriptions(Shard* shard, const Request& req, const Target& target, const std::string& remote) {
+  const auto& opts = shard->options();
+  auto reject = [&](const Error& e) {
+    spdlog::info("subscriptions API: {} {} (from {})", http_status(e.code), e.reason, remote);
+    auto res = make_error_response(req, e);
+    add_cors_headers(req, opts.cors_origins, res);
+    return res;
+  };
+  const SubscriptionRegistry* registry = shard->hub().subscriptions();
+  if (registry == nullptr) return reject(Error{Errc::not_found, "active subscriptions are not enabled"});
+  auto path = parse_api_path(target.path.substr(kSubscriptionsPath.size()));
+  if (!path) return reject(Error{Errc::not_found, "not a subscription URL"});
+  if (auto allowed = authorize(shard, req, target); !allowed) return reject(allowed.error());
+
+  std::string last_event_id;
+  std::string body;
+  if (path->subscriber) {
+    auto [last, found] = registry->find(*path->topic, *path->subscriber);
+    if (!found) return reject(Error{Errc::not_found, "no active subscription " + std::string(target.path)});
+    last_event_id = std::move(last);
+    body = subscription_json(*found, true, &last_event_id);
+  } else {
+    std::optional<std::string_view> topic;
+    if (path->topic) topic = *path->topic;
+    auto snapshot = registry->list(topic);
+    last_event_id = std::move(snapshot.last_event_id);
+    body = subscriptions_json(req.target(), last_event_id, snapshot.subscriptions);
+  }
+
+  Response res = none_match(req[http::field::if_none_match], last_event_id)
+                     ? ld_response(req, http::status::not_modified, last_event_id, {})
+                     : ld_response(req, http::status::ok, last_event_id, std::move(body));
+  add_cors_headers(req, opts.cors_origins, res);
+  return res;
 }
 
 }  // namespace mercure

@@ -295,4 +295,12 @@ std::size_t LmdbStore::map_size() const {
   return info.me_mapsize;
 }
 
+std::uint64_t LmdbStore::used_bytes() const {
+  const auto lock = read_lock();  // the metas live in the map, which a resize remaps
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  if (mdb_env_info(env_.get(), &info) != 0 || mdb_env_stat(env_.get(), &stat) != 0) return 0;
+  return (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+}
+
 }  // namespace mercure

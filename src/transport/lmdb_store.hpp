@@ -83,9 +83,12 @@ class LmdbStore final : public History {
   // Number of stored events (as of the last commit).
   [[nodiscard]] std::uint64_t count() const { return count_.load(std::memory_order_acquire); }
   // Id of the newest stored event; nullopt when the store is empty.
-  [[nodiscard]] Result<std::optional<std::string>> last_id();
+  [[nodiscard]] Result<std::optional<std::string>> last_id() override;
   // Current map size in bytes.
   [[nodiscard]] std::size_t map_size() const;
+  // Bytes of the map in use (pages up to the last one written), as of the last commit. Safe
+  // from any thread, also while the map grows (it waits for the resize).
+  [[nodiscard]] std::uint64_t used_bytes() const;
   [[nodiscard]] const std::string& path() const { return path_; }
 
  private:

@@ -28,10 +28,11 @@ void call_quietly(const char* what, const F& f, Args&&... args) {
 
 }  // namespace
 
-LmdbTransport::LmdbTransport(const LmdbOptions& options)
+LmdbTransport::LmdbTransport(const LmdbOptions& options, Metrics* metrics)
     : store_(std::make_unique<LmdbStore>(options)),
       max_batch_(std::max<std::size_t>(1, options.max_batch)),
-      sync_(options.sync) {
+      sync_(options.sync),
+      metrics_(metrics) {
   writer_ = std::thread([this] { run(); });
 }
 
@@ -118,6 +119,10 @@ void LmdbTransport::run() {
     updates_.fetch_add(batch.size(), std::memory_order_relaxed);
     if (batch.size() > max_batch_seen_.load(std::memory_order_relaxed)) {
       max_batch_seen_.store(batch.size(), std::memory_order_relaxed);
+    }
+    if (metrics_ != nullptr) {
+      metrics_->commit_batch(batch.size());
+      if (outcome) metrics_->updates_committed(outcome->accepted);
     }
     if (!sync_ && outcome && outcome->accepted + outcome->trimmed > 0) unsynced = true;
     deliver(batch, outcome);

@@ -18,6 +18,7 @@
 // Thread-safety: every public member may be called from any thread, except that add_listener()
 // must be called before the first publish().
 
+#include "core/metrics.hpp"
 #include "core/transport.hpp"
 #include "transport/lmdb_options.hpp"
 #include "transport/lmdb_store.hpp"
@@ -43,7 +44,9 @@ class LmdbTransport final : public Transport {
   };
 
   // Opens the store and starts the writer thread. Throws StoreError.
-  explicit LmdbTransport(const LmdbOptions& options);
+  // `metrics` (optional, must outlive the transport) is told, from the writer thread, the size
+  // of every batch (commit_batch) and the number of updates each commit accepted.
+  explicit LmdbTransport(const LmdbOptions& options, Metrics* metrics = nullptr);
   // Closes (drains the queue) and joins the writer.
   ~LmdbTransport() override;
   LmdbTransport(const LmdbTransport&) = delete;
@@ -74,6 +77,7 @@ class LmdbTransport final : public Transport {
   std::unique_ptr<LmdbStore> store_;
   const std::size_t max_batch_;
   const bool sync_;
+  Metrics* const metrics_;
   std::vector<Listener> listeners_;  // written before the first publish, then read by the writer
 
   std::mutex mutex_;  // guards queue_, closing_, listeners_ (writes)

@@ -6,22 +6,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { ARTIFACTS_DIR, startHub } from '../lib/hub.mjs';
 import { publishOk } from '../lib/http.mjs';
 import { publisherToken, subscriberToken } from '../lib/tokens.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Mercure e2e</title>
@@ -61,7 +50,7 @@ describe('chromium native EventSource', () => {
     await new Promise((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
     pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
     hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: pageOrigin } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 30_000 });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -55,10 +55,19 @@ describe('process lifecycle', () => {
 describe('plain HTTP', () => {
   const hub = useHub({ env: { ALLOW_ANONYMOUS: '1' } });
 
-  test('/healthz answers 200 ok', async () => {
+  test('/healthz answers 200 with a JSON status', async () => {
     const res = await request(hub, { path: '/healthz' });
     assert.equal(res.status, 200);
-    assert.equal(res.text.trim(), 'ok');
+    assert.equal(res.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(res.text), { status: 'ok' });
+  });
+
+  test('/healthz/ready answers 200 when the transport accepts publishes', async () => {
+    const res = await request(hub, { path: '/healthz/ready' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.text), { status: 'ready' });
+    assert.equal((await request(hub, { path: '/healthz/readyx' })).status, 404);
+    assert.equal((await request(hub, { method: 'POST', path: '/healthz/ready', body: '' })).status, 405);
   });
 
   test('unknown paths answer 404', async () => {

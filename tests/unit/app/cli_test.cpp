@@ -128,7 +128,7 @@ TEST(Cli, HelpListsEveryFlagWithItsDefaultAndEnvironmentNames) {
                            "--metrics-enabled",
                            "[env: METRICS_ENABLED]",
                            "--metrics-addr",
-                           "127.0.0.1:9764",
+                           "only on this separate address",
                            "[env: METRICS_ADDR]",
                            "--cert-file",
                            "[env: CERT_FILE]",

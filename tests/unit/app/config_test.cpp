@@ -40,7 +40,7 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.transport_url, "lmdb://mercure.lmdb");
   EXPECT_EQ(c.log_format, "text");
   EXPECT_FALSE(c.ui || c.demo || c.debug || c.use_forwarded_headers || c.metrics_enabled || c.dev);
-  EXPECT_EQ(c.metrics_addr, "127.0.0.1:9764");
+  EXPECT_EQ(c.metrics_addr, "");
 }
 
 TEST(Config, DurationsUseGoSyntax) {

@@ -33,6 +33,11 @@ class FakeHistory final : public History {
     return std::optional<std::uint64_t>();
   }
 
+  Result<std::optional<std::string>> last_id() override {
+    if (events.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(events.back().id);
+  }
+
   Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override {
     ++scans;
     if (fail) return Error{Errc::unavailable, "disk on fire"};

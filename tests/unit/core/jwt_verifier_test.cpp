@@ -612,6 +612,45 @@ TEST(JwtVerifier, VerifiesConcurrentlyFromManyThreads) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+// --- the failed check, for logs and metrics ---------------------------------------------------
+
+TEST(JwtVerifier, NamesTheFailedCheckOfEveryRejection) {
+  const auto v = hs256_verifier();
+  const std::string good = hs256(R"({"mercure":{"publish":["*"]}})");
+  const std::string other_key = raw_hs256(R"({"alg":"HS256"})", "{}", "another secret, not the hub's one");
+  auto ec = ec_key("P-256");
+  auto es = JwtVerifier::create(JwtAlgorithm::ES256, public_pem(ec.get())).value();
+  auto other_ec = ec_key("P-256");
+  const std::string es_other = sign_jwt(JwtAlgorithm::ES256, private_pem(other_ec.get()), "{}").value();
+
+  const std::tuple<const JwtVerifier*, std::string, std::string_view> cases[] = {
+      {&v, "garbage", kJwtCheckFormat},
+      {&v, replace_part(good, 1, part(good, 1) + "="), kJwtCheckFormat},
+      {&v, replace_part(good, 2, ""), kJwtCheckFormat},
+      {&v, raw_hs256("not json", "{}"), kJwtCheckFormat},
+      {&v, raw_hs256(R"({"alg":"HS256"})", "[]"), kJwtCheckFormat},
+      {&v, raw_hs256(R"({"alg":"none"})", "{}"), kJwtCheckAlg},
+      {&v, raw_hs256(R"({"alg":"HS512"})", "{}"), kJwtCheckAlg},
+      {&v, raw_hs256(R"({"alg":"HS256","crit":["b64"]})", "{}"), kJwtCheckCrit},
+      {&v, other_key, kJwtCheckSignature},
+      {&v, replace_part(good, 2, base64url_encode("short")), kJwtCheckSignature},
+      {&es, es_other, kJwtCheckSignature},
+      {&v, hs256(R"({"mercure":{"publish":"*"}})"), kJwtCheckClaims},
+      {&v, hs256(R"({"exp":"soon"})"), kJwtCheckClaims},
+      {&v, hs256(R"({"exp":1699999999})"), kJwtCheckExp},
+      {&v, hs256(R"({"nbf":1700000001})"), kJwtCheckNbf},
+      {&v, hs256(R"({"iat":1700000001})"), kJwtCheckIat},
+  };
+  for (const auto& [verifier, token, check] : cases) {
+    SCOPED_TRACE(token);
+    auto r = verifier->verify(token, kNow);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().check, check) << r.error().reason;
+    // The reason never quotes the token.
+    EXPECT_EQ(r.error().reason.find(token), std::string::npos) << r.error().reason;
+  }
+}
+
 TEST(JwtVerifier, IsMovable) {
   auto v = hs256_verifier();
   JwtVerifier moved = std::move(v);

@@ -1,0 +1,163 @@
+#include "http/metrics_server.hpp"
+
+#include "http/listen_host.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace mercure {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view kHealthPath = "/healthz";
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+constexpr auto kWriteTimeout = std::chrono::seconds(10);
+
+
+void bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  if (endpoint.protocol() == tcp::v6()) {
+    boost::system::error_code ignored;
+    acceptor.set_option(asio::ip::v6_only(false), ignored);
+  }
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+Response answer(const Request& req, std::string_view path, const MetricsSource& source) {
+  const bool known = path == kMetricsPath || path == kHealthPath;
+  if (known && req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = make_text_response(req, http::status::method_not_allowed,
+                                  "method " + std::string(req.method_string()) + " not allowed\n");
+    res.set(http::field::allow, "GET, HEAD");
+    return res;
+  }
+  if (path == kMetricsPath) return metrics_response(req, source);
+  if (path == kHealthPath) {
+    Response res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(req.keep_alive());
+    res.body() = R"({"status":"ok"})"
+                 "\n";
+    res.prepare_payload();
+    return res;
+  }
+  return make_text_response(req, http::status::not_found, "not found\n");
+}
+
+}  // namespace
+
+MetricsServer::MetricsServer(const MetricsSource& source) : source_(source), acceptor_(io_) {}
+
+MetricsServer::~MetricsServer() {
+  stop();
+}
+
+void MetricsServer::start(const std::string& host, std::uint16_t port) {
+  tcp::endpoint endpoint(resolve_listen_host(host, " for metrics"), port);
+  try {
+    try {
+      bind(acceptor_, endpoint);
+    } catch (const boost::system::system_error&) {
+      if (!host.empty()) throw;
+      // No IPv6 on this machine: all interfaces means all IPv4 interfaces.
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      endpoint.address(asio::ip::address_v4::any());
+      bind(acceptor_, endpoint);
+    }
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen for metrics on " + endpoint.address().to_string() + ":" +
+                             std::to_string(endpoint.port()) + ": " + e.code().message());
+  }
+  host_ = host;
+  port_ = acceptor_.local_endpoint().port();
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  thread_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      spdlog::error("metrics listener failed: {}", e.what());
+    }
+  });
+}
+
+std::string MetricsServer::url() const {
+  std::string host = host_.empty() ? "0.0.0.0" : host_;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port_);
+}
+
+void MetricsServer::stop() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  io_.stop();  // open scrape connections are dropped with the event loop
+  thread_.join();
+}
+
+asio::awaitable<void> MetricsServer::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {
+      spdlog::warn("metrics listener: accept failed: {}", ec.message());
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> MetricsServer::serve(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  bool first = true;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(64 * 1024);
+    stream.expires_after(first ? kReadTimeout : kIdleTimeout);
+    first = false;
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (ec) break;  // closed, timed out or malformed: a scraper does not need an explanation
+    Request req = parser.release();
+    Response res;
+    if (auto target = parse_target(req.target()); target) {
+      res = answer(req, target->path, source_);
+    } else {
+      res = make_error_response(req, target.error());
+    }
+    stream.expires_after(kWriteTimeout);
+    http::response_serializer<http::string_body> sr{res};
+    if (req.method() == http::verb::head) sr.split(true);
+    auto [wec, wn] = req.method() == http::verb::head
+                         ? co_await http::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable))
+                         : co_await http::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
+    if (wec || !res.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+}
+
+}  // namespace mercure
