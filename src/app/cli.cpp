@@ -12,7 +12,7 @@
 #include <stdexcept>
 
 #ifndef MERCURE_HUB_VERSION
-#define MERCURE_HUB_VERSION "0.1.0"
+#error "MERCURE_HUB_VERSION is defined by CMakeLists.txt (the project version)"
 #endif
 
 namespace mercure {

@@ -30,7 +30,7 @@
 #include <thread>
 
 #ifndef MERCURE_HUB_VERSION
-#define MERCURE_HUB_VERSION "0.1.0"
+#error "MERCURE_HUB_VERSION is defined by CMakeLists.txt (the project version)"
 #endif
 
 namespace {
@@ -102,7 +102,6 @@ int run_hub(const Config& config) {
                  "terminate TLS at a reverse proxy\n");
     return kExitBadSetting;
   }
-  // Accepted for compatibility, not served yet: say so rather than pretend.
   if (!config.metrics_enabled && !config.metrics_addr.empty()) {
     spdlog::warn("metrics: METRICS_ADDR is set but metrics are off (set METRICS_ENABLED=1)");
   }
@@ -173,6 +172,10 @@ int run_hub(const Config& config) {
     return 1;
   }
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
+  if (options.ui) {
+    spdlog::info("debugging UI on {}/.well-known/mercure/ui/{}", server.url(),
+                 options.demo ? " (demo endpoints on: development only)" : "");
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -229,7 +229,15 @@ asio::awaitable<void> run_sse_stream(Shard* shard, tcp::socket socket, std::stri
   StreamState* raw = &st;
   st.metrics = &shard->metrics();
   st.shard_id = shard->id();
-  st.subscriber->set_wake([raw] { raw->wake.cancel(); });
+  st.subscriber->set_wake([raw] {
+    raw->wake.cancel();
+    if (raw->subscriber->overflowed()) {
+      // Cut off now, even in the middle of a write that the peer does not drain.
+      boost::system::error_code ec;
+      raw->guard.cancel();
+      raw->socket.cancel(ec);
+    }
+  });
 
   // Unregisters whatever ends the stream, including destruction of the frame at forced stop.
   struct Registration {
@@ -255,6 +263,7 @@ asio::awaitable<void> run_sse_stream(Shard* shard, tcp::socket socket, std::stri
   if (shard->stopping()) co_return;
   auto r = co_await (write_loop(raw, std::move(head), settings, remote) || watch_peer(raw));
   End why = r.index() == 0 ? std::get<0>(r) : std::get<1>(r);
+  if (st.subscriber->overflowed()) why = End::slow;  // whichever branch the cancel ended first
   st.end = why;
   if (why == End::slow || why == End::write_timeout || why == End::history_failed) {
     spdlog::info("subscriber {} disconnected: {}", remote, disconnect_reason_name(why));

@@ -3,11 +3,18 @@
 
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { startHub } from '../lib/hub.mjs';
 import { Closer, Connection, HUB_PATH, formEncode, subscribeOk } from '../lib/http.mjs';
 import { publisherToken } from '../lib/tokens.mjs';
 import { updateMatches } from '../lib/oracle.mjs';
+import { waitForMetrics } from '../lib/prometheus.mjs';
+
+/** Resolves once the hub has cut off at least one subscriber (seen in its metrics). */
+const cutOff = (hub) =>
+  waitForMetrics(hub, (m) => m.sum('mercure_subscriber_disconnects_total') >= 1, {
+    timeoutMs: 15_000,
+    what: 'the stalled subscriber to be cut off',
+  });
 
 const closer = new Closer();
 after(() => closer.closeAll());
@@ -75,7 +82,7 @@ describe('fan-out', () => {
   });
 
   test('a stalled subscriber flooded with many small updates is disconnected; publishers never wait', async () => {
-    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', DISPATCH_TIMEOUT: '500ms', HEARTBEAT_INTERVAL: '0' } });
+    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', DISPATCH_TIMEOUT: '500ms', HEARTBEAT_INTERVAL: '0', METRICS_ENABLED: '1' } });
     try {
       const topic = 'https://example.com/many';
       const stalled = closer.add(await subscribeOk(hub, [topic]));
@@ -107,7 +114,7 @@ describe('fan-out', () => {
         const seen = healthy.events.filter((e) => e.data.startsWith(`${p}:`)).map((e) => e.id);
         assert.deepEqual(seen, ids, `publisher ${p}'s updates arrive in its order`);
       }
-      await delay(2000); // the dispatch timeout must have fired by now (see the test below)
+      await cutOff(hub);
       stalled.conn.resume();
       await stalled.waitForEnd({ timeoutMs: 15_000, what: 'the stalled subscriber to have been disconnected' });
       assert.ok(stalled.events.length < total, `cut off after ${stalled.events.length}/${total}`);
@@ -143,7 +150,7 @@ describe('fan-out', () => {
   });
 
   test('a stalled subscriber is disconnected while a healthy one receives everything in order', async () => {
-    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', DISPATCH_TIMEOUT: '500ms', HEARTBEAT_INTERVAL: '0' } });
+    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', DISPATCH_TIMEOUT: '500ms', HEARTBEAT_INTERVAL: '0', METRICS_ENABLED: '1' } });
     try {
       const topic = 'https://example.com/big';
       const stalled = closer.add(await subscribeOk(hub, [topic]));
@@ -169,9 +176,7 @@ describe('fan-out', () => {
       assert.ok(healthy.events.every((e, i) => e.data.length === size + 5 && e.data.startsWith(String(i).padStart(4, '0'))));
       assert.equal(healthy.ended, false, 'the healthy subscriber is still connected');
 
-      // Give the hub its dispatch timeout (and margin) to notice the stalled writes: this is a
-      // wait for something that must have happened, not for an event we could observe.
-      await delay(2000);
+      await cutOff(hub);
       stalled.conn.resume();
       await stalled.waitForEnd({ timeoutMs: 15_000, what: 'the stalled subscriber to have been disconnected' });
       assert.ok(stalled.events.length < count, `the stalled subscriber was cut off (it got ${stalled.events.length}/${count})`);

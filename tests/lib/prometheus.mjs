@@ -230,3 +230,17 @@ export async function scrape(target, { path = '/metrics' } = {}) {
   if (type !== PROMETHEUS_CONTENT_TYPE) throw new Error(`GET ${path}: Content-Type ${type}`);
   return new Exposition(res.text);
 }
+
+/**
+ * Scrapes until `pred(exposition)` holds; fails after `timeoutMs`. For state the hub shows
+ * only through its metrics (a subscriber it cut off while that peer reads nothing).
+ */
+export async function waitForMetrics(target, pred, { timeoutMs = 10_000, what = 'a metrics condition', path } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = await scrape(target, { path });
+    if (pred(e)) return e;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
