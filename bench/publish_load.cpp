@@ -9,15 +9,8 @@
 // warmup + duration seconds and only the last `duration` seconds are measured.
 // --ids PREFIX sends id=PREFIX<n> with a global counter n = 0, 1, 2... (a checkable run).
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <strings.h>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -30,7 +23,12 @@
 #include <string_view>
 #include <vector>
 
+#include "http_client.hpp"
+
 namespace {
+
+using bench::die;
+using bench::url_encode;
 
 using Clock = std::chrono::steady_clock;
 
@@ -47,11 +45,6 @@ struct Options {
   std::string ids;
   bool json = false;
 };
-
-[[noreturn]] void die(const std::string& why) {
-  std::fprintf(stderr, "bench_publish_load: %s\n", why.c_str());
-  std::exit(2);
-}
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -88,21 +81,6 @@ Options parse(int argc, char** argv) {
   }
   if (o.port <= 0 || o.token.empty() || o.connections <= 0) die("--port and --token are required");
   return o;
-}
-
-std::string url_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 struct Conn {
@@ -152,25 +130,13 @@ class Load {
   }
 
   void connect_one(Conn& c) {
-    c.fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(o_.port));
-    inet_pton(AF_INET, o_.host.c_str(), &addr.sin_addr);
-    if (connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      die("connect: " + std::string(strerror(errno)));
-    int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl_nonblock(c.fd);
+    c.fd = bench::tcp_connect(bench::ipv4_address(o_.host, o_.port), "", false);
+    if (c.fd < 0) die("connect: " + std::string(strerror(errno)));
+    bench::set_nonblocking(c.fd);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = static_cast<std::uint32_t>(&c - conns_.data());
     epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
-  }
-
-  static void fcntl_nonblock(int fd) {
-    int one = 1;
-    ioctl(fd, FIONBIO, &one);
   }
 
   void send_next(Conn& c) {
@@ -222,34 +188,22 @@ class Load {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       die("the hub closed a publisher connection (" + std::string(n == 0 ? "eof" : strerror(errno)) + ")");
     }
-    // One response at most is in flight: parse status and Content-Length.
-    auto head_end = c.in.find("\r\n\r\n");
-    if (head_end == std::string::npos) return;
-    std::string_view head(c.in.data(), head_end);
-    int status = std::atoi(c.in.c_str() + 9);
-    std::size_t length = 0;
-    for (std::size_t pos = 0; pos < head.size();) {
-      auto eol = head.find("\r\n", pos);
-      std::string_view line = head.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-      if (line.size() > 15 && strncasecmp(line.data(), "content-length:", 15) == 0) {
-        length = std::strtoull(std::string(line.substr(15)).c_str(), nullptr, 10);
-      }
-      if (eol == std::string_view::npos) break;
-      pos = eol + 2;
-    }
-    if (c.in.size() < head_end + 4 + length) return;
+    // One response at most is in flight.
+    auto response = bench::parse_response(c.in);
+    if (!response) return;
+    const int status = response->status;
     const auto now = Clock::now();
     --in_flight_;
     ++statuses_[status];
     if (status == 200) {
-      if (!o_.ids.empty() && c.in.substr(head_end + 4, length) != o_.ids + std::to_string(c.id)) ++errors_;
+      if (!o_.ids.empty() && response->body != o_.ids + std::to_string(c.id)) ++errors_;
       if (c.sent >= measure_from_ && now <= end_) {
         latencies_us_.push_back(std::chrono::duration<double, std::micro>(now - c.sent).count());
         ++measured_;
       }
       ++ok_;
     } else if (errors_++ < 5) {
-      std::fprintf(stderr, "bench_publish_load: status %d: %s\n", status, c.in.substr(head_end + 4, length).c_str());
+      std::fprintf(stderr, "bench_publish_load: status %d: %s\n", status, response->body.c_str());
     }
     send_next(c);
   }
@@ -296,6 +250,7 @@ class Load {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::program_name = "bench_publish_load";
   Load load(parse(argc, argv));
   return load.run();
 }

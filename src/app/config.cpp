@@ -186,6 +186,39 @@ std::string format_duration(std::chrono::milliseconds d) {
   return out + "s";
 }
 
+std::uint64_t parse_count(std::string_view text) {
+  const std::string_view s = trim(text);
+  if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit)) {
+    if (!s.empty() && s.front() == '-') fail("must not be negative");
+    fail("not a whole number");
+  }
+  if (s.size() > 18) fail("too large");
+  return std::stoull(std::string(s));
+}
+
+std::uint64_t parse_size(std::string_view text) {
+  const std::string_view s = trim(text);
+  std::size_t digits = 0;
+  while (digits < s.size() && is_digit(s[digits])) ++digits;
+  if (digits == 0) {
+    if (!s.empty() && s.front() == '-') fail("must not be negative");
+    fail("not a size (examples: 1MiB, 64KiB, 8192)");
+  }
+  const std::uint64_t number = parse_count(s.substr(0, digits));
+  const std::string unit = lower(trim(s.substr(digits)));
+  std::uint64_t scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  if (unit == "kb") scale = 1000;
+  if (unit == "kib") scale = 1024;
+  if (unit == "mb") scale = 1000 * 1000;
+  if (unit == "mib") scale = 1024 * 1024;
+  if (unit == "gb") scale = 1000 * 1000 * 1000;
+  if (unit == "gib") scale = 1024 * 1024 * 1024;
+  if (scale == 0) fail("not a size: unknown unit \"" + unit + "\" (units: B, KB, KiB, MB, MiB, GB, GiB)");
+  if (number > (std::uint64_t{1} << 63) / scale) fail("size too large");
+  return number * scale;
+}
+
 bool parse_bool(std::string_view text) {
   const std::string v = lower(trim(text));
   if (v == "1" || v == "true" || v == "yes" || v == "on") return true;

@@ -35,10 +35,22 @@ struct Config {
   std::vector<std::string> publish_origins;  // CSRF allowlist for cookie-authenticated publishing; "*" allowed
   std::string cookie_name = "mercureAuthorization";
 
-  std::chrono::milliseconds heartbeat{40'000};        // 0 = no heartbeats
-  std::chrono::milliseconds write_timeout{600'000};   // maximum life of a connection; 0 = none
-  std::chrono::milliseconds dispatch_timeout{5'000};  // maximum duration of one write; 0 = none
-  std::chrono::milliseconds read_timeout{5'000};      // time to read a whole request; 0 = none
+  std::chrono::milliseconds heartbeat{40'000};           // 0 = no heartbeats
+  std::chrono::milliseconds write_timeout{600'000};      // maximum life of a connection; 0 = none
+  std::chrono::milliseconds dispatch_timeout{5'000};     // maximum duration of one write; 0 = none
+  std::chrono::milliseconds read_timeout{5'000};         // time to read a whole request; 0 = none
+  std::chrono::milliseconds read_header_timeout{5'000};  // time to read a request's head; 0 = none
+  std::chrono::milliseconds idle_timeout{120'000};       // wait for the next request when kept alive; 0 = none
+
+  // Limits (docs/configuration.md, "Limits"). For the counts, 0 = no limit.
+  std::uint64_t max_body_size = 1024 * 1024;  // bytes; over: 413
+  std::uint64_t max_header_size = 16 * 1024;  // bytes of the request line and headers; over: 431
+  std::uint64_t max_topics = 1000;            // topics per update; over: 413
+  std::uint64_t max_selectors = 1000;         // topic selectors per subscription; over: 400
+  std::uint64_t max_topic_length = 8 * 1024;  // bytes of one topic or selector; over: 413 / 400
+  std::uint64_t max_connections = 0;          // 0 = automatic (from the open-file limit, see main.cpp)
+  std::uint64_t max_connections_per_ip = 0;   // per IPv4 address or IPv6 /64; over: 429
+  std::uint64_t max_streams_per_token = 0;    // concurrent event streams per token; over: 429
 
   // scheme://...; the default is the durable LMDB store ./mercure.lmdb; "local://" keeps no history
   std::string transport_url = "lmdb://mercure.lmdb";
@@ -80,6 +92,14 @@ class ConfigError : public std::runtime_error {
 
 // The inverse, for help and messages: "40s", "1m30s", "500ms", "0s".
 [[nodiscard]] std::string format_duration(std::chrono::milliseconds d);
+
+// A byte size: a whole number, optionally followed by a unit: B, KB/MB/GB (powers of 1000),
+// KiB/MiB/GiB (powers of 1024), any case, blanks allowed before the unit ("1MiB", "512 KB", "8192").
+// At most 2^63 bytes.
+[[nodiscard]] std::uint64_t parse_size(std::string_view text);
+
+// A count: a whole number, digits only (at most 18 of them).
+[[nodiscard]] std::uint64_t parse_count(std::string_view text);
 
 // 1/0, true/false, yes/no, on/off, case-insensitive, surrounding blanks ignored.
 [[nodiscard]] bool parse_bool(std::string_view text);

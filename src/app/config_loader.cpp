@@ -1,5 +1,6 @@
 #include "app/config_loader.hpp"
 
+#include "app/config_settings.hpp"
 #include "core/jwt_algorithm.hpp"
 #include "core/jwt_verifier.hpp"
 
@@ -15,51 +16,15 @@
 namespace mercure {
 namespace {
 
+using settings::find_setting;
+using settings::Input;
+using settings::inputs;
+using settings::Kind;
+using settings::SettingSpec;
+
 using Env = std::map<std::string, std::string>;
 
-enum class Kind { kString, kSecret, kBool, kDuration, kList, kWorkers, kAddress };
-
-struct SettingSpec {
-  std::string_view key;  // canonical name; also the directive name where one exists
-  Kind kind;
-};
-
-constexpr SettingSpec kSettings[] = {
-    {"addr", Kind::kAddress},
-    {"workers", Kind::kWorkers},
-    {"publisher_jwt_key", Kind::kSecret},
-    {"publisher_jwt_algorithm", Kind::kString},
-    {"subscriber_jwt_key", Kind::kSecret},
-    {"subscriber_jwt_algorithm", Kind::kString},
-    {"anonymous", Kind::kBool},
-    {"subscriptions", Kind::kBool},
-    {"cors_origins", Kind::kList},
-    {"publish_origins", Kind::kList},
-    {"cookie_name", Kind::kString},
-    {"heartbeat", Kind::kDuration},
-    {"write_timeout", Kind::kDuration},
-    {"dispatch_timeout", Kind::kDuration},
-    {"read_timeout", Kind::kDuration},
-    {"transport_url", Kind::kString},
-    {"ui", Kind::kBool},
-    {"demo", Kind::kBool},
-    {"debug", Kind::kBool},
-    {"log_format", Kind::kString},
-    {"use_forwarded_headers", Kind::kBool},
-    {"metrics_enabled", Kind::kBool},
-    {"metrics_addr", Kind::kString},
-    {"cert_file", Kind::kString},
-    {"key_file", Kind::kString},
-};
-
 constexpr unsigned kMaxWorkers = 1024;
-
-const SettingSpec* find_setting(std::string_view key) {
-  for (const auto& s : kSettings) {
-    if (s.key == key) return &s;
-  }
-  return nullptr;
-}
 
 // One setting as one source gave it.
 struct RawSetting {
@@ -68,172 +33,6 @@ struct RawSetting {
   std::string where;                // "hub.conf line 3", "MERCURE_EXTRA_DIRECTIVES line 1", or empty
 };
 using Layer = std::map<std::string, RawSetting, std::less<>>;
-
-// A flag and/or environment variables feeding one or more settings.
-struct Input {
-  std::vector<std::string_view> keys;
-  int rank;                           // within one layer, the higher rank wins
-  std::string_view flags;             // CLI11 names; empty = environment only
-  std::vector<std::string_view> env;  // equal rank: two of them set differently is an error
-  std::string_view type_name;
-  std::string_view default_text;
-  std::string_view help;
-  bool server_name = false;  // value in SERVER_NAME syntax
-};
-
-const std::vector<Input>& inputs() {
-  static const std::vector<Input> kInputs = {
-      {{"addr"},
-       1,
-       "--addr",
-       {"ADDR"},
-       "ADDR",
-       ":3000",
-       "address to listen on: host:port, :port (all interfaces) or [v6]:port; port 0 = any free port"},
-      {{"addr"}, 0, "", {"SERVER_NAME"}, "", "", "", true},
-      {{"workers"}, 1, "--workers", {"WORKERS"}, "N", "0", "worker threads (one event loop each); 0 = one per core"},
-      {{"publisher_jwt_key", "subscriber_jwt_key"},
-       0,
-       "--jwt-key",
-       {"JWT_KEY"},
-       "KEY",
-       "",
-       "JWT key of publishers and subscribers: an HMAC secret or a PEM public key"},
-      {{"publisher_jwt_algorithm", "subscriber_jwt_algorithm"},
-       0,
-       "--jwt-algorithm",
-       {"JWT_ALGORITHM"},
-       "ALG",
-       "HS256",
-       "JWT algorithm of publishers and subscribers: HS256/384/512, RS*, PS*, ES*, EdDSA"},
-      {{"publisher_jwt_key"},
-       1,
-       "--publisher-jwt-key",
-       {"PUBLISHER_JWT_KEY", "MERCURE_PUBLISHER_JWT_KEY"},
-       "KEY",
-       "",
-       "JWT key of publishers (overrides --jwt-key); required outside --dev"},
-      {{"publisher_jwt_algorithm"},
-       1,
-       "--publisher-jwt-algorithm",
-       {"PUBLISHER_JWT_ALGORITHM", "MERCURE_PUBLISHER_JWT_ALG"},
-       "ALG",
-       "HS256",
-       "JWT algorithm of publishers"},
-      {{"subscriber_jwt_key"},
-       1,
-       "--subscriber-jwt-key",
-       {"SUBSCRIBER_JWT_KEY", "MERCURE_SUBSCRIBER_JWT_KEY"},
-       "KEY",
-       "",
-       "JWT key of subscribers (overrides --jwt-key); required unless anonymous"},
-      {{"subscriber_jwt_algorithm"},
-       1,
-       "--subscriber-jwt-algorithm",
-       {"SUBSCRIBER_JWT_ALGORITHM", "MERCURE_SUBSCRIBER_JWT_ALG"},
-       "ALG",
-       "HS256",
-       "JWT algorithm of subscribers"},
-      {{"anonymous"},
-       1,
-       "--allow-anonymous,--anonymous",
-       {"ALLOW_ANONYMOUS"},
-       "BOOL",
-       "false",
-       "let subscribers without a token receive public updates"},
-      {{"subscriptions"},
-       1,
-       "--subscriptions",
-       {"SUBSCRIPTIONS"},
-       "BOOL",
-       "false",
-       "publish subscription events and serve the subscriptions API"},
-      {{"cors_origins"},
-       1,
-       "--cors-allowed-origins,--cors-origins",
-       {"CORS_ALLOWED_ORIGINS"},
-       "ORIGINS",
-       "",
-       "origins allowed by CORS, separated by spaces or commas; * = any"},
-      {{"publish_origins"},
-       1,
-       "--publish-allowed-origins,--publish-origins",
-       {"PUBLISH_ALLOWED_ORIGINS"},
-       "ORIGINS",
-       "",
-       "origins allowed to publish with cookie authorization; * = any"},
-      {{"cookie_name"},
-       1,
-       "--cookie-name",
-       {"COOKIE_NAME"},
-       "NAME",
-       "mercureAuthorization",
-       "name of the authorization cookie"},
-      {{"heartbeat"},
-       1,
-       "--heartbeat-interval,--heartbeat",
-       {"HEARTBEAT_INTERVAL"},
-       "DURATION",
-       "40s",
-       "interval between heartbeat comments; 0 disables"},
-      {{"write_timeout"},
-       1,
-       "--write-timeout",
-       {"WRITE_TIMEOUT"},
-       "DURATION",
-       "600s",
-       "maximum life of a subscription stream (jittered); 0 disables"},
-      {{"dispatch_timeout"},
-       1,
-       "--dispatch-timeout",
-       {"DISPATCH_TIMEOUT"},
-       "DURATION",
-       "5s",
-       "maximum duration of one write to a subscriber; 0 disables"},
-      {{"read_timeout"},
-       1,
-       "--read-timeout",
-       {"READ_TIMEOUT"},
-       "DURATION",
-       "5s",
-       "maximum duration to read a whole request; 0 disables"},
-      {{"transport_url"},
-       1,
-       "--transport-url",
-       {"TRANSPORT_URL"},
-       "URL",
-       "local://",
-       "transport and history: local:// keeps no history"},
-      {{"ui"}, 1, "--ui", {"UI"}, "BOOL", "false", "serve the UI"},
-      {{"demo"}, 1, "--demo", {"DEMO"}, "BOOL", "false", "serve the UI and the demo endpoints"},
-      {{"debug"}, 1, "--debug", {"DEBUG"}, "BOOL", "false", "debug logs (not for production)"},
-      {{"log_format"}, 1, "--log-format", {"LOG_FORMAT"}, "FORMAT", "text", "log format: text or json"},
-      {{"use_forwarded_headers"},
-       1,
-       "--use-forwarded-headers",
-       {"USE_FORWARDED_HEADERS"},
-       "BOOL",
-       "false",
-       "trust X-Forwarded-* and Forwarded headers (only behind a proxy that sets them)"},
-      {{"metrics_enabled"},
-       1,
-       "--metrics-enabled",
-       {"METRICS_ENABLED"},
-       "BOOL",
-       "false",
-       "serve Prometheus metrics at /metrics (on the hub's address unless --metrics-addr is set)"},
-      {{"metrics_addr"},
-       1,
-       "--metrics-addr",
-       {"METRICS_ADDR"},
-       "ADDR",
-       "",
-       "serve /metrics only on this separate address (default: on the hub's address)"},
-      {{"cert_file"}, 1, "--cert-file", {"CERT_FILE"}, "FILE", "", "TLS certificate chain (PEM); needs --key-file"},
-      {{"key_file"}, 1, "--key-file", {"KEY_FILE"}, "FILE", "", "TLS private key (PEM); needs --cert-file"},
-  };
-  return kInputs;
-}
 
 std::string first_flag_name(std::string_view flags) {
   return std::string(flags.substr(0, flags.find(',')));
@@ -839,6 +638,8 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.cert_file = v;
     } else if (key == "key_file") {
       c.key_file = v;
+    } else {
+      settings::apply_limit_setting(c, key, v);
     }
   } catch (const std::invalid_argument& e) {
     invalid(raw, spec.kind == Kind::kSecret, e.what());

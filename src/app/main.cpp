@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -66,6 +67,24 @@ std::unique_ptr<Transport> make_transport(const std::string& url, Metrics* metri
                               "\": unsupported transport (this build supports lmdb:// and local://)");
 }
 
+// Raises the soft open-file limit to the hard one (as Go programs, the reference hub included,
+// do at start-up) and returns the connections that fit under it: the limit minus a reserve for
+// the store, listeners, event loops and refused connections still being answered, so the hub
+// answers 429 before accept() starts failing. Half the limit when it is too small for the reserve.
+std::size_t automatic_max_connections(unsigned workers) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 0;
+  if (files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  if (files.rlim_cur == RLIM_INFINITY) return 0;
+  const auto limit = static_cast<std::size_t>(files.rlim_cur);
+  const std::size_t reserve = 64 + std::size_t{24} * workers;
+  return limit > 2 * reserve ? limit - reserve : limit / 2;
+}
+
 ServerOptions server_options(const Config& c) {
   ServerOptions o;
   o.host = c.listen_host;
@@ -78,7 +97,17 @@ ServerOptions server_options(const Config& c) {
   o.heartbeat = c.heartbeat;
   o.write_timeout = c.write_timeout;
   o.dispatch_timeout = c.dispatch_timeout;
-  if (c.read_timeout.count() > 0) o.read_timeout = c.read_timeout;
+  o.read_timeout = c.read_timeout;
+  o.read_header_timeout = c.read_header_timeout;
+  o.idle_timeout = c.idle_timeout;
+  o.max_body_bytes = c.max_body_size;
+  o.max_header_bytes = c.max_header_size;
+  o.topic_limits.max_topics = c.max_topics;
+  o.topic_limits.max_selectors = c.max_selectors;
+  o.topic_limits.max_topic_length = c.max_topic_length;
+  o.max_connections = c.max_connections != 0 ? c.max_connections : automatic_max_connections(o.workers);
+  o.max_connections_per_ip = c.max_connections_per_ip;
+  o.max_streams_per_token = c.max_streams_per_token;
   o.subscriptions = c.subscriptions;
   o.ui = c.ui || c.demo;
   o.demo = c.demo;
@@ -95,6 +124,9 @@ int run_hub(const Config& config) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (RLIMIT_FSIZE) reached by the history store must fail that write with
+  // EFBIG (the commit answers 503, the hub goes on) instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   if (!config.cert_file.empty() || !config.key_file.empty()) {
     std::fprintf(stderr,
@@ -172,6 +204,10 @@ int run_hub(const Config& config) {
     return 1;
   }
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
+  const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };
+  spdlog::info("limits: connections {} ({}{} per address), streams per token {}", limit_text(options.max_connections),
+               config.max_connections == 0 ? "from the open-file limit; " : "",
+               limit_text(options.max_connections_per_ip), limit_text(options.max_streams_per_token));
   if (options.ui) {
     spdlog::info("debugging UI on {}/.well-known/mercure/ui/{}", server.url(),
                  options.demo ? " (demo endpoints on: development only)" : "");

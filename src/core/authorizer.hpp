@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/jwt_algorithm.hpp"
 #include "core/jwt_verifier.hpp"
+#include "core/verified_token_cache.hpp"
 
 #include <optional>
 #include <string>
@@ -26,10 +27,17 @@ class Authorizer final {
 
   [[nodiscard]] Result<Claims> verify_publisher(std::string_view token) const;
   [[nodiscard]] Result<Claims> verify_subscriber(std::string_view token) const;
+  // The same, reusing an earlier verification of the identical token from `cache` (the time
+  // window is always checked again); a successful fresh verification is added to it.
+  [[nodiscard]] Result<Claims> verify_publisher(std::string_view token, VerifiedTokenCache& cache) const;
+  [[nodiscard]] Result<Claims> verify_subscriber(std::string_view token, VerifiedTokenCache& cache) const;
   // False when no subscriber key is configured (a hub for anonymous subscribers only).
   [[nodiscard]] bool has_subscriber_key() const { return subscriber_.has_value(); }
 
  private:
+  [[nodiscard]] Result<Claims> verify_cached(const std::optional<JwtVerifier>& verifier, const char* role,
+                                             std::string_view token, VerifiedTokenCache& cache) const;
+
   std::optional<JwtVerifier> publisher_;
   std::optional<JwtVerifier> subscriber_;
   const Clock& clock_;

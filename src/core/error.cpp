@@ -16,6 +16,8 @@ int http_status(Errc code) noexcept {
       return 404;
     case Errc::method_not_allowed:
       return 405;
+    case Errc::request_timeout:
+      return 408;
     case Errc::conflict:
       return 409;
     case Errc::payload_too_large:
@@ -44,6 +46,8 @@ const char* errc_name(Errc code) noexcept {
       return "not_found";
     case Errc::method_not_allowed:
       return "method_not_allowed";
+    case Errc::request_timeout:
+      return "request_timeout";
     case Errc::conflict:
       return "conflict";
     case Errc::payload_too_large:

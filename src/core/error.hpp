@@ -16,6 +16,7 @@ enum class Errc {
   forbidden,           // 403: valid credentials, not allowed
   not_found,           // 404
   method_not_allowed,  // 405
+  request_timeout,     // 408: a request not received within the read timeouts
   conflict,            // 409: an event with this id is already stored
   payload_too_large,   // 413
   header_too_large,    // 431

@@ -151,6 +151,21 @@ Result<void> JwtVerifier::check_signature(std::string_view signing_input, std::s
 }
 
 Result<Claims> JwtVerifier::verify(std::string_view token, std::int64_t now_unix_seconds) const {
+  auto claims = verify_untimed(token);
+  if (!claims) return claims;
+  if (auto in_time = check_time(*claims, now_unix_seconds); !in_time) return in_time.error();
+  return claims;
+}
+
+Result<void> JwtVerifier::check_time(const Claims& claims, std::int64_t now_unix_seconds) {
+  if (claims.exp && now_unix_seconds >= *claims.exp) return reject(kJwtCheckExp, "token expired");
+  if (claims.nbf && now_unix_seconds < *claims.nbf) return reject(kJwtCheckNbf, "token not valid yet");
+  // PROTOCOL.md: iat is enforced when present (golang-jwt v4, used by older reference hubs, did too).
+  if (claims.iat && now_unix_seconds < *claims.iat) return reject(kJwtCheckIat, "token issued in the future (iat)");
+  return {};
+}
+
+Result<Claims> JwtVerifier::verify_untimed(std::string_view token) const {
   if (token.size() > kMaxTokenSize) {
     return reject(kJwtCheckFormat, "malformed token: larger than " + std::to_string(kMaxTokenSize) + " bytes");
   }
@@ -203,14 +218,7 @@ Result<Claims> JwtVerifier::verify(std::string_view token, std::int64_t now_unix
   if (!payload) return reject(kJwtCheckFormat, "malformed token: " + payload.error().reason);
   const auto* payload_obj = payload->if_object();
   if (payload_obj == nullptr) return reject(kJwtCheckFormat, "malformed token: payload is not a JSON object");
-  auto claims = extract_claims(*payload_obj);
-  if (!claims) return claims.error();
-
-  if (claims->exp && now_unix_seconds >= *claims->exp) return reject(kJwtCheckExp, "token expired");
-  if (claims->nbf && now_unix_seconds < *claims->nbf) return reject(kJwtCheckNbf, "token not valid yet");
-  // PROTOCOL.md: iat is enforced when present (golang-jwt v4, used by older reference hubs, did too).
-  if (claims->iat && now_unix_seconds < *claims->iat) return reject(kJwtCheckIat, "token issued in the future (iat)");
-  return claims;
+  return extract_claims(*payload_obj);
 }
 
 }  // namespace mercure

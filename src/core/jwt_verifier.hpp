@@ -63,6 +63,11 @@ class JwtVerifier final {
 
   // Checks `token` (compact JWS, no "Bearer " prefix) at time `now_unix_seconds`.
   [[nodiscard]] Result<Claims> verify(std::string_view token, std::int64_t now_unix_seconds) const;
+  // verify() in two halves: everything that depends on the token's bytes only (format, alg,
+  // signature, claim types), then the time window. A result of the first half may be reused for
+  // the identical token (VerifiedTokenCache); the second half must run at every use.
+  [[nodiscard]] Result<Claims> verify_untimed(std::string_view token) const;
+  [[nodiscard]] static Result<void> check_time(const Claims& claims, std::int64_t now_unix_seconds);
 
   [[nodiscard]] JwtAlgorithm algorithm() const noexcept { return alg_; }
 

@@ -46,12 +46,18 @@ std::string_view reject_reason_name(RejectReason r) noexcept {
       return "not_found";
     case RejectReason::method_not_allowed:
       return "method_not_allowed";
+    case RejectReason::request_timeout:
+      return "request_timeout";
     case RejectReason::conflict:
       return "conflict";
     case RejectReason::payload_too_large:
       return "payload_too_large";
     case RejectReason::too_many_requests:
       return "too_many_requests";
+    case RejectReason::too_many_connections:
+      return "too_many_connections";
+    case RejectReason::too_many_streams:
+      return "too_many_streams";
     case RejectReason::headers_too_large:
       return "headers_too_large";
     case RejectReason::unavailable:
@@ -82,7 +88,11 @@ int reject_reason_status(RejectReason r) noexcept {
     case RejectReason::payload_too_large:
       return http_status(Errc::payload_too_large);
     case RejectReason::too_many_requests:
+    case RejectReason::too_many_connections:
+    case RejectReason::too_many_streams:
       return http_status(Errc::too_many_requests);
+    case RejectReason::request_timeout:
+      return http_status(Errc::request_timeout);
     case RejectReason::headers_too_large:
       return http_status(Errc::header_too_large);
     case RejectReason::unavailable:
@@ -115,6 +125,8 @@ RejectReason reject_reason_of(const Error& e) noexcept {
       return RejectReason::headers_too_large;
     case Errc::too_many_requests:
       return RejectReason::too_many_requests;
+    case Errc::request_timeout:
+      return RejectReason::request_timeout;
     case Errc::unavailable:
       return RejectReason::unavailable;
     case Errc::internal:

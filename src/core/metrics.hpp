@@ -39,22 +39,25 @@ inline constexpr std::size_t kDeliverySources = 2;
 // Why a request was refused: a small fixed set of slugs (the label `reason` of
 // mercure_requests_rejected_total), each with one status.
 enum class RejectReason : std::uint8_t {
-  missing_token,       // 401: no token where one is required
-  invalid_token,       // 401: a token failed a check (the log line names the check)
-  origin_not_allowed,  // 401: cookie-authenticated publish from an origin not allowed (CSRF)
-  forbidden_topic,     // 403: a topic the publish claim does not grant, or a reserved one
-  bad_form,            // 400: the publish form is invalid
-  bad_request,         // 400: any other malformed request
-  not_found,           // 404
-  method_not_allowed,  // 405
-  conflict,            // 409: an event with this id is already stored
-  payload_too_large,   // 413
-  too_many_requests,   // 429
-  headers_too_large,   // 431
-  unavailable,         // 503: shutting down, or the transport refused the update
-  internal,            // 500
+  missing_token,         // 401: no token where one is required
+  invalid_token,         // 401: a token failed a check (the log line names the check)
+  origin_not_allowed,    // 401: cookie-authenticated publish from an origin not allowed (CSRF)
+  forbidden_topic,       // 403: a topic the publish claim does not grant, or a reserved one
+  bad_form,              // 400: the publish form is invalid
+  bad_request,           // 400: any other malformed request
+  not_found,             // 404
+  method_not_allowed,    // 405
+  request_timeout,       // 408: a request head or body not received in time
+  conflict,              // 409: an event with this id is already stored
+  payload_too_large,     // 413: a body, a topic or a number of topics over its limit
+  too_many_requests,     // 429: (reserved; the limits use the two reasons below)
+  too_many_connections,  // 429: the hub's or the client address's connection limit
+  too_many_streams,      // 429: the token's limit of concurrent event streams
+  headers_too_large,     // 431
+  unavailable,           // 503: shutting down, or the transport refused the update
+  internal,              // 500
 };
-inline constexpr std::size_t kRejectReasons = 14;
+inline constexpr std::size_t kRejectReasons = 17;
 
 [[nodiscard]] std::string_view disconnect_reason_name(DisconnectReason r) noexcept;
 [[nodiscard]] std::string_view delivery_source_name(DeliverySource s) noexcept;

@@ -34,7 +34,7 @@ struct PublishForm {
   std::optional<std::string> data;
   std::optional<std::string> id;     // when set: non-empty, no leading '#', no CR/LF/NUL
   std::optional<std::string> type;   // when set: non-empty, no CR/LF/NUL
-  std::optional<std::string> retry;  // when set: 1..20 ASCII digits, value <= UINT64_MAX
+  std::optional<std::string> retry;  // when set: ASCII digits (leading zeros allowed), value <= UINT64_MAX
   bool is_private = false;
 };
 

@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,18 +54,28 @@ class DuplicateKeyFinder {
   bool on_number_part(boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_int64(std::int64_t, boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_uint64(std::uint64_t, boost::json::string_view, boost::json::error_code&) { return true; }
-  bool on_double(double, boost::json::string_view, boost::json::error_code&) { return true; }
+  // Boost.JSON turns a number beyond the double range (1e400) into an infinity, which it then
+  // serializes as `Infinity`: not JSON. Such a number is refused (RFC 8259 section 6 allows
+  // limits on range), so every accepted document serializes back to valid JSON.
+  bool on_double(double d, boost::json::string_view, boost::json::error_code& ec) {
+    if (std::isfinite(d)) return true;
+    out_of_range_ = true;
+    ec = boost::json::error::exponent_overflow;
+    return false;
+  }
   bool on_bool(bool, boost::json::error_code&) { return true; }
   bool on_null(boost::json::error_code&) { return true; }
   bool on_comment_part(boost::json::string_view, boost::json::error_code&) { return true; }
   bool on_comment(boost::json::string_view, boost::json::error_code&) { return true; }
 
   [[nodiscard]] const std::optional<std::string>& duplicate() const { return duplicate_; }
+  [[nodiscard]] bool out_of_range() const { return out_of_range_; }
 
  private:
   std::vector<std::unordered_set<std::string>> open_;
   std::string key_;
   std::optional<std::string> duplicate_;
+  bool out_of_range_ = false;
 };
 
 // Keys come from untrusted input: keep the reason one short, printable line.
@@ -83,11 +94,15 @@ Result<boost::json::value> parse_strict_json(std::string_view text, std::string_
   boost::json::value value = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
   if (ec) return Error{Errc::bad_request, std::string(what) + " is not valid JSON (" + ec.message() + ")"};
 
-  // The text is known to be valid JSON here, so the only way this pass fails is a duplicate key.
+  // The text is known to be valid JSON here, so this pass fails only on a duplicate key or a
+  // number out of range.
   boost::json::basic_parser<DuplicateKeyFinder> finder{boost::json::parse_options{}};
   finder.write_some(false, text.data(), text.size(), ec);
   if (const auto& dup = finder.handler().duplicate()) {
     return Error{Errc::bad_request, "duplicate key \"" + printable(*dup) + "\" in " + std::string(what)};
+  }
+  if (finder.handler().out_of_range()) {
+    return Error{Errc::bad_request, std::string(what) + " has a number out of range"};
   }
   if (ec) return Error{Errc::bad_request, std::string(what) + " is not valid JSON (" + ec.message() + ")"};
   return value;

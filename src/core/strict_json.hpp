@@ -13,7 +13,9 @@
 
 namespace mercure {
 
-// Parses one complete JSON text (RFC 8259: strict syntax, valid UTF-8, no comments, depth <= 32).
+// Parses one complete JSON text (RFC 8259: strict syntax, valid UTF-8, no comments, depth <= 32,
+// no number beyond the range of a double such as 1e400: Boost.JSON would make it an infinity
+// and serialize that as `Infinity`, which is not JSON).
 // `what` names the document in the reason, e.g. "header" -> "header is not valid JSON (...)" or
 // "duplicate key \"alg\" in header". Errors are Errc::bad_request.
 [[nodiscard]] Result<boost::json::value> parse_strict_json(std::string_view text, std::string_view what);

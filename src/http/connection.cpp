@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include "core/admission.hpp"
 #include "core/metrics.hpp"
 #include "http/health_handler.hpp"
 #include "http/http_types.hpp"
@@ -21,8 +22,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace mercure {
@@ -101,26 +105,147 @@ void set_expiry(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
   }
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
+// Boost.Beast 1.81 stores a header field in 16-bit offsets and throws from inside the read (out
+// of the event loop) on a field of 64 KiB or more: a whole head of at most 64 KiB cannot hold one.
+constexpr std::size_t kMaxHeaderLimit = 64 * 1024;
+
+// The earlier of `start + a` and `start + b`, ignoring a zero (disabled) timeout; nullopt when
+// both are disabled.
+std::optional<SteadyClock::time_point> deadline_of(SteadyClock::time_point start, std::chrono::milliseconds a,
+                                                   std::chrono::milliseconds b = std::chrono::milliseconds(0)) {
+  std::optional<SteadyClock::time_point> out;
+  for (auto t : {a, b}) {
+    if (t.count() > 0 && (!out || start + t < *out)) out = start + t;
+  }
+  return out;
+}
+
+void set_deadline(beast::tcp_stream& stream, std::optional<SteadyClock::time_point> deadline) {
+  if (deadline) {
+    stream.expires_at(*deadline);
+  } else {
+    stream.expires_never();
+  }
+}
+
+std::string format_ms(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
+
+// A client as the connection limits count it: an IPv4 address (also when it arrives
+// IPv4-mapped on a dual-stack socket) or the /64 prefix of an IPv6 address.
+AddressKey address_key(const asio::ip::address& address) {
+  AddressKey key;
+  if (address.is_v4()) {
+    const auto mapped = asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4());
+    key.bytes = mapped.to_bytes();
+    return key;
+  }
+  const auto v6 = address.to_v6();
+  key.bytes = v6.to_bytes();
+  if (!v6.is_v4_mapped()) std::fill(key.bytes.begin() + 8, key.bytes.end(), std::uint8_t{0});
+  return key;
+}
+
+// Refused connections are logged at most once a second per shard (with how many more were
+// refused meanwhile), and at most kMaxLingering of them per shard wait for the client to read
+// the answer: a flood of connections must not become a flood of log lines or descriptors.
+constexpr std::size_t kMaxLingering = 16;
+struct RefusalState {
+  SteadyClock::time_point last_log{};
+  std::size_t unlogged = 0;
+  std::size_t lingering = 0;
+};
+thread_local RefusalState refusals;
+
+std::string refusal_reason(const ConnectionLimits& limits, ConnectionLimits::Verdict verdict) {
+  if (verdict == ConnectionLimits::Verdict::hub_full) {
+    return "too many connections to the hub (at most " + std::to_string(limits.max_total()) + ")";
+  }
+  return "too many connections from this address (at most " + std::to_string(limits.max_per_address()) + ")";
+}
+
+// Answers 429 with Retry-After before reading anything, then closes: the connection was not
+// admitted (core/admission.hpp). Counted, logged, bounded in time by dispatch_timeout + linger.
+asio::awaitable<void> refuse_connection(Shard* shard, beast::tcp_stream& stream, const std::string& reason,
+                                        const std::string& remote) {
+  shard->metrics().request_rejected(shard->id(), RejectReason::too_many_connections);
+  const auto now = SteadyClock::now();
+  if (now - refusals.last_log >= std::chrono::seconds(1)) {
+    if (refusals.unlogged == 0) {
+      spdlog::info("connection refused: 429 {} (from {})", reason, remote);
+    } else {
+      spdlog::info("connection refused: 429 {} (from {}; {} more refused in the last second)", reason, remote,
+                   refusals.unlogged);
+    }
+    refusals.last_log = now;
+    refusals.unlogged = 0;
+  } else {
+    ++refusals.unlogged;
+  }
+  const std::string body = reason + "\n";
+  std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: " +
+                       std::to_string(kRetryAfterSeconds) +
+                       "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  set_expiry(stream, shard->options().dispatch_timeout);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(answer), asio::as_tuple(asio::use_awaitable));
+  if (!ec && refusals.lingering < kMaxLingering) {
+    ++refusals.lingering;
+    co_await linger(&stream);
+    --refusals.lingering;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.close();
+}
+
 }  // namespace
 
 asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
   const auto& opts = shard->options();
   const std::string remote = remote_of(socket);
+  boost::system::error_code endpoint_ec;
+  const auto peer = socket.remote_endpoint(endpoint_ec);
   beast::tcp_stream stream(std::move(socket));
+  if (endpoint_ec) co_return;  // gone before it was served
+  auto [verdict, ticket] = shard->admission().connections.admit(address_key(peer.address()));
+  if (verdict != ConnectionLimits::Verdict::admitted) {
+    // A named local: GCC 12 destroys some temporaries of a co_await expression twice.
+    const std::string reason = refusal_reason(shard->admission().connections, verdict);
+    co_await refuse_connection(shard, stream, reason, remote);
+    co_return;
+  }
   beast::flat_buffer buffer;
   RequestPhase phase(shard, &stream);
   bool first = true;
 
   while (!shard->stopping()) {
     http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    parser.header_limit(static_cast<std::uint32_t>(std::min(opts.max_header_bytes, kMaxHeaderLimit)));
     parser.body_limit(opts.max_body_bytes);
-    set_expiry(stream, first ? opts.read_timeout : std::max(opts.read_timeout, opts.idle_timeout));
-    first = false;
+    if (!first && buffer.size() == 0) {
+      // Kept alive between requests: the next one must start within idle_timeout.
+      set_expiry(stream, opts.idle_timeout);
+      phase.reading = true;
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), asio::as_tuple(asio::use_awaitable));
+      phase.reading = false;
+      if (ec) break;  // idle, gone, or shutting down: quiet
+      buffer.commit(n);
+    }
+    // From the accept (first request) or the request's first byte: the head within
+    // read_header_timeout, the whole request within read_timeout. Beast's deadline covers every
+    // read of the operation, so a client trickling bytes cannot extend it.
+    const auto started = SteadyClock::now();
+    set_deadline(stream, deadline_of(started, opts.read_header_timeout, opts.read_timeout));
+    const bool first_request = std::exchange(first, false);
 
     phase.reading = true;
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     phase.reading = false;
+    if (!ec && !parser.is_done()) set_deadline(stream, deadline_of(started, opts.read_timeout));
     if (!ec && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a body of more than 1 KiB.
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -130,6 +255,17 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         ec = cec;
       }
       if (!ec) std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    }
+    if (ec == beast::error::timeout && (first_request || parser.got_some())) {
+      // A silent or trickling client (slowloris). Beast closed the socket at the deadline, so
+      // there is no answer to write: count it, log it, and let the connection go.
+      const bool head = !parser.is_header_done();
+      const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+          head ? *deadline_of(started, opts.read_header_timeout, opts.read_timeout) - started : opts.read_timeout);
+      spdlog::info("request rejected: 408 request {} not received within {} (from {})", head ? "head" : "body",
+                   format_ms(limit), remote);
+      shard->metrics().request_rejected(shard->id(), RejectReason::request_timeout);
+      break;
     }
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||

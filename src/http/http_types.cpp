@@ -45,7 +45,9 @@ Response make_text_response(const Request& req, http::status status, std::string
 }
 
 Response make_error_response(const Request& req, const Error& error) {
-  return make_text_response(req, static_cast<http::status>(http_status(error.code)), error.reason + "\n");
+  auto res = make_text_response(req, static_cast<http::status>(http_status(error.code)), error.reason + "\n");
+  if (error.code == Errc::too_many_requests) res.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+  return res;
 }
 
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& cors_origins) {

@@ -34,7 +34,11 @@ struct Target {
 
 // A text/plain response with the request's version and keep-alive.
 [[nodiscard]] Response make_text_response(const Request& req, http::status status, std::string body);
-// The response for an error: status from http_status(), body = reason + "\n".
+// Seconds a client refused with 429 is asked to wait (Retry-After) before it tries again.
+inline constexpr int kRetryAfterSeconds = 5;
+
+// The response for an error: status from http_status(), body = reason + "\n"; a 429 also gets
+// Retry-After.
 [[nodiscard]] Response make_error_response(const Request& req, const Error& error);
 
 // Cross-origin headers for an allowed Origin (echoed, with credentials). No-op otherwise.

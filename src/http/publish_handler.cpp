@@ -5,6 +5,7 @@
 #include "core/jwt_verifier.hpp"
 #include "core/metrics.hpp"
 #include "core/publish_form.hpp"
+#include "core/topic_limits.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
 
@@ -74,7 +75,7 @@ asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const
     auto csrf = check_publish_origin((*req)[http::field::origin], (*req)[http::field::referer], opts.publish_origins);
     if (!csrf) co_return reject(csrf.error());
   }
-  auto claims = shard->authorizer().verify_publisher(found->token);
+  auto claims = shard->authorizer().verify_publisher(found->token, shard->publisher_tokens());
   if (!claims) {
     co_return reject(
         Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason, claims.error().check});
@@ -86,6 +87,10 @@ asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const
   }
   auto form = parse_publish_form(req->body());
   if (!form) co_return reject(form.error(), RejectReason::bad_form);
+  if (auto ok = check_publish_topics(form->topics, opts.topic_limits); !ok) {
+    const Error& e = ok.error();
+    co_return reject(e, e.code == Errc::bad_request ? std::optional(RejectReason::bad_form) : std::nullopt);
+  }
 
   auto published = co_await async_publish(shard, std::move(*form), std::move(*claims));
   if (!published) co_return reject(published.error());

@@ -22,7 +22,8 @@ Server::Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Tr
       authorizer_(authorizer),
       transport_(transport),
       metrics_(metrics),
-      metrics_page_(metrics_page) {}
+      metrics_page_(metrics_page),
+      admission_(options_.max_connections, options_.max_connections_per_ip, options_.max_streams_per_token) {}
 
 Server::~Server() {
   stop();
@@ -32,14 +33,14 @@ void Server::start() {
   const unsigned workers = options_.workers == 0 ? 1 : options_.workers;
   tcp::endpoint endpoint(resolve_listen_host(options_.host), options_.port);
   for (unsigned i = 0; i < workers; ++i) {
-    auto shard = std::make_unique<Shard>(i, options_, hub_, authorizer_, metrics_, metrics_page_);
+    auto shard = std::make_unique<Shard>(i, options_, hub_, authorizer_, metrics_, metrics_page_, admission_);
     try {
       try {
         shard->listen(endpoint);
       } catch (const boost::system::system_error&) {
         if (!options_.host.empty() || i != 0) throw;
         // No IPv6 on this machine: all interfaces means all IPv4 interfaces.
-        shard = std::make_unique<Shard>(i, options_, hub_, authorizer_, metrics_, metrics_page_);
+        shard = std::make_unique<Shard>(i, options_, hub_, authorizer_, metrics_, metrics_page_, admission_);
         endpoint.address(asio::ip::address_v4::any());
         shard->listen(endpoint);
       }

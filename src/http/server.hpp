@@ -2,6 +2,7 @@
 // The listening side: one Shard per worker, all bound to the same address with
 // SO_REUSEPORT. Owns the shards; borrows the hub, authorizer and transport.
 
+#include "core/admission.hpp"
 #include "http/server_options.hpp"
 #include "http/shard.hpp"
 
@@ -44,6 +45,7 @@ class Server final {
   Transport& transport_;
   Metrics& metrics_;
   const MetricsSource* metrics_page_;
+  Admission admission_;  // declared before shards_: their connections hold tickets of it
   std::vector<std::unique_ptr<Shard>> shards_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;

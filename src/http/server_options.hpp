@@ -3,6 +3,7 @@
 // that src/http never depends on how settings are read.
 
 #include "core/subscriber.hpp"
+#include "core/topic_limits.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -25,12 +26,22 @@ struct ServerOptions {
   std::chrono::milliseconds heartbeat{40'000};        // 0 = no heartbeats
   std::chrono::milliseconds write_timeout{600'000};   // max stream life, jittered 80-100%; 0 = none
   std::chrono::milliseconds dispatch_timeout{5'000};  // max time of one write; 0 = none
-  std::chrono::milliseconds read_timeout{30'000};     // time to read one request; 0 = none
-  std::chrono::milliseconds idle_timeout{120'000};    // keep-alive idle time between requests
-  std::chrono::milliseconds shutdown_grace{5'000};    // bound on graceful stop
+  // Reading a request: a new connection's first request head must arrive within
+  // read_header_timeout of the accept; on a kept-alive connection the next request must start
+  // within idle_timeout, then its head must arrive within read_header_timeout of its first byte.
+  // read_timeout bounds the whole request (head and body) from the same start. 0 = none, for each.
+  std::chrono::milliseconds read_timeout{5'000};
+  std::chrono::milliseconds read_header_timeout{5'000};
+  std::chrono::milliseconds idle_timeout{120'000};
+  std::chrono::milliseconds shutdown_grace{5'000};  // bound on graceful stop
 
-  std::size_t max_body_bytes = 1024 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;  // over: 413
+  std::size_t max_header_bytes = 16 * 1024;  // request line and headers, at most 64 KiB; over: 431
+  TopicLimits topic_limits;                  // topics per publish, selectors per subscription, length
+  // Concurrency, counted across every shard (core/admission.hpp); 0 = no limit. Over: 429.
+  std::size_t max_connections = 0;         // open connections, event streams included
+  std::size_t max_connections_per_ip = 0;  // per client IPv4 address or IPv6 /64
+  std::size_t max_streams_per_token = 0;   // event streams opened with the same token
   OutboxLimits outbox;
 
   // Optional features (issue 4). Each is off unless configured.

@@ -31,13 +31,14 @@ void log_exception(std::exception_ptr e) {
 }  // namespace
 
 Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer, Metrics& metrics,
-             const MetricsSource* metrics_page)
+             const MetricsSource* metrics_page, Admission& admission)
     : id_(id),
       options_(options),
       hub_(hub),
       authorizer_(authorizer),
       metrics_(metrics),
       metrics_page_(metrics_page),
+      admission_(admission),
       acceptor_(io_) {}
 
 Shard::~Shard() {
@@ -66,10 +67,16 @@ tcp::endpoint Shard::local_endpoint() const {
 void Shard::start() {
   asio::co_spawn(io_, accept_loop(), log_exception);
   thread_ = std::thread([this] {
-    try {
-      io_.run();
-    } catch (const std::exception& e) {
-      spdlog::critical("worker {} event loop failed: {}", id_, e.what());
+    // An exception out of a completion handler (a library throwing where it should report an
+    // error) unwinds that one operation; the event loop, and every other connection of the
+    // worker, goes on (Asio allows run() again after a handler threw).
+    for (;;) {
+      try {
+        io_.run();
+        break;
+      } catch (const std::exception& e) {
+        spdlog::error("worker {}: a completion handler failed, the event loop goes on: {}", id_, e.what());
+      }
     }
     {
       std::lock_guard lock(finished_mutex_);

@@ -3,7 +3,9 @@
 // accepted by a shard stay on it; the shard owns its subscribers and their index, so the
 // fan-out path takes no lock: an update crosses into a shard with one post().
 
+#include "core/admission.hpp"
 #include "core/subscriber_index.hpp"
+#include "core/verified_token_cache.hpp"
 #include "http/server_options.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -36,8 +38,9 @@ class ShardConnection {
 class Shard final {
  public:
   // `metrics_page`: what GET /metrics serves on this listener; nullptr = not served here.
+  // `admission`: the limits shared by every shard (thread-safe); outlives the shard.
   Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authorizer& authorizer, Metrics& metrics,
-        const MetricsSource* metrics_page);
+        const MetricsSource* metrics_page, Admission& admission);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -65,6 +68,10 @@ class Shard final {
   [[nodiscard]] Metrics& metrics() const { return metrics_; }
   [[nodiscard]] const MetricsSource* metrics_page() const { return metrics_page_; }
   [[nodiscard]] SubscriberIndex& index() { return index_; }
+  [[nodiscard]] Admission& admission() { return admission_; }
+  // Tokens this shard already verified, per role (see core/verified_token_cache.hpp).
+  [[nodiscard]] VerifiedTokenCache& publisher_tokens() { return publisher_tokens_; }
+  [[nodiscard]] VerifiedTokenCache& subscriber_tokens() { return subscriber_tokens_; }
   [[nodiscard]] boost::asio::io_context& io() { return io_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
   void remove_connection(ShardConnection* c) { connections_.erase(c); }
@@ -78,8 +85,11 @@ class Shard final {
   const Authorizer& authorizer_;
   Metrics& metrics_;
   const MetricsSource* metrics_page_;
+  Admission& admission_;
   // Declared before io_: coroutine frames destroyed with io_ still unregister from these.
   SubscriberIndex index_;
+  VerifiedTokenCache publisher_tokens_;
+  VerifiedTokenCache subscriber_tokens_;
   std::unordered_set<ShardConnection*> connections_;
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_;

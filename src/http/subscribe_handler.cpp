@@ -5,6 +5,7 @@
 #include "core/hub.hpp"
 #include "core/jwt_verifier.hpp"
 #include "core/metrics.hpp"
+#include "core/topic_limits.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
 #include "http/sse_stream.hpp"
@@ -70,13 +71,13 @@ std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_
 asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req, Target* target,
                                        beast::flat_buffer* buffer, std::string remote) {
   const auto& opts = shard->options();
-  auto reject = [&](const Error& e) -> asio::awaitable<bool> {
+  auto reject = [&](const Error& e, std::optional<RejectReason> why = std::nullopt) -> asio::awaitable<bool> {
     if (e.check.empty()) {
       spdlog::info("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
     } else {
       spdlog::info("subscribe rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
     }
-    shard->metrics().request_rejected(shard->id(), reject_reason_of(e));
+    shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
     auto res = make_error_response(*req, e);
     add_cors_headers(*req, opts.cors_origins, res);
     auto [ec, n] = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
@@ -85,6 +86,7 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
 
   auto topics = target->all("topic");
   if (topics.empty()) co_return co_await reject(Error{Errc::bad_request, "missing topic parameter"});
+  if (auto ok = check_subscribe_selectors(topics, opts.topic_limits); !ok) co_return co_await reject(ok.error());
 
   auto found = find_token((*req)[http::field::authorization], target->first("authorization"),
                           (*req)[http::field::cookie], opts.cookie_name);
@@ -97,12 +99,24 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
           Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)", kJwtCheckMissing});
     }
   } else {
-    auto verified = shard->authorizer().verify_subscriber(found->token);
+    auto verified = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
     if (!verified) {
       co_return co_await reject(
           Error{Errc::unauthorized, "invalid subscriber token: " + verified.error().reason, verified.error().check});
     }
     claims = std::move(*verified);
+  }
+  // Held until the stream ends. Anonymous streams count against their address only.
+  StreamTicket stream_ticket;
+  if (found->source != TokenSource::none) {
+    auto [admitted, ticket] = shard->admission().streams.open(found->token);
+    if (!admitted) {
+      const Error refused{Errc::too_many_requests, "too many event streams open with this token (at most " +
+                                                       std::to_string(shard->admission().streams.max_per_token()) +
+                                                       ")"};
+      co_return co_await reject(refused, RejectReason::too_many_streams);
+    }
+    stream_ticket = std::move(ticket);
   }
 
   std::optional<std::string> resume;

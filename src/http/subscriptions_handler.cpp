@@ -80,7 +80,7 @@ Result<void> authorize(Shard* shard, const Request& req, const Target& target) {
   if (!found) return found.error();
   if (!shard->authorizer().has_subscriber_key()) return {};
   if (found->source == TokenSource::none) return Error{Errc::unauthorized, "missing subscriber token"};
-  auto claims = shard->authorizer().verify_subscriber(found->token);
+  auto claims = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
   if (!claims) return Error{Errc::unauthorized, "invalid subscriber token: " + claims.error().reason};
   if (!claims->subscribe) return Error{Errc::forbidden, "token has no mercure.subscribe claim"};
   const std::string url(req.target());

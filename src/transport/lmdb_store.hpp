@@ -79,6 +79,13 @@ class LmdbStore final : public History {
   // Flushes committed transactions to disk (useful with sync=false).
   [[nodiscard]] Result<void> sync();
 
+  // After a failed commit: tells whether the store can take writes again. The data file must
+  // be able to grow by kProbeBytes (written at its end, then truncated back: a full disk or a
+  // file-size limit fails here even when a small commit would fit in free pages), and a small
+  // real commit (last_seq rewritten) must succeed. Errc::unavailable with the cause otherwise.
+  static constexpr std::size_t kProbeBytes = std::size_t{1} << 20;
+  [[nodiscard]] Result<void> probe_write();
+
   [[nodiscard]] std::uint64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
   // Number of stored events (as of the last commit).
   [[nodiscard]] std::uint64_t count() const { return count_.load(std::memory_order_acquire); }

@@ -5,9 +5,14 @@
 
 #include <lmdb.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 // The write side of LmdbStore: one transaction per batch, trimming, map growth.
 
@@ -26,6 +31,49 @@ Result<void> LmdbStore::sync() {
   std::lock_guard write(write_mutex_);
   const int rc = mdb_env_sync(env_.get(), 1);
   if (rc != 0) return Error{Errc::unavailable, std::string("history store sync failed: ") + mdb_strerror(rc)};
+  return {};
+}
+
+Result<void> LmdbStore::probe_write() {
+  std::lock_guard write(write_mutex_);
+  auto failed = [](const std::string& what, int err) {
+    return Error{Errc::unavailable, "history store write failed: " + what + ": " + std::strerror(err)};
+  };
+  // 1. Room to grow: write zeros past the end of the data file, then cut them off again. LMDB
+  // (without MDB_WRITEMAP) never reads past its last committed page, and this thread is the
+  // only writer.
+  int fd = -1;
+  if (const int rc = mdb_env_get_fd(env_.get(), &fd); rc != 0) return failed("probe", rc);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return failed("probe: fstat", errno);
+  const std::vector<char> zeros(kProbeBytes, 0);
+  std::size_t written = 0;
+  int write_error = 0;
+  while (written < zeros.size()) {
+    const ssize_t n = ::pwrite(fd, zeros.data() + written, zeros.size() - written, st.st_size + off_t(written));
+    if (n > 0) {
+      written += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      write_error = n < 0 ? errno : EIO;
+      break;
+    }
+  }
+  if (::ftruncate(fd, st.st_size) != 0 && write_error == 0) write_error = errno;
+  if (write_error != 0) return failed("cannot grow the data file", write_error);
+
+  // 2. A real commit.
+  MDB_txn* raw = nullptr;
+  int rc = mdb_txn_begin(env_.get(), nullptr, 0, &raw);
+  if (rc == 0) {
+    TxnPtr txn(raw);
+    Be64 last = be64(last_seq_.load(std::memory_order_relaxed));
+    MDB_val lk = as_val(kLastSeqKey), lv = as_val(last);
+    rc = mdb_put(txn.get(), meta_, &lk, &lv, 0);
+    if (rc == 0) rc = mdb_txn_commit(txn.release());
+  }
+  if (rc != 0) return Error{Errc::unavailable, std::string("history store write failed: ") + mdb_strerror(rc)};
   return {};
 }
 

@@ -12,6 +12,9 @@ namespace mercure {
 namespace {
 
 constexpr auto kSyncInterval = std::chrono::seconds(1);
+// After a failed commit, how often an idle writer checks whether the store takes writes again
+// (so that readiness comes back without waiting for a publisher).
+constexpr auto kProbeInterval = std::chrono::seconds(1);
 
 // A listener or an acknowledgement that throws must not take the writer thread down.
 template <class F, class... Args>
@@ -90,14 +93,24 @@ void LmdbTransport::run() {
     last_sync = std::chrono::steady_clock::now();
   };
 
+  auto probe = [&] {
+    if (auto probed = store_->probe_write(); probed) {
+      if (last_commit_failed_.exchange(false)) spdlog::info("lmdb transport: the history store takes writes again");
+    } else {
+      spdlog::debug("lmdb transport: the history store still refuses writes: {}", probed.error().reason);
+    }
+  };
+
   for (;;) {
     {
       std::unique_lock lock(mutex_);
       const auto has_work = [&] { return !queue_.empty() || closing_; };
-      if (unsynced) {
-        if (!wake_.wait_for(lock, kSyncInterval, has_work)) {
+      const bool failing = last_commit_failed_.load();
+      if (unsynced || failing) {
+        if (!wake_.wait_for(lock, unsynced ? kSyncInterval : kProbeInterval, has_work)) {
           lock.unlock();
-          flush();  // a second without work
+          if (unsynced) flush();  // a second without work
+          if (failing) probe();
           continue;
         }
       } else {
@@ -138,7 +151,7 @@ void LmdbTransport::deliver(std::vector<Pending>& batch, Result<LmdbStore::Batch
     for (auto& p : batch) call_quietly("publish acknowledgement", p.done, Result<void>(outcome.error()));
     return;
   }
-  last_commit_failed_.store(false);
+  if (last_commit_failed_.exchange(false)) spdlog::info("lmdb transport: the history store takes writes again");
   // Fan-out first, in seq order (the batch order), then the acknowledgements.
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!outcome->results[i]) continue;

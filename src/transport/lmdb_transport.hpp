@@ -55,7 +55,8 @@ class LmdbTransport final : public Transport {
   void add_listener(Listener listener) override;
   void publish(NewUpdatePtr update, Done done) override;
   [[nodiscard]] History* history() override { return store_.get(); }
-  // False after close() and while the last commit failed.
+  // False after close() and while the last commit failed. After a failure the idle writer
+  // probes the store every second (LmdbStore::probe_write) and is writable again once it passes.
   [[nodiscard]] bool writable() const override;
   // Idempotent. Refuses new publishes (503 "hub is shutting down"), commits and acknowledges
   // everything already queued, joins the writer thread.

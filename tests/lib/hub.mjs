@@ -19,6 +19,39 @@ const READY_RE = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
 
+// Sanitizer builds (ctest --preset asan-ubsan / tsan): the options set by the test preset reach
+// every hub, and a sanitizer report on a hub's stderr fails the test run (see sanitizerReport).
+const SANITIZER_ENV = ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'TSAN_OPTIONS', 'LSAN_OPTIONS'];
+const SANITIZER_RE = /^(?:==\d+==)?(?:ERROR|WARNING|SUMMARY): \w*Sanitizer|: runtime error: /m;
+
+/** The sanitizer options of the test process, to be merged into a hub's environment. */
+export function sanitizerEnv() {
+  const env = {};
+  for (const k of SANITIZER_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}
+
+/** The sanitizer report in a hub's output (from its first line), or null. */
+export function sanitizerReport(output) {
+  const m = SANITIZER_RE.exec(output.replace(ANSI_RE, ''));
+  if (!m) return null;
+  const start = output.lastIndexOf('\n', m.index) + 1;
+  return output.slice(start, start + 8000);
+}
+
+/**
+ * Called with the whole stderr of every hub once it is closed: a sanitizer report is printed and
+ * makes this test process exit non-zero (the test runner then fails the file), whoever stopped
+ * the hub and however (stop() also throws it).
+ */
+export function watchSanitizerReport(stderr, command) {
+  const report = sanitizerReport(stderr);
+  if (!report) return null;
+  process.exitCode = 1;
+  process.stderr.write(`\n# sanitizer report from ${command}:\n${report}\n`);
+  return report;
+}
+
 const liveHubs = new Set();
 
 function killAllHubs() {
@@ -51,7 +84,7 @@ for (const [signal, code] of [
  * directory (default: the test process's). Resolves once the readiness line
  * was logged, rejects (with the captured output) if the hub exits first or takes too long.
  */
-export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 10_000, cwd } = {}) {
+export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 10_000, cwd, wrapper = [] } = {}) {
   if (!existsSync(HUB_BIN)) {
     throw new Error(`hub binary not found at ${HUB_BIN} (set MERCURE_HUB_BIN or build the release preset)`);
   }
@@ -60,6 +93,7 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     ADDR: '127.0.0.1:0',
     JWT_KEY: JWT_SECRET,
     TRANSPORT_URL: 'local://',
+    ...sanitizerEnv(),
   };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || v === null) delete childEnv[k];
@@ -68,7 +102,9 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
   const argv = [...args];
   if (workers !== undefined) argv.push('--workers', String(workers));
 
-  const child = spawn(HUB_BIN, argv, { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `wrapper`: a command that execs the hub (e.g. prlimit), so the pid is the hub's.
+  const [file, ...fileArgs] = [...wrapper, HUB_BIN, ...argv];
+  const child = spawn(file, fileArgs, { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   liveHubs.add(child);
 
   let stderr = '';
@@ -82,6 +118,14 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     });
   });
   child.once('error', () => liveHubs.delete(child));
+  // 'close': the process exited and its output was read to the end.
+  let sanitizerFailure = null;
+  const closed = new Promise((resolve) => {
+    child.once('close', () => {
+      sanitizerFailure = watchSanitizerReport(stderr, `${HUB_BIN} ${argv.join(' ')}`);
+      resolve();
+    });
+  });
 
   const describeOutput = () =>
     `command: ${HUB_BIN} ${argv.join(' ')}\n--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}`;
@@ -125,6 +169,24 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     clearTimeout(timer);
   }
 
+  const signalAndWait = async (signal, timeoutMs) => {
+    if (exitInfo) return { ...exitInfo, timedOut: false, ms: 0 };
+    const t0 = Date.now();
+    child.kill(signal);
+    let t;
+    const res = await Promise.race([
+      exited.then((i) => ({ ...i, timedOut: false })),
+      new Promise((r) => {
+        t = setTimeout(() => r(null), timeoutMs);
+      }),
+    ]);
+    clearTimeout(t);
+    if (res) return { ...res, ms: res.at - t0 };
+    child.kill('SIGKILL');
+    const i = await exited;
+    return { ...i, timedOut: true, ms: Date.now() - t0 };
+  };
+
   const hub = {
     url: readyInfo.url,
     port: readyInfo.port,
@@ -142,23 +204,21 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     stdout: () => stdout,
     output: describeOutput,
     exitInfo: () => exitInfo,
-    /** SIGTERM, then SIGKILL after `timeoutMs`. Resolves to {code, signal, timedOut, ms}. */
+    /** The sanitizer report on the hub's stderr once it is closed, or null. */
+    sanitizerReport: () => sanitizerFailure,
+    /**
+     * SIGTERM, then SIGKILL after `timeoutMs`. Resolves to {code, signal, timedOut, ms} once the
+     * hub's output is read to the end; throws when the hub printed a sanitizer report or exited
+     * with a non-zero status (a sanitizer's `exitcode`, or a failed shutdown).
+     */
     async stop({ signal = 'SIGTERM', timeoutMs = 5_000 } = {}) {
-      if (exitInfo) return { ...exitInfo, timedOut: false, ms: 0 };
-      const t0 = Date.now();
-      child.kill(signal);
-      let t;
-      const res = await Promise.race([
-        exited.then((i) => ({ ...i, timedOut: false })),
-        new Promise((r) => {
-          t = setTimeout(() => r(null), timeoutMs);
-        }),
-      ]);
-      clearTimeout(t);
-      if (res) return { ...res, ms: res.at - t0 };
-      child.kill('SIGKILL');
-      const i = await exited;
-      return { ...i, timedOut: true, ms: Date.now() - t0 };
+      const res = await signalAndWait(signal, timeoutMs);
+      await closed;
+      if (sanitizerFailure) throw new Error(`the hub printed a sanitizer report:\n${sanitizerFailure}`);
+      if (res.code !== null && res.code !== 0) {
+        throw new Error(`the hub exited with status ${res.code}: ${JSON.stringify(res)}\n${describeOutput()}`);
+      }
+      return res;
     },
     kill() {
       if (!exitInfo) child.kill('SIGKILL');

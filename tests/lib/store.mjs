@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { before, after } from 'node:test';
-import { HUB_BIN, JWT_SECRET, startHub } from './hub.mjs';
+import { HUB_BIN, JWT_SECRET, sanitizerEnv, startHub, watchSanitizerReport } from './hub.mjs';
 import { Connection, DEFAULT_TIMEOUT_MS, HUB_PATH, formEncode, publishOk, subscribeOk, withDeadline } from './http.mjs';
 import { publisherToken } from './tokens.mjs';
 
@@ -80,7 +80,7 @@ process.on('exit', () => {
  * timedOut}: `ready` is true when it logged its readiness line instead (it is then killed).
  */
 export function runHubUntilExit({ env = {}, args = [], cwd, timeoutMs = 10_000 } = {}) {
-  const childEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ADDR: '127.0.0.1:0', JWT_KEY: JWT_SECRET };
+  const childEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ADDR: '127.0.0.1:0', JWT_KEY: JWT_SECRET, ...sanitizerEnv() };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || v === null) delete childEnv[k];
     else childEnv[k] = String(v);
@@ -120,6 +120,7 @@ export function runHubUntilExit({ env = {}, args = [], cwd, timeoutMs = 10_000 }
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       exitWatch.delete(child);
+      watchSanitizerReport(stderr, `${HUB_BIN} ${args.join(' ')}`);
       resolve({ code, signal, stderr: stderr.replace(ANSI_RE, ''), stdout: stdout.replace(ANSI_RE, ''), ready, timedOut });
     });
   });

@@ -728,5 +728,83 @@ TEST(ConfigLoader, LogFormatIsCaseInsensitive) {
   EXPECT_EQ(load(with(kKeyed, {{"LOG_FORMAT", "FLUENTD"}})).config.log_format, "json");  // legacy value
 }
 
+// docs/configuration.md, "Limits": each limit from the environment, a flag and a directive.
+TEST(ConfigLoader, LimitsAreReadFromEveryLayer) {
+  const Config env = load(with(kKeyed, {{"READ_HEADER_TIMEOUT", "3s"},
+                                        {"IDLE_TIMEOUT", "1m"},
+                                        {"MAX_BODY_SIZE", "2MiB"},
+                                        {"MAX_HEADER_SIZE", "64KiB"},
+                                        {"MAX_TOPICS", "10"},
+                                        {"MAX_SELECTORS", "20"},
+                                        {"MAX_TOPIC_LENGTH", "2KB"},
+                                        {"MAX_CONNECTIONS", "5000"},
+                                        {"MAX_CONNECTIONS_PER_IP", "50"},
+                                        {"MAX_STREAMS_PER_TOKEN", "4"}}))
+                         .config;
+  EXPECT_EQ(env.read_header_timeout, milliseconds{3'000});
+  EXPECT_EQ(env.idle_timeout, milliseconds{60'000});
+  EXPECT_EQ(env.max_body_size, 2U * 1024U * 1024U);
+  EXPECT_EQ(env.max_header_size, 64U * 1024U);
+  EXPECT_EQ(env.max_topics, 10U);
+  EXPECT_EQ(env.max_selectors, 20U);
+  EXPECT_EQ(env.max_topic_length, 2000U);
+  EXPECT_EQ(env.max_connections, 5000U);
+  EXPECT_EQ(env.max_connections_per_ip, 50U);
+  EXPECT_EQ(env.max_streams_per_token, 4U);
+
+  const Config flags =
+      load(kKeyed, {"--read-header-timeout",   "1s",   "--idle-timeout",    "0", "--max-body-size",          "10KB",
+                    "--max-header-size",       "4KiB", "--max-topics",      "0", "--max-selectors",          "7",
+                    "--max-topic-length",      "100",  "--max-connections", "9", "--max-connections-per-ip", "3",
+                    "--max-streams-per-token", "2"})
+          .config;
+  EXPECT_EQ(flags.read_header_timeout, milliseconds{1'000});
+  EXPECT_EQ(flags.idle_timeout, milliseconds{0});
+  EXPECT_EQ(flags.max_body_size, 10'000U);
+  EXPECT_EQ(flags.max_header_size, 4096U);
+  EXPECT_EQ(flags.max_topics, 0U);
+  EXPECT_EQ(flags.max_selectors, 7U);
+  EXPECT_EQ(flags.max_topic_length, 100U);
+  EXPECT_EQ(flags.max_connections, 9U);
+  EXPECT_EQ(flags.max_connections_per_ip, 3U);
+  EXPECT_EQ(flags.max_streams_per_token, 2U);
+
+  const Config file = load(kKeyed, {},
+                           "mercure {\n"
+                           "  read_header_timeout 2s\n  idle_timeout 30s\n  max_body_size 512KiB\n"
+                           "  max_header_size 32KiB\n  max_topics 5\n  max_selectors 6\n  max_topic_length 1KiB\n"
+                           "  max_connections 100\n  max_connections_per_ip 10\n  max_streams_per_token 1\n}\n")
+                          .config;
+  EXPECT_EQ(file.read_header_timeout, milliseconds{2'000});
+  EXPECT_EQ(file.idle_timeout, milliseconds{30'000});
+  EXPECT_EQ(file.max_body_size, 512U * 1024U);
+  EXPECT_EQ(file.max_header_size, 32U * 1024U);
+  EXPECT_EQ(file.max_topics, 5U);
+  EXPECT_EQ(file.max_selectors, 6U);
+  EXPECT_EQ(file.max_topic_length, 1024U);
+  EXPECT_EQ(file.max_connections, 100U);
+  EXPECT_EQ(file.max_connections_per_ip, 10U);
+  EXPECT_EQ(file.max_streams_per_token, 1U);
+}
+
+TEST(ConfigLoader, BadLimitsAreOneLineErrorsNamingTheSetting) {
+  EXPECT_STREQ(load_error(with(kKeyed, {{"MAX_BODY_SIZE", "1XB"}})).what(),
+               "invalid MAX_BODY_SIZE \"1XB\": not a size: unknown unit \"xb\" (units: B, KB, KiB, MB, MiB, GB, GiB)");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"MAX_BODY_SIZE", "0"}})).what(),
+               "invalid MAX_BODY_SIZE \"0\": must be at least 1 byte (publishing needs a body)");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"MAX_HEADER_SIZE", "100"}})).what(),
+               "invalid MAX_HEADER_SIZE \"100\": must be at least 1KiB");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"MAX_HEADER_SIZE", "65537"}})).what(),
+               "invalid MAX_HEADER_SIZE \"65537\": must be at most 64KiB");
+  EXPECT_STREQ(load_error(kKeyed, {"--max-topics", "many"}).what(),
+               "invalid --max-topics \"many\": not a whole number");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"MAX_CONNECTIONS_PER_IP", "-3"}})).what(),
+               "invalid MAX_CONNECTIONS_PER_IP \"-3\": must not be negative");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"IDLE_TIMEOUT", "5"}})).what(),
+               "invalid IDLE_TIMEOUT \"5\": not a duration: a number needs a unit (examples: 40s, 500ms, 1m30s)");
+  EXPECT_STREQ(load_error(kKeyed, {}, "mercure {\n  max_streams_per_token 1 2\n}\n").what(),
+               "hub.conf line 2: max_streams_per_token takes exactly one value");
+}
+
 }  // namespace
 }  // namespace mercure

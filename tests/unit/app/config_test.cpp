@@ -37,6 +37,16 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.write_timeout, milliseconds{600'000});
   EXPECT_EQ(c.dispatch_timeout, milliseconds{5'000});
   EXPECT_EQ(c.read_timeout, milliseconds{5'000});
+  EXPECT_EQ(c.read_header_timeout, milliseconds{5'000});
+  EXPECT_EQ(c.idle_timeout, milliseconds{120'000});
+  EXPECT_EQ(c.max_body_size, 1024U * 1024U);
+  EXPECT_EQ(c.max_header_size, 16U * 1024U);
+  EXPECT_EQ(c.max_topics, 1000U);
+  EXPECT_EQ(c.max_selectors, 1000U);
+  EXPECT_EQ(c.max_topic_length, 8U * 1024U);
+  EXPECT_EQ(c.max_connections, 0U);
+  EXPECT_EQ(c.max_connections_per_ip, 0U);
+  EXPECT_EQ(c.max_streams_per_token, 0U);
   EXPECT_EQ(c.transport_url, "lmdb://mercure.lmdb");
   EXPECT_EQ(c.log_format, "text");
   EXPECT_FALSE(c.ui || c.demo || c.debug || c.use_forwarded_headers || c.metrics_enabled || c.dev);
@@ -188,6 +198,48 @@ TEST(Config, PemKeysWithLiteralNewlineEscapesAreUnfolded) {
   // Real newlines: untouched. HMAC secrets: untouched, even with backslashes.
   EXPECT_EQ(unfold_pem("-----BEGIN PUBLIC KEY-----\nA\\nB\n"), "-----BEGIN PUBLIC KEY-----\nA\\nB\n");
   EXPECT_EQ(unfold_pem("se\\ncret"), "se\\ncret");
+}
+
+std::string size_error(const std::string& text) {
+  try {
+    (void)parse_size(text);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Config, SizesTakeDecimalAndBinaryUnits) {
+  EXPECT_EQ(parse_size("0"), 0U);
+  EXPECT_EQ(parse_size("8192"), 8192U);
+  EXPECT_EQ(parse_size("10B"), 10U);
+  EXPECT_EQ(parse_size("1KB"), 1000U);
+  EXPECT_EQ(parse_size("1KiB"), 1024U);
+  EXPECT_EQ(parse_size("1mib"), 1024U * 1024U);
+  EXPECT_EQ(parse_size(" 512 KB "), 512'000U);
+  EXPECT_EQ(parse_size("2MB"), 2'000'000U);
+  EXPECT_EQ(parse_size("1GiB"), 1024U * 1024U * 1024U);
+  EXPECT_EQ(parse_size("3gb"), 3'000'000'000U);
+}
+
+TEST(Config, MalformedSizesAreRejected) {
+  EXPECT_EQ(size_error(""), "not a size (examples: 1MiB, 64KiB, 8192)");
+  EXPECT_EQ(size_error("MiB"), "not a size (examples: 1MiB, 64KiB, 8192)");
+  EXPECT_EQ(size_error("-1"), "must not be negative");
+  EXPECT_EQ(size_error("1.5MiB"), "not a size: unknown unit \".5mib\" (units: B, KB, KiB, MB, MiB, GB, GiB)");
+  EXPECT_EQ(size_error("4TB"), "not a size: unknown unit \"tb\" (units: B, KB, KiB, MB, MiB, GB, GiB)");
+  EXPECT_EQ(size_error("99999999999GiB"), "size too large");
+  EXPECT_EQ(size_error("9999999999999999999"), "too large");
+}
+
+TEST(Config, CountsAreWholeNumbers) {
+  EXPECT_EQ(parse_count("0"), 0U);
+  EXPECT_EQ(parse_count(" 1000 "), 1000U);
+  EXPECT_THROW((void)parse_count("10k"), std::invalid_argument);
+  EXPECT_THROW((void)parse_count("1e3"), std::invalid_argument);
+  EXPECT_THROW((void)parse_count("-1"), std::invalid_argument);
+  EXPECT_THROW((void)parse_count(""), std::invalid_argument);
+  EXPECT_THROW((void)parse_count("1234567890123456789"), std::invalid_argument);
 }
 
 }  // namespace

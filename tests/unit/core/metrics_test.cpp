@@ -48,6 +48,9 @@ TEST(Metrics, EachRejectReasonHasTheStatusOfItsError) {
   EXPECT_EQ(reject_reason_status(RejectReason::conflict), 409);
   EXPECT_EQ(reject_reason_status(RejectReason::payload_too_large), 413);
   EXPECT_EQ(reject_reason_status(RejectReason::too_many_requests), 429);
+  EXPECT_EQ(reject_reason_status(RejectReason::too_many_connections), 429);
+  EXPECT_EQ(reject_reason_status(RejectReason::too_many_streams), 429);
+  EXPECT_EQ(reject_reason_status(RejectReason::request_timeout), 408);
   EXPECT_EQ(reject_reason_status(RejectReason::headers_too_large), 431);
   EXPECT_EQ(reject_reason_status(RejectReason::unavailable), 503);
   EXPECT_EQ(reject_reason_status(RejectReason::internal), 500);
@@ -61,6 +64,8 @@ TEST(Metrics, ClassifiesAnErrorByItsCodeAndForTokensByItsCheck) {
   EXPECT_EQ(reject_reason_of(Error{Errc::forbidden, "x"}), RejectReason::forbidden_topic);
   EXPECT_EQ(reject_reason_of(Error{Errc::header_too_large, "x"}), RejectReason::headers_too_large);
   EXPECT_EQ(reject_reason_of(Error{Errc::conflict, "x"}), RejectReason::conflict);
+  EXPECT_EQ(reject_reason_of(Error{Errc::request_timeout, "x"}), RejectReason::request_timeout);
+  EXPECT_EQ(reject_reason_of(Error{Errc::too_many_requests, "x"}), RejectReason::too_many_requests);
   // Every code maps to a reason of the same status.
   for (Errc c : {Errc::bad_request, Errc::unauthorized, Errc::forbidden, Errc::not_found, Errc::method_not_allowed,
                  Errc::conflict, Errc::payload_too_large, Errc::header_too_large, Errc::too_many_requests,

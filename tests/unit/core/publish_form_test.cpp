@@ -125,6 +125,13 @@ TEST(PublishForm, RetryAcceptsUnsigned64BitIntegers) {
   EXPECT_EQ(parse_ok("topic=t&retry=0").retry, "0");
   EXPECT_EQ(parse_ok("topic=t&retry=007").retry, "007");
   EXPECT_EQ(parse_ok("topic=t&retry=18446744073709551615").retry, "18446744073709551615");
+  // Found by fuzz/form_parse against the header, which promised at most 20 digits: leading zeros
+  // are accepted (as Go's ParseUint does), so a valid retry has any length.
+  EXPECT_EQ(parse_ok("topic=t&retry=000000008419392183978529662").retry, "000000008419392183978529662");
+  EXPECT_EQ(parse_ok("topic=t&retry=0000000000000000000018446744073709551615").retry,
+            "0000000000000000000018446744073709551615");
+  EXPECT_EQ(parse_error("topic=t&retry=0000000000000000000018446744073709551616"),
+            "retry must be an unsigned 64-bit integer");
 }
 
 TEST(PublishForm, RetryThatIsNotAnUnsigned64BitIntegerIsRejected) {

@@ -48,5 +48,16 @@ TEST(HttpTypes, PreflightAllowsTheHeadersEventSourceClientsSend) {
   EXPECT_EQ(res[http::field::access_control_allow_origin], "https://app.example");
 }
 
+TEST(HttpTypes, ErrorResponsesCarryTheReasonAndA429AlsoRetryAfter) {
+  Request req{http::verb::get, "/", 11};
+  auto limited = make_error_response(req, Error{Errc::too_many_requests, "too many event streams"});
+  EXPECT_EQ(limited.result_int(), 429);
+  EXPECT_EQ(limited.body(), "too many event streams\n");
+  EXPECT_EQ(limited[http::field::retry_after], std::to_string(kRetryAfterSeconds));
+  auto large = make_error_response(req, Error{Errc::payload_too_large, "too many topics"});
+  EXPECT_EQ(large.result_int(), 413);
+  EXPECT_EQ(large.count(http::field::retry_after), 0U);
+}
+
 }  // namespace
 }  // namespace mercure

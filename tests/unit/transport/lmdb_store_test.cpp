@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <lmdb.h>
+#include <sys/resource.h>
 
 #include <atomic>
+#include <csignal>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <thread>
@@ -356,6 +359,71 @@ TEST_F(LmdbStoreTest, MapGrowsFromOneMebibyteWhileWritingMoreThan16) {
   close();
   open();
   EXPECT_EQ(store_->count(), 20U * 64U) << "reopens with the grown map";
+}
+
+// A file-size limit (RLIMIT_FSIZE, soft) for the scope of a test, with SIGXFSZ ignored so that a
+// write past it fails with EFBIG: a full disk without root. Restored whatever the outcome.
+class FileSizeLimit final {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit limited = previous_;
+    limited.rlim_cur = bytes;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  }
+  ~FileSizeLimit() { lift(); }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  void lift() {
+    if (lifted_) return;
+    lifted_ = true;
+    setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previous_handler_);
+  }
+
+ private:
+  rlimit previous_{};
+  void (*previous_handler_)(int) = SIG_DFL;
+  bool lifted_ = false;
+};
+
+TEST_F(LmdbStoreTest, AFullDiskRefusesTheBatchAndTheStoreRecoversWhenSpaceIsBack) {
+  options_.map_size = 1 << 20;
+  open();
+  write_ids({"a", "b"});
+  ASSERT_TRUE(store_->probe_write().has_value()) << "a healthy store passes the probe";
+  EXPECT_EQ(store_->last_seq(), 2U) << "the probe changes nothing";
+
+  const auto data_file = options_.path + "/data.mdb";
+  FileSizeLimit limit(std::filesystem::file_size(data_file));
+  std::vector<Update> big;
+  for (int i = 0; i < 8; ++i) big.push_back(make_update("big-" + std::to_string(i), {"t"}, false, 64 << 10));
+  std::vector<Update*> ptrs;
+  for (auto& u : big) ptrs.push_back(&u);
+  auto refused = store_->write_batch(ptrs);
+  ASSERT_FALSE(refused.has_value()) << "the data file cannot grow";
+  EXPECT_EQ(refused.error().code, Errc::unavailable);
+  EXPECT_NE(refused.error().reason.find("history store write failed"), std::string::npos) << refused.error().reason;
+  for (const auto& u : big) EXPECT_EQ(u.seq, 0U);
+  auto probed = store_->probe_write();
+  ASSERT_FALSE(probed.has_value()) << "the probe sees that the file cannot grow";
+  EXPECT_EQ(probed.error().code, Errc::unavailable);
+  EXPECT_EQ(store_->last_seq(), 2U);
+  EXPECT_EQ(store_->count(), 2U);
+
+  limit.lift();
+  EXPECT_TRUE(store_->probe_write().has_value()) << "space is back";
+  auto out = write(big);
+  EXPECT_EQ(out.accepted, big.size());
+  auto seen = scan_all();
+  ASSERT_EQ(seen.size(), 2U + big.size());
+  EXPECT_EQ(seen[1].id, "b");
+  EXPECT_EQ(seen[2].id, "big-0");
+  EXPECT_EQ(seen[2].seq, 3U) << "the refused batch used no seq";
+  close();
+  open();
+  EXPECT_EQ(store_->count(), 2U + big.size()) << "the store reopens intact";
 }
 
 }  // namespace
