@@ -2,41 +2,10 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { useHub } from '../lib/hub.mjs';
-import { Connection, HUB_PATH, formEncode, publish, request, subscribeOk, withDeadline } from '../lib/http.mjs';
+import { Connection, HUB_PATH, formEncode, publish, request, subscribeOk } from '../lib/http.mjs';
+import { rawSocket } from '../lib/raw_socket.mjs';
 import { publisherToken } from '../lib/tokens.mjs';
-
-/** A raw socket that records every byte received and when it closed. */
-async function rawSocket(hub) {
-  const socket = net.connect({ host: '127.0.0.1', port: hub.port });
-  await new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  const state = { text: '', closed: false, socket, waiters: [] };
-  const check = () => {
-    for (const w of [...state.waiters]) if (w.pred(state)) {
-      state.waiters.splice(state.waiters.indexOf(w), 1);
-      w.resolve(state);
-    }
-  };
-  socket.on('data', (d) => {
-    state.text += d.toString('latin1');
-    check();
-  });
-  socket.on('error', () => {});
-  socket.on('close', () => {
-    state.closed = true;
-    check();
-  });
-  state.waitFor = (pred, ms, what) =>
-    withDeadline(new Promise((resolve) => {
-      state.waiters.push({ pred, resolve });
-      check();
-    }), ms, what, () => `received: ${JSON.stringify(state.text.slice(0, 500))}; closed: ${state.closed}`);
-  return state;
-}
 
 async function assertAlive(hub) {
   const res = await request(hub, { path: '/healthz' });
