@@ -48,6 +48,7 @@ bench: build
 	@bench/resume_history.sh $(HUB)
 
 compare: build
+	@scripts/install-deps bench
 	@bench/compare $(HUB)
 
 soak: build
