@@ -166,11 +166,22 @@ test(`crash: ${KILLS} SIGKILL(s) at random moments while ${ID_PUBLISHERS + GEN_P
 
   // --- the kills ---------------------------------------------------------------------------
   const ackCount = () => idPubs.reduce((s, p) => s + p.acked.length, 0) + genPubs.reduce((s, p) => s + p.acked.length, 0);
+  // Each round publishes at least MIN_ACKS_PER_ROUND before its kill, however slow the hub is
+  // (a sanitizer build on a busy machine): a condition on the publishers, waited with a deadline.
+  const MIN_ACKS_PER_ROUND = 50;
+  const acksSince = async (from) => {
+    const deadline = Date.now() + 60_000;
+    while (ackCount() - from < MIN_ACKS_PER_ROUND) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${MIN_ACKS_PER_ROUND} acks in 60 s (${ackCount() - from})`);
+      await sleep(10);
+    }
+  };
   const rounds = [];
   try {
     for (let round = 1; round <= KILLS; round++) {
       const delay = Math.round(KILL_MIN_MS + rand() * (KILL_MAX_MS - KILL_MIN_MS));
       const before = ackCount();
+      await acksSince(before);
       await sleep(delay); // the schedule of the test, not a wait for an event
       gate = new Promise((resolve) => {
         openGate = resolve;
@@ -184,6 +195,7 @@ test(`crash: ${KILLS} SIGKILL(s) at random moments while ${ID_PUBLISHERS + GEN_P
       rounds.push({ round, delay, acks: acksAtKill - before, restartMs: Date.now() - t0 });
       openGate();
     }
+    await acksSince(ackCount());
     await sleep(Math.round(KILL_MIN_MS + rand() * (KILL_MAX_MS - KILL_MIN_MS)));
   } finally {
     stopping = true;
