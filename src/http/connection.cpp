@@ -7,6 +7,7 @@
 #include "http/metrics_handler.hpp"
 #include "http/publish_handler.hpp"
 #include "http/shard.hpp"
+#include "http/sse_reactor.hpp"
 #include "http/subscribe_handler.hpp"
 #include "http/subscriptions_handler.hpp"
 #include "http/ui_handler.hpp"
@@ -47,7 +48,8 @@ struct RequestPhase final : ShardConnection {
   }
   ~RequestPhase() {
     shard->remove_connection(this);
-    shard->metrics().connection_closed(shard->id());
+    // An event stream counts as the same connection until it ends (SseConnection).
+    if (!handed_off) shard->metrics().connection_closed(shard->id());
   }
   RequestPhase(const RequestPhase&) = delete;
   RequestPhase& operator=(const RequestPhase&) = delete;
@@ -62,6 +64,7 @@ struct RequestPhase final : ShardConnection {
   Shard* shard;
   beast::tcp_stream* stream;
   bool reading = false;
+  bool handed_off = false;
 };
 
 std::string remote_of(const tcp::socket& s) {
@@ -304,8 +307,15 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         case http::verb::get:
         case http::verb::head: {
           set_expiry(stream, opts.dispatch_timeout);
-          bool keep = co_await handle_subscribe(shard, &stream, &req, &*target, &buffer, remote);
-          if (!keep || !stream.socket().is_open()) co_return;
+          auto outcome = co_await handle_subscribe(shard, &stream, &req, &*target, remote);
+          if (outcome.stream) {
+            if (shard->stopping()) co_return;  // the start closes the socket
+            outcome.stream->connection_ticket = std::move(ticket);
+            phase.handed_off = true;
+            shard->streams().open(std::move(*outcome.stream));
+            co_return;  // this frame, its parser and buffer are freed: the stream goes on alone
+          }
+          if (!outcome.keep_alive || !stream.socket().is_open()) co_return;
           continue;
         }
         case http::verb::post:

@@ -1,6 +1,7 @@
 #include "http/shard.hpp"
 
 #include "http/connection.hpp"
+#include "http/sse_reactor.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -39,7 +40,8 @@ Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authoriz
       metrics_(metrics),
       metrics_page_(metrics_page),
       admission_(admission),
-      acceptor_(io_) {}
+      acceptor_(io_),
+      streams_(std::make_unique<SseReactor>(io_, *this)) {}
 
 Shard::~Shard() {
   if (thread_.joinable()) {
@@ -105,9 +107,25 @@ asio::awaitable<void> Shard::accept_loop() {
 }
 
 void Shard::deliver(std::shared_ptr<const Update> update) {
-  asio::post(io_, [this, u = std::move(update)] {
-    if (!stopping_) index_.dispatch(u);
-  });
+  bool first = false;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    first = inbox_.empty();
+    inbox_.push_back(std::move(update));
+  }
+  if (first) asio::post(io_, [this] { dispatch_inbox(); });
+}
+
+void Shard::dispatch_inbox() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_spare_.swap(inbox_);
+  }
+  if (!stopping_) {
+    for (const auto& u : inbox_spare_) index_.dispatch(u);
+  }
+  inbox_spare_.clear();
+  streams_->after_dispatch();
 }
 
 void Shard::request_stop() {
@@ -119,6 +137,7 @@ void Shard::request_stop() {
     // shutdown() may remove the connection from the set: iterate over a copy.
     std::vector<ShardConnection*> live(connections_.begin(), connections_.end());
     for (ShardConnection* c : live) c->shutdown();
+    streams_->shutdown_all();
   });
 }
 

@@ -18,11 +18,13 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 namespace mercure {
 
 class Hub;
 class Authorizer;
+class SseReactor;
 class Metrics;
 class MetricsSource;
 
@@ -73,11 +75,14 @@ class Shard final {
   [[nodiscard]] VerifiedTokenCache& publisher_tokens() { return publisher_tokens_; }
   [[nodiscard]] VerifiedTokenCache& subscriber_tokens() { return subscriber_tokens_; }
   [[nodiscard]] boost::asio::io_context& io() { return io_; }
+  // The shard's event streams (see sse_reactor.hpp).
+  [[nodiscard]] SseReactor& streams() { return *streams_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
   void remove_connection(ShardConnection* c) { connections_.erase(c); }
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  void dispatch_inbox();
 
   unsigned id_;
   const ServerOptions& options_;
@@ -93,7 +98,14 @@ class Shard final {
   std::unordered_set<ShardConnection*> connections_;
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_;
+  // Declared after io_: destroyed first, while the event loop's objects still exist.
+  std::unique_ptr<SseReactor> streams_;
   bool stopping_ = false;
+  // Updates handed over by the transport, dispatched together in one turn of the event loop
+  // (one post per burst, and one write per subscriber for the whole burst).
+  std::mutex inbox_mutex_;
+  std::vector<std::shared_ptr<const Update>> inbox_;
+  std::vector<std::shared_ptr<const Update>> inbox_spare_;
   std::mutex finished_mutex_;
   std::condition_variable finished_cv_;
   bool finished_ = false;

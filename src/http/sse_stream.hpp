@@ -1,25 +1,23 @@
 #pragma once
-// The event-stream half of a subscription: replays the history asked for, then writes the
-// subscriber's pending frames in one
-// gather write, heartbeats when idle, and ends the stream at the token's expiry, at the
-// connection's jittered lifetime, when a write exceeds dispatch_timeout, when the outbox
-// overflows, when the peer goes away, or at shutdown.
+// What an event stream starts with once a subscribe request was accepted: the socket (taken
+// out of Asio), the response head, the subscriber, the history to replay and the settings.
+// The stream itself is an SseConnection driven by its shard's SseReactor (no coroutine, no
+// timer of its own): see sse_connection.hpp.
 
+#include "core/admission.hpp"
 #include "core/history_replay.hpp"
 #include "core/subscriber.hpp"
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace mercure {
-
-class Shard;
 
 struct SseStreamSettings {
   bool chunked = true;                            // HTTP/1.1: chunked transfer coding
@@ -33,13 +31,44 @@ struct SseStreamSettings {
   std::function<void()> on_unregistered;
 };
 
-// `head`: the response head already formatted (status line + headers + blank line).
-// The subscriber is registered in the shard's index for the whole stream and removed after.
-// `replay` (optional, already begun): the history to send first; the subscriber is switched
-// from buffering to live when the replay reaches the end of the store (see HistoryReplay).
-boost::asio::awaitable<void> run_sse_stream(Shard* shard, boost::asio::ip::tcp::socket socket, std::string head,
-                                            std::unique_ptr<Subscriber> subscriber,
-                                            std::unique_ptr<HistoryReplay> replay, SseStreamSettings settings,
-                                            std::string remote);
+// A socket descriptor owned by one object at a time; closed when the owner is destroyed.
+class UniqueFd final {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  [[nodiscard]] int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct SseStart {
+  UniqueFd socket;   // connected TCP socket; no longer registered with Asio
+  std::string head;  // the response head already formatted (status line + headers + blank line)
+  std::unique_ptr<Subscriber> subscriber;
+  // Optional, already begun: the history to send first; the subscriber is switched from
+  // buffering to live when the replay reaches the end of the store (see HistoryReplay).
+  std::unique_ptr<HistoryReplay> replay;
+  SseStreamSettings settings;
+  std::string remote;  // for log lines
+  StreamTicket stream_ticket;          // the token's stream slot, held until the stream ends
+  ConnectionTicket connection_ticket;  // the connection's slot (set by serve_connection)
+};
 
 }  // namespace mercure

@@ -8,7 +8,6 @@
 #include "core/topic_limits.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
-#include "http/sse_stream.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -68,10 +67,11 @@ std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_
 
 }  // namespace
 
-asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req, Target* target,
-                                       beast::flat_buffer* buffer, std::string remote) {
+asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req,
+                                                   Target* target, std::string remote) {
   const auto& opts = shard->options();
-  auto reject = [&](const Error& e, std::optional<RejectReason> why = std::nullopt) -> asio::awaitable<bool> {
+  auto reject = [&](const Error& e,
+                    std::optional<RejectReason> why = std::nullopt) -> asio::awaitable<SubscribeOutcome> {
     if (e.check.empty()) {
       spdlog::info("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
     } else {
@@ -81,7 +81,9 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
     auto res = make_error_response(*req, e);
     add_cors_headers(*req, opts.cors_origins, res);
     auto [ec, n] = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
-    co_return !ec && res.keep_alive();
+    SubscribeOutcome out;
+    out.keep_alive = !ec && res.keep_alive();
+    co_return out;
   };
 
   auto topics = target->all("topic");
@@ -150,7 +152,7 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
     // HEAD: the headers a GET would get, without a body.
     std::string head_only = format_head(*req, opts.cors_origins, last_event_id, false);
     co_await asio::async_write(stream->socket(), asio::buffer(head_only), asio::as_tuple(asio::use_awaitable));
-    co_return false;
+    co_return SubscribeOutcome{};
   }
 
   std::optional<std::vector<SelectorPtr>> allowed_private;
@@ -184,15 +186,23 @@ asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, 
     };
   }
 
+  // The socket leaves Asio: the shard's SseReactor drives the stream from here on, and this
+  // request's memory (parser, buffers, coroutine frames) is given back when the caller ends.
   stream->expires_never();
-  // Nothing of the request is needed any more: give its memory back before a long stream.
-  *req = Request{};
-  *target = Target{};
-  buffer->consume(buffer->size());
-  buffer->shrink_to_fit();
-  co_await run_sse_stream(shard, stream->release_socket(), std::move(head), std::move(subscriber), std::move(replay),
-                          settings, std::move(remote));
-  co_return false;
+  boost::system::error_code ec;
+  auto socket = stream->release_socket();
+  const int fd = socket.release(ec);
+  SubscribeOutcome out;
+  if (ec) co_return out;  // gone meanwhile
+  out.stream = std::make_unique<SseStart>();
+  out.stream->socket = UniqueFd(fd);
+  out.stream->head = std::move(head);
+  out.stream->subscriber = std::move(subscriber);
+  out.stream->replay = std::move(replay);
+  out.stream->settings = std::move(settings);
+  out.stream->remote = std::move(remote);
+  out.stream->stream_ticket = std::move(stream_ticket);
+  co_return out;
 }
 
 }  // namespace mercure

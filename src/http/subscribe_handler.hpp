@@ -3,22 +3,28 @@
 // register a Subscriber on this shard and stream its updates as Server-Sent Events.
 
 #include "http/http_types.hpp"
+#include "http/sse_stream.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <memory>
 #include <string>
 
 namespace mercure {
 
 class Shard;
 
-// Takes over the connection: on return the connection must be closed (or, for an error
-// response or HEAD, it may be kept alive: the returned bool says whether to keep reading).
-// Before streaming it releases the request, its target and the read buffer: an idle
-// subscriber keeps only its socket, selectors and timers.
-boost::asio::awaitable<bool> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req, Target* target,
-                                              beast::flat_buffer* buffer, std::string remote);
+struct SubscribeOutcome {
+  // Set when the request was accepted: the socket was taken out of `stream` and the caller
+  // hands this to the shard's SseReactor (then ends: the connection is an event stream).
+  std::unique_ptr<SseStart> stream;
+  // Otherwise an answer was written (an error, or HEAD): whether to keep reading requests.
+  bool keep_alive = false;
+};
+
+boost::asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req,
+                                                          Target* target, std::string remote);
 
 }  // namespace mercure

@@ -1,0 +1,350 @@
+#include "http/sse_connection.hpp"
+
+#include "core/sse_frame.hpp"
+#include "http/shard.hpp"
+#include "http/sse_reactor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+namespace mercure {
+
+namespace {
+
+constexpr std::string_view kHeartbeatChunk = "2\r\n:\n\r\n";
+constexpr std::string_view kHeartbeat = sse_heartbeat();
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+constexpr std::string_view kCrlf = "\r\n";
+
+// One replay step reads at most this much of the history before writing or yielding.
+constexpr std::size_t kReplayEventsPerStep = 1024;
+constexpr std::size_t kReplayBytesPerStep = 64 * 1024;
+// Buffers per sendmsg (well under IOV_MAX).
+constexpr std::size_t kMaxIov = 128;
+// How long a finishing stream waits for its last bytes when dispatch_timeout is off.
+constexpr auto kFinishGrace = std::chrono::seconds(5);
+// A deadline that found nothing to do yet (a heartbeat behind pending frames) looks again.
+constexpr auto kRetry = std::chrono::milliseconds(10);
+// pending_ gives its memory back once written when it grew past this.
+constexpr std::size_t kKeepPendingCapacity = 4096;
+// At most this much is read (and discarded) per readiness event.
+constexpr std::size_t kMaxDrain = 64 * 1024;
+
+iovec iov_of(std::string_view s) {
+  return iovec{const_cast<char*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+SseConnection::SseConnection(SseReactor& reactor, SseStart start) : reactor_(reactor), start_(std::move(start)) {}
+
+SseConnection::~SseConnection() {
+  if (phase_ != Phase::closed) close(End::shutdown, true);
+  reactor_.shard().metrics().connection_closed(reactor_.shard().id());
+}
+
+void SseConnection::begin(Clock::time_point now) {
+  Shard& shard = reactor_.shard();
+  if (start_.replay) subscriber().start_replay();  // buffer live updates from registration on
+  subscriber().set_wake([this] { reactor_.mark_dirty(this); });
+  shard.index().add(start_.subscriber.get());
+  registered_ = true;
+  shard.metrics().subscriber_connected(shard.id());
+  if (settings().on_registered) settings().on_registered();
+
+  // Flush the headers with a comment at once.
+  std::string head = std::move(start_.head);
+  head.append(settings().chunked ? kHeartbeatChunk : kHeartbeat);
+  if (!write_bytes(head, now)) return;
+  if (start_.replay) reactor_.mark_dirty(this);
+  schedule_next(now);
+}
+
+bool SseConnection::write_bytes(std::string_view bytes, Clock::time_point now) {
+  const iovec one = iov_of(bytes);
+  return write(std::span<const iovec>(&one, 1), bytes.size(), 0, DeliverySource::live, now);
+}
+
+bool SseConnection::write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
+                          Clock::time_point now) {
+  // Sends from the first buffer with unsent bytes, kMaxIov buffers at a time.
+  std::size_t first = 0;       // index of the first buffer not fully sent
+  std::size_t first_done = 0;  // bytes of it already sent
+  std::size_t sent = 0;
+  bool would_block = false;
+  while (sent < total) {
+    iovec batch[kMaxIov];
+    std::size_t n = 0;
+    for (std::size_t i = first; i < iov.size() && n < kMaxIov; ++i, ++n) batch[n] = iov[i];
+    batch[0].iov_base = static_cast<char*>(batch[0].iov_base) + first_done;
+    batch[0].iov_len -= first_done;
+    msghdr msg{};
+    msg.msg_iov = batch;
+    msg.msg_iovlen = n;
+    const ssize_t r = ::sendmsg(fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        would_block = true;
+        break;
+      }
+      close(End::client_gone);
+      return false;
+    }
+    std::size_t left = static_cast<std::size_t>(r);
+    sent += left;
+    while (first < iov.size() && left >= iov[first].iov_len - first_done) {
+      left -= iov[first].iov_len - first_done;
+      ++first;
+      first_done = 0;
+    }
+    first_done += left;
+  }
+  last_write_ = now;
+  if (!would_block) {
+    if (events > 0) reactor_.shard().metrics().delivered(reactor_.shard().id(), source, events);
+    return true;
+  }
+  // Keep the rest: the peer is slow to read. Nothing more is taken from the outbox until it
+  // is written, and it must be written within dispatch_timeout.
+  for (std::size_t i = first; i < iov.size(); ++i) {
+    const auto* base = static_cast<const char*>(iov[i].iov_base);
+    const std::size_t skip = i == first ? first_done : 0;
+    pending_.append(base + skip, iov[i].iov_len - skip);
+  }
+  pending_events_ = events;
+  pending_source_ = source;
+  pending_since_ = now;
+  const auto timeout = settings().dispatch_timeout;
+  if (timeout.count() > 0 && (!scheduled() || pending_since_ + timeout < deadline())) {
+    reactor_.schedule(this, pending_since_ + timeout);
+  }
+  return true;
+}
+
+bool SseConnection::continue_pending(Clock::time_point now) {
+  while (pending_offset_ < pending_.size()) {
+    const ssize_t r = ::send(fd(), pending_.data() + pending_offset_, pending_.size() - pending_offset_,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      close(End::client_gone);
+      return false;
+    }
+    pending_offset_ += static_cast<std::size_t>(r);
+  }
+  last_write_ = now;
+  if (pending_.capacity() > kKeepPendingCapacity) {
+    std::string().swap(pending_);
+  } else {
+    pending_.clear();
+  }
+  pending_offset_ = 0;
+  if (pending_events_ > 0) {
+    reactor_.shard().metrics().delivered(reactor_.shard().id(), pending_source_, pending_events_);
+    pending_events_ = 0;
+  }
+  if (phase_ == Phase::finishing) {
+    close(end_);
+    return false;
+  }
+  reactor_.mark_dirty(this);  // what was pushed meanwhile, or the next replay step
+  return true;
+}
+
+void SseConnection::flush(Clock::time_point now) {
+  if (phase_ != Phase::streaming) return;
+  if (subscriber().overflowed()) {
+    close(End::slow);  // cut off now, even when a write is stuck
+    return;
+  }
+  if (!pending_.empty()) return;  // EPOLLOUT goes on with it
+  if (start_.replay) {
+    replay_step(now);
+  } else {
+    write_outbox(now);
+  }
+}
+
+void SseConnection::write_outbox(Clock::time_point now) {
+  if (!subscriber().has_pending()) return;
+  auto& batch = reactor_.batch_scratch();
+  auto& iov = reactor_.iov_scratch();
+  subscriber().take_pending(batch);
+  std::size_t total = 0;
+  for (const auto& u : batch) total += u->frame.size();
+  iov.clear();
+  const bool chunked = settings().chunked;
+  if (chunked) {
+    const int n = std::snprintf(chunk_head_, sizeof chunk_head_, "%zx\r\n", total);
+    iov.push_back(iovec{chunk_head_, static_cast<std::size_t>(n)});
+    total += static_cast<std::size_t>(n) + kCrlf.size();
+  }
+  for (const auto& u : batch) iov.push_back(iov_of(u->frame));
+  if (chunked) iov.push_back(iov_of(kCrlf));
+  const std::size_t events = batch.size();
+  write(iov, total, events, DeliverySource::live, now);
+  batch.clear();  // pending_ holds a copy of anything unsent
+}
+
+void SseConnection::replay_step(Clock::time_point now) {
+  auto& chunk = reactor_.chunk_scratch();
+  chunk.clear();
+  HistoryReplay& replay = *start_.replay;
+  const std::uint64_t sent_before = replay.sent();
+  auto at_end = replay.step(subscriber(), chunk, kReplayEventsPerStep, kReplayBytesPerStep);
+  if (!at_end) {
+    spdlog::error("subscriber {}: history replay failed: {}", start_.remote, at_end.error().reason);
+    close(End::history_failed);
+    return;
+  }
+  const std::uint64_t events = replay.sent() - sent_before;
+  if (*at_end) {
+    // Synchronous with the read above: every update stored so far was replayed or is
+    // buffered; the buffered ones already replayed are dropped by seq.
+    subscriber().go_live(replay.cursor());
+    start_.replay.reset();
+  }
+  if (!chunk.empty()) {
+    iovec parts[3];
+    std::size_t n = 0;
+    std::size_t total = chunk.size();
+    if (settings().chunked) {
+      const int h = std::snprintf(chunk_head_, sizeof chunk_head_, "%zx\r\n", chunk.size());
+      parts[n++] = iovec{chunk_head_, static_cast<std::size_t>(h)};
+      total += static_cast<std::size_t>(h) + kCrlf.size();
+    }
+    parts[n++] = iov_of(chunk);
+    if (settings().chunked) parts[n++] = iov_of(kCrlf);
+    if (!write(std::span<const iovec>(parts, n), total, events, DeliverySource::history, now)) return;
+  }
+  // The next step (or the buffered live updates) after the shard's other connections.
+  if (pending_.empty()) reactor_.mark_dirty(this);
+}
+
+void SseConnection::on_io(std::uint32_t events, Clock::time_point now) {
+  if (phase_ == Phase::closed) return;
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && !drain_input()) {
+    close(End::client_gone);
+    return;
+  }
+  if ((events & EPOLLOUT) != 0 && !pending_.empty()) continue_pending(now);
+}
+
+bool SseConnection::drain_input() {
+  // Incoming bytes are discarded: one scratch buffer per thread, none per subscriber.
+  thread_local char sink[4096];
+  std::size_t drained = 0;
+  while (drained < kMaxDrain) {
+    const ssize_t r = ::recv(fd(), sink, sizeof sink, MSG_DONTWAIT);
+    if (r > 0) {
+      drained += static_cast<std::size_t>(r);
+      continue;
+    }
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+  return true;
+}
+
+void SseConnection::on_deadline(Clock::time_point now) {
+  if (phase_ == Phase::closed) return;
+  if (phase_ == Phase::finishing) {
+    close(end_);  // its last bytes were not taken in time
+    return;
+  }
+  const auto& s = settings();
+  if (!pending_.empty() && s.dispatch_timeout.count() > 0 && now >= pending_since_ + s.dispatch_timeout) {
+    close(End::write_timeout);
+    return;
+  }
+  if (s.token_expiry && now >= *s.token_expiry) {
+    finish(End::token_expired, now);
+    return;
+  }
+  if (s.end_of_life && now >= *s.end_of_life) {
+    finish(End::lifetime, now);
+    return;
+  }
+  if (s.heartbeat.count() > 0 && now >= last_write_ + s.heartbeat && pending_.empty() &&
+      !subscriber().has_pending() && !start_.replay) {
+    if (!write_bytes(s.chunked ? kHeartbeatChunk : kHeartbeat, now)) return;
+  }
+  schedule_next(now);
+}
+
+void SseConnection::schedule_next(Clock::time_point now) {
+  if (phase_ != Phase::streaming) return;
+  const auto& s = settings();
+  auto at = Clock::time_point::max();
+  if (s.heartbeat.count() > 0) at = last_write_ + s.heartbeat;
+  if (s.token_expiry) at = std::min(at, *s.token_expiry);
+  if (s.end_of_life) at = std::min(at, *s.end_of_life);
+  if (!pending_.empty() && s.dispatch_timeout.count() > 0) at = std::min(at, pending_since_ + s.dispatch_timeout);
+  if (at == Clock::time_point::max()) {
+    reactor_.cancel_deadline(this);
+    return;
+  }
+  reactor_.schedule(this, std::max(at, now + kRetry));
+}
+
+void SseConnection::finish(End why, Clock::time_point now) {
+  if (phase_ != Phase::streaming) return;
+  // What was pushed and not written yet goes out before the end.
+  if (pending_.empty() && !start_.replay && !subscriber().overflowed()) {
+    write_outbox(now);
+    if (phase_ != Phase::streaming) return;
+  }
+  end_ = why;
+  phase_ = Phase::finishing;
+  if (settings().chunked) {
+    if (pending_.empty()) {
+      if (!write_bytes(kLastChunk, now)) return;
+    } else {
+      pending_.append(kLastChunk);
+    }
+  }
+  if (pending_.empty()) {
+    close(why);
+    return;
+  }
+  const auto grace = settings().dispatch_timeout.count() > 0
+                         ? std::chrono::duration_cast<Clock::duration>(settings().dispatch_timeout)
+                         : std::chrono::duration_cast<Clock::duration>(kFinishGrace);
+  reactor_.schedule(this, now + grace);
+}
+
+void SseConnection::close(End why, bool abandon) {
+  if (phase_ == Phase::closed) return;
+  phase_ = Phase::closed;
+  end_ = why;
+  Shard& shard = reactor_.shard();
+  if (registered_) {
+    shard.index().remove(start_.subscriber.get());
+    registered_ = false;
+    shard.metrics().subscriber_disconnected(shard.id(), why);
+    if (settings().on_unregistered) settings().on_unregistered();
+  }
+  if (why == End::slow || why == End::write_timeout || why == End::history_failed) {
+    spdlog::info("subscriber {} disconnected: {}", start_.remote, disconnect_reason_name(why));
+  } else {
+    spdlog::debug("subscriber {} disconnected: {}", start_.remote, disconnect_reason_name(why));
+  }
+  subscriber().set_wake({});
+  ::shutdown(fd(), SHUT_RDWR);
+  start_.socket.reset();  // also leaves the epoll set
+  std::string().swap(pending_);
+  start_.replay.reset();
+  if (!abandon) reactor_.retire(this);
+}
+
+}  // namespace mercure

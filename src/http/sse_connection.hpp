@@ -1,0 +1,95 @@
+#pragma once
+// One event stream after its response head: a small state machine driven by its shard's
+// SseReactor, with no coroutine frame and no timer of its own. Its socket sits in the
+// reactor's epoll set (edge-triggered); its deadlines (next heartbeat, token expiry, end of
+// life, a write stuck past dispatch_timeout) are one entry in the reactor's deadline heap.
+//
+// Writing is direct: pending frames go out in one non-blocking sendmsg (one HTTP chunk) as
+// soon as the reactor flushes the connection; only what the kernel did not take is copied
+// aside, and no new frame is taken from the outbox until it is written (so the outbox limits
+// still bound a stalled subscriber). The stream ends at the token's expiry, at its jittered
+// lifetime, at shutdown (each with the last chunk), when a write stalls past
+// dispatch_timeout, when the outbox overflows, when the history fails, or when the peer goes.
+//
+// Shard thread only.
+
+#include "core/deadline_heap.hpp"
+#include "core/metrics.hpp"
+#include "http/sse_stream.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+struct iovec;
+
+namespace mercure {
+
+class SseReactor;
+
+class SseConnection final : public DeadlineEntry {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using End = DisconnectReason;
+
+  SseConnection(SseReactor& reactor, SseStart start);
+  ~SseConnection();
+  SseConnection(const SseConnection&) = delete;
+  SseConnection& operator=(const SseConnection&) = delete;
+
+  [[nodiscard]] int fd() const { return start_.socket.get(); }
+  [[nodiscard]] bool closed() const { return phase_ == Phase::closed; }
+
+  // Registers the subscriber in the shard's index and writes the head plus a comment.
+  void begin(Clock::time_point now);
+  // epoll readiness (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR).
+  void on_io(std::uint32_t events, Clock::time_point now);
+  // The entry's deadline came: heartbeat, expiry, end of life, stalled write.
+  void on_deadline(Clock::time_point now);
+  // Marked dirty (something was pushed, or the next replay step is due): write what is pending.
+  void flush(Clock::time_point now);
+  // Ends the stream with the last chunk, after what is pending (shutdown, expiry, lifetime).
+  void finish(End why, Clock::time_point now);
+  // Ends it at once; `abandon` skips the reactor (used while the reactor is destroyed).
+  void close(End why, bool abandon = false);
+
+  // Reactor bookkeeping.
+  bool dirty = false;
+  std::size_t live_slot = 0;
+
+ private:
+  enum class Phase : std::uint8_t { streaming, finishing, closed };
+
+  Subscriber& subscriber() { return *start_.subscriber; }
+  const SseStreamSettings& settings() const { return start_.settings; }
+  // Sends `iov` (`total` bytes): what the kernel does not take now is kept in pending_.
+  // `events` are counted as delivered from `source` once all of it is written. False when
+  // the connection closed.
+  bool write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
+             Clock::time_point now);
+  bool write_bytes(std::string_view bytes, Clock::time_point now);
+  // Writes more of pending_ (EPOLLOUT). False when the connection closed.
+  bool continue_pending(Clock::time_point now);
+  void write_outbox(Clock::time_point now);
+  void replay_step(Clock::time_point now);
+  // Discards whatever the peer sent; false at end of file or on an error.
+  bool drain_input();
+  void schedule_next(Clock::time_point now);
+
+  SseReactor& reactor_;
+  SseStart start_;
+  Phase phase_ = Phase::streaming;
+  bool registered_ = false;
+  End end_ = End::shutdown;
+  std::string pending_;  // bytes the kernel has not taken yet
+  std::size_t pending_offset_ = 0;
+  std::size_t pending_events_ = 0;  // events that pending_ completes
+  DeliverySource pending_source_ = DeliverySource::live;
+  Clock::time_point pending_since_{};
+  Clock::time_point last_write_{};
+  char chunk_head_[20] = {};  // "<hex size>\r\n" of the chunk being written
+};
+
+}  // namespace mercure

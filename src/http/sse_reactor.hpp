@@ -1,0 +1,100 @@
+#pragma once
+// A shard's event streams: owns every SseConnection of the shard and drives them with
+//   - one epoll set of their sockets (edge-triggered), itself waited on through Asio, so an idle
+//     stream costs no Asio descriptor state and no pending operation;
+//   - one deadline heap and one Asio timer armed at its earliest entry (heartbeats, expiry,
+//     end of life, stalled writes);
+//   - a FIFO of dirty connections (something was pushed to them): flushed right after a
+//     dispatch, at most kFlushBudget connections per turn of the event loop, so a fan-out to
+//     many subscribers never holds the loop (and the publishers' acknowledgements) for long.
+//     Updates that arrive while a fan-out is still going are written with it, one send per
+//     subscriber.
+// Connections that close are kept until the end of the current turn (events already read
+// from epoll may still name them), then destroyed.
+//
+// Shard thread only.
+
+#include "core/deadline_heap.hpp"
+#include "core/subscriber.hpp"
+#include "http/sse_stream.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mercure {
+
+class Shard;
+class SseConnection;
+
+class SseReactor final {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Throws std::system_error when the epoll set cannot be created.
+  SseReactor(boost::asio::io_context& io, Shard& shard);
+  ~SseReactor();  // ends every stream still open (no last chunk: the event loop is gone)
+  SseReactor(const SseReactor&) = delete;
+  SseReactor& operator=(const SseReactor&) = delete;
+
+  // Takes the stream over: registers the subscriber and writes the head.
+  void open(SseStart start);
+  // The server is stopping: every stream ends with its last chunk; once none is left the
+  // reactor stops waiting, so the event loop can return.
+  void shutdown_all();
+  // Called after updates were pushed to subscribers: writes to the dirty connections now.
+  void after_dispatch();
+  [[nodiscard]] std::size_t size() const { return live_.size(); }
+
+  // For the connections.
+  [[nodiscard]] Shard& shard() { return shard_; }
+  void mark_dirty(SseConnection* c);
+  void schedule(SseConnection* c, Clock::time_point at);
+  void cancel_deadline(SseConnection* c);
+  void retire(SseConnection* c);  // c closed: destroyed at the end of this turn
+  std::vector<UpdatePtr>& batch_scratch() { return batch_; }
+  std::vector<iovec>& iov_scratch() { return iov_; }
+  std::string& chunk_scratch() { return chunk_; }
+
+ private:
+  void arm_epoll();
+  void on_epoll();
+  void arm_timer();
+  void on_timer();
+  void run_flush(Clock::time_point now);
+  void post_flush();
+  void post_reap();
+  void reap();
+  void stop_waiting_if_done();
+
+  boost::asio::io_context& io_;
+  Shard& shard_;
+  int epoll_fd_ = -1;
+  boost::asio::posix::stream_descriptor epoll_;
+  boost::asio::steady_timer timer_;
+  Clock::time_point timer_at_ = Clock::time_point::max();
+  std::uint64_t timer_generation_ = 0;
+  DeadlineHeap deadlines_;
+  std::vector<std::unique_ptr<SseConnection>> live_;
+  std::vector<std::unique_ptr<SseConnection>> retired_;
+  std::vector<SseConnection*> dirty_;
+  std::size_t dirty_head_ = 0;
+  bool epoll_armed_ = false;
+  bool flush_posted_ = false;
+  bool reap_posted_ = false;
+  bool stopping_ = false;
+  // Scratch space shared by the connections (one flush at a time).
+  std::vector<UpdatePtr> batch_;
+  std::vector<iovec> iov_;
+  std::string chunk_;
+};
+
+}  // namespace mercure
