@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 // Usage: node bench/idle_memory.mjs build/release/mercure-hub 5000
 const bin = process.argv[2] || "build/release/mercure-hub";
 const N = Number(process.argv[3] || 2000);
-const hub = spawn(bin, ['--workers', '1'], { env: { ADDR: '127.0.0.1:0', JWT_KEY: 'k', ALLOW_ANONYMOUS: '1', PATH: '/usr/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+const hub = spawn(bin, ['--workers', '1'], { env: { ADDR: '127.0.0.1:0', JWT_KEY: 'k', ALLOW_ANONYMOUS: '1', PATH: '/usr/bin', ...(process.env.HUB_DEBUG ? { DEBUG: '1' } : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
+if (process.env.HUB_DEBUG) hub.stderr.on('data', (d) => { for (const l of String(d).split('\n')) if (/trimmed/.test(l)) console.log(l); });
 const port = await new Promise((res) => { let e = ''; hub.stderr.on('data', (d) => { e += d; const m = /listening on http:\/\/127.0.0.1:(\d+)/.exec(e); if (m) res(Number(m[1])); }); });
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${hub.pid}/status`, 'utf8'))[1]);
 const before = rss();
@@ -19,6 +20,7 @@ await new Promise((done) => {
     socks.push(s);
   }
 });
+await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 1500)));  // the hub trims memory once a burst is quiet
 const after = rss();
 console.log(`${N} idle subscribers: RSS ${before} KiB -> ${after} KiB, ${((after - before) * 1024 / N).toFixed(0)} bytes per subscriber`);
 socks.forEach((s) => s.destroy()); hub.kill('SIGTERM');
