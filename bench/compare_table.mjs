@@ -1,12 +1,15 @@
 // Prints the table of bench/compare from the JSON lines of bench_sse_load (--json --label):
-// one row per scenario and figure, ours / nchan. A Markdown table, pasted as is into
+// one row per scenario and figure, ours / nchan, and the kernel's floor (bench_send_floor) under
+// CPU per delivery where it was measured. A Markdown table, pasted as is into
 // docs/benchmarks.md.  Usage: node bench/compare_table.mjs results.jsonl
 import { readFileSync } from 'node:fs';
 
-const rows = readFileSync(process.argv[2], 'utf8')
+const all = readFileSync(process.argv[2], 'utf8')
   .split('\n')
   .filter((l) => l.startsWith('{'))
   .map((l) => JSON.parse(l));
+const rows = all.filter((r) => r.target !== 'floor');
+const floors = all.filter((r) => r.target === 'floor');
 const scenarios = [...new Set(rows.map((r) => r.label))];
 const get = (label, target) => rows.find((r) => r.label === label && r.target === target);
 
@@ -54,6 +57,12 @@ for (const label of scenarios) {
     const vb = b ? f(b) : undefined;
     const ratio = typeof va === 'number' && typeof vb === 'number' && vb !== 0 ? (va / vb).toFixed(2) : '';
     console.log(`| ${label} | ${name} | ${va === undefined ? 'n/a' : fmt(va, digits)} | ${vb === undefined ? 'n/a' : fmt(vb, digits)} | ${ratio} |`);
+    const floor = key === 'cpuDelivery' && floors.find((r) => r.label === label);
+    if (floor) {
+      // Not a server: what the kernel alone costs with one send() per delivery, same pinning.
+      const fb = vb ? (floor.us_per_message / vb).toFixed(2) : '';
+      console.log(`| ${label} | kernel floor, one send() per delivery (us; ratio: floor / nchan) | ${fmt(floor.us_per_message, 2)} | | ${fb} |`);
+    }
   }
 }
 const bad = rows.filter((r) => !r.ok);

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 // Interim measurement until the C++ load generator of issue 6 exists: opens N idle SSE
 // subscribers (one topic each) on a one-worker hub and reports the RSS growth per subscriber.
-// Usage: node bench/idle_memory.mjs build/release/mercure-hub 5000
+// Usage: node bench/idle_memory.mjs build/release/mercure-hub 5000  (SETTLE_MS: wait before sampling)
 const bin = process.argv[2] || "build/release/mercure-hub";
 const N = Number(process.argv[3] || 2000);
 const hub = spawn(bin, ['--workers', '1'], { env: { ADDR: '127.0.0.1:0', JWT_KEY: 'k', ALLOW_ANONYMOUS: '1', PATH: '/usr/bin', ...(process.env.HUB_DEBUG ? { DEBUG: '1' } : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -23,4 +23,7 @@ await new Promise((done) => {
 await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 1500)));  // the hub trims memory once a burst is quiet
 const after = rss();
 console.log(`${N} idle subscribers: RSS ${before} KiB -> ${after} KiB, ${((after - before) * 1024 / N).toFixed(0)} bytes per subscriber`);
-socks.forEach((s) => s.destroy()); hub.kill('SIGTERM');
+socks.forEach((s) => s.destroy());
+await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 1500) + 500));
+console.log(`after they all left: RSS ${rss()} KiB`);
+hub.kill('SIGTERM');

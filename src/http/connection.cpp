@@ -50,6 +50,7 @@ struct RequestPhase final : ShardConnection {
     shard->remove_connection(this);
     // An event stream counts as the same connection until it ends (SseConnection).
     if (!handed_off) shard->metrics().connection_closed(shard->id());
+    shard->connection_memory_freed();
   }
   RequestPhase(const RequestPhase&) = delete;
   RequestPhase& operator=(const RequestPhase&) = delete;

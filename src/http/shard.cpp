@@ -1,6 +1,7 @@
 #include "http/shard.hpp"
 
 #include "http/connection.hpp"
+#include "http/memory_trimmer.hpp"
 #include "http/sse_reactor.hpp"
 
 #include <spdlog/spdlog.h>
@@ -41,7 +42,8 @@ Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authoriz
       metrics_page_(metrics_page),
       admission_(admission),
       acceptor_(io_),
-      streams_(std::make_unique<SseReactor>(io_, *this)) {}
+      streams_(std::make_unique<SseReactor>(io_, *this)),
+      trimmer_(std::make_unique<MemoryTrimmer>(io_)) {}
 
 Shard::~Shard() {
   if (thread_.joinable()) {
@@ -138,7 +140,12 @@ void Shard::request_stop() {
     std::vector<ShardConnection*> live(connections_.begin(), connections_.end());
     for (ShardConnection* c : live) c->shutdown();
     streams_->shutdown_all();
+    trimmer_->stop();
   });
+}
+
+void Shard::connection_memory_freed() {
+  trimmer_->connection_memory_freed();
 }
 
 void Shard::force_stop() {

@@ -25,6 +25,7 @@ namespace mercure {
 class Hub;
 class Authorizer;
 class SseReactor;
+class MemoryTrimmer;
 class Metrics;
 class MetricsSource;
 
@@ -79,6 +80,8 @@ class Shard final {
   [[nodiscard]] SseReactor& streams() { return *streams_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
   void remove_connection(ShardConnection* c) { connections_.erase(c); }
+  // A connection's request phase or an event stream ended (see memory_trimmer.hpp).
+  void connection_memory_freed();
 
  private:
   boost::asio::awaitable<void> accept_loop();
@@ -100,6 +103,7 @@ class Shard final {
   boost::asio::ip::tcp::acceptor acceptor_;
   // Declared after io_: destroyed first, while the event loop's objects still exist.
   std::unique_ptr<SseReactor> streams_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   bool stopping_ = false;
   // Updates handed over by the transport, dispatched together in one turn of the event loop
   // (one post per burst, and one write per subscriber for the whole burst).

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 
 namespace mercure {
 
@@ -39,6 +38,20 @@ constexpr std::size_t kMaxDrain = 64 * 1024;
 
 iovec iov_of(std::string_view s) {
   return iovec{const_cast<char*>(s.data()), s.size()};
+}
+
+// "<hex size>\r\n" into `out` (at least 20 bytes); returns its length.
+std::size_t format_chunk_head(char* out, std::size_t size) {
+  char digits[16];
+  std::size_t n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  for (std::size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
 }
 
 }  // namespace
@@ -109,7 +122,7 @@ bool SseConnection::write(std::span<const iovec> iov, std::size_t total, std::si
   }
   last_write_ = now;
   if (!would_block) {
-    if (events > 0) reactor_.shard().metrics().delivered(reactor_.shard().id(), source, events);
+    if (events > 0) reactor_.count_delivered(source, events);
     return true;
   }
   // Keep the rest: the peer is slow to read. Nothing more is taken from the outbox until it
@@ -149,7 +162,7 @@ bool SseConnection::continue_pending(Clock::time_point now) {
   }
   pending_offset_ = 0;
   if (pending_events_ > 0) {
-    reactor_.shard().metrics().delivered(reactor_.shard().id(), pending_source_, pending_events_);
+    reactor_.count_delivered(pending_source_, pending_events_);
     pending_events_ = 0;
   }
   if (phase_ == Phase::finishing) {
@@ -184,9 +197,9 @@ void SseConnection::write_outbox(Clock::time_point now) {
   iov.clear();
   const bool chunked = settings().chunked;
   if (chunked) {
-    const int n = std::snprintf(chunk_head_, sizeof chunk_head_, "%zx\r\n", total);
-    iov.push_back(iovec{chunk_head_, static_cast<std::size_t>(n)});
-    total += static_cast<std::size_t>(n) + kCrlf.size();
+    const std::size_t n = format_chunk_head(chunk_head_, total);
+    iov.push_back(iovec{chunk_head_, n});
+    total += n + kCrlf.size();
   }
   for (const auto& u : batch) iov.push_back(iov_of(u->frame));
   if (chunked) iov.push_back(iov_of(kCrlf));
@@ -218,9 +231,9 @@ void SseConnection::replay_step(Clock::time_point now) {
     std::size_t n = 0;
     std::size_t total = chunk.size();
     if (settings().chunked) {
-      const int h = std::snprintf(chunk_head_, sizeof chunk_head_, "%zx\r\n", chunk.size());
-      parts[n++] = iovec{chunk_head_, static_cast<std::size_t>(h)};
-      total += static_cast<std::size_t>(h) + kCrlf.size();
+      const std::size_t h = format_chunk_head(chunk_head_, chunk.size());
+      parts[n++] = iovec{chunk_head_, h};
+      total += h + kCrlf.size();
     }
     parts[n++] = iov_of(chunk);
     if (settings().chunked) parts[n++] = iov_of(kCrlf);

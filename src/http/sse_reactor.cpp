@@ -155,6 +155,8 @@ void SseReactor::on_timer() {
 void SseReactor::run_flush(Clock::time_point now) {
   std::size_t budget = kFlushBudget;
   while (dirty_head_ < dirty_.size() && budget > 0) {
+    // The send below evicts most of what we touch: start loading the next connection now.
+    if (dirty_head_ + 1 < dirty_.size()) dirty_[dirty_head_ + 1]->prefetch();
     SseConnection* c = dirty_[dirty_head_++];
     c->dirty = false;
     if (c->closed()) continue;
@@ -188,12 +190,22 @@ void SseReactor::post_reap() {
   });
 }
 
+void SseReactor::report_delivered() {
+  for (std::size_t i = 0; i < kDeliverySources; ++i) {
+    if (delivered_[i] == 0) continue;
+    shard_.metrics().delivered(shard_.id(), static_cast<DeliverySource>(i), delivered_[i]);
+    delivered_[i] = 0;
+  }
+}
+
 void SseReactor::reap() {
+  report_delivered();
   if (!retired_.empty()) {
     // No queued flush may name a connection about to be destroyed.
     dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(dirty_head_));
     dirty_head_ = 0;
     std::erase_if(dirty_, [](SseConnection* c) { return c->closed(); });
+    for (std::size_t i = 0; i < retired_.size(); ++i) shard_.connection_memory_freed();
     retired_.clear();
   }
   stop_waiting_if_done();

@@ -15,6 +15,7 @@
 // Shard thread only.
 
 #include "core/deadline_heap.hpp"
+#include "core/metrics.hpp"
 #include "core/subscriber.hpp"
 #include "http/sse_stream.hpp"
 
@@ -60,6 +61,11 @@ class SseReactor final {
   void schedule(SseConnection* c, Clock::time_point at);
   void cancel_deadline(SseConnection* c);
   void retire(SseConnection* c);  // c closed: destroyed at the end of this turn
+  // Deliveries are counted here and reported to the metrics once per turn (one call, not one
+  // per subscriber: after each send the metrics' cache lines are cold).
+  void count_delivered(DeliverySource source, std::size_t events) {
+    delivered_[static_cast<std::size_t>(source)] += events;
+  }
   std::vector<UpdatePtr>& batch_scratch() { return batch_; }
   std::vector<iovec>& iov_scratch() { return iov_; }
   std::string& chunk_scratch() { return chunk_; }
@@ -74,6 +80,7 @@ class SseReactor final {
   void post_reap();
   void reap();
   void stop_waiting_if_done();
+  void report_delivered();
 
   boost::asio::io_context& io_;
   Shard& shard_;
@@ -91,6 +98,7 @@ class SseReactor final {
   bool flush_posted_ = false;
   bool reap_posted_ = false;
   bool stopping_ = false;
+  std::size_t delivered_[kDeliverySources] = {};
   // Scratch space shared by the connections (one flush at a time).
   std::vector<UpdatePtr> batch_;
   std::vector<iovec> iov_;
