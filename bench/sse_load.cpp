@@ -5,7 +5,7 @@
 //                  [--topics 1] [--publishers 1] [--rate 100 | --rate 0] [--messages N]
 //                  [--pick round-robin|random] [--warmup 1] [--duration 10] [--drain 5]
 //                  [--data-bytes 100] [--procs K] [--src-addrs K] [--server-pid PID]...
-//                  [--label TEXT] [--json]
+//                  [--publishers-apart] [--label TEXT] [--json]
 //
 // Subscriber i (0 <= i < subscribers) listens to topic i % topics: for mercure
 // GET /.well-known/mercure?topic=<topic-prefix><t>, for nchan GET <sub-path><channel-prefix><t>
@@ -30,6 +30,9 @@
 //
 // SIGTERM or SIGINT ends the window early: publishing stops, the subscribers drain, the report
 // is printed as usual (e.g. a publisher in the background of a longer test).
+//
+// --publishers-apart runs the publishers in a process of their own (with no subscriber), so
+// that POST latency is not the time this generator takes to read a fan-out.
 //
 // Several processes (--procs, default: one per 18,000 subscribers; each process is under the
 // open-file limit) share the subscribers; they are forked from this one, share an anonymous
@@ -85,6 +88,7 @@ struct Options {
   int subscribers = 100;
   int topics = 1;
   int publishers = 1;
+  bool publishers_apart = false;
   double rate = 100;
   long long messages = 0;
   bool random_pick = false;
@@ -164,6 +168,8 @@ Options parse(int argc, char** argv) {
         o.server_pids.push_back(std::stoi(value()));
       } else if (a == "--label") {
         o.label = value();
+      } else if (a == "--publishers-apart") {
+        o.publishers_apart = true;
       } else if (a == "--json") {
         o.json = true;
       } else {
@@ -1109,7 +1115,11 @@ int main(int argc, char** argv) {
 
   int procs = o.procs > 0 ? o.procs : std::max(1, (o.subscribers + 17'999) / 18'000);
   procs = std::min(procs, std::max(o.subscribers, 1));
-  if ((o.subscribers + procs - 1) / procs > fd_room)
+  const int sub_procs = procs;
+  // --publishers-apart: process 0 only publishes; the subscribers are shared by the others.
+  const bool apart = o.publishers_apart && o.publishers > 0 && o.subscribers > 0;
+  if (apart) ++procs;
+  if ((o.subscribers + sub_procs - 1) / sub_procs > fd_room)
     die("too many subscribers per process for the open-file limit (" + std::to_string(rl.rlim_cur) +
         "): use more --procs");
   const int src_count = o.src_addrs > 0 ? o.src_addrs : std::max(1, (o.subscribers + 19'999) / 20'000);
@@ -1118,7 +1128,10 @@ int main(int argc, char** argv) {
   sv.rss_base = server_rss_kib(o.server_pids);
   Shared sh = map_shared(procs, o.publishers, o.topics);
   const std::int64_t t0 = now_ns();
-  auto range = [&](int i) { return static_cast<int>(static_cast<long long>(o.subscribers) * i / procs); };
+  auto range = [&](int i) {
+    if (!apart) return static_cast<int>(static_cast<long long>(o.subscribers) * i / procs);
+    return i == 0 ? 0 : static_cast<int>(static_cast<long long>(o.subscribers) * (i - 1) / sub_procs);
+  };
 
   std::vector<pid_t> children;
   const pid_t parent = getpid();

@@ -115,7 +115,9 @@ void Shard::deliver(std::shared_ptr<const Update> update) {
     first = inbox_.empty();
     inbox_.push_back(std::move(update));
   }
-  if (first) asio::post(io_, [this] { dispatch_inbox(); });
+  // Posted twice: the acknowledgements the transport posts right after this delivery (to the
+  // publishers of this burst) run before the fan-out, so a POST never waits for it.
+  if (first) asio::post(io_, [this] { asio::post(io_, [this] { dispatch_inbox(); }); });
 }
 
 void Shard::dispatch_inbox() {
