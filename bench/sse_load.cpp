@@ -5,7 +5,7 @@
 //                  [--topics 1] [--publishers 1] [--rate 100 | --rate 0] [--messages N]
 //                  [--pick round-robin|random] [--warmup 1] [--duration 10] [--drain 5]
 //                  [--data-bytes 100] [--procs K] [--src-addrs K] [--server-pid PID]...
-//                  [--publishers-apart] [--label TEXT] [--json]
+//                  [--publishers-apart] [--idle S] [--label TEXT] [--json]
 //
 // Subscriber i (0 <= i < subscribers) listens to topic i % topics: for mercure
 // GET /.well-known/mercure?topic=<topic-prefix><t>, for nchan GET <sub-path><channel-prefix><t>
@@ -31,6 +31,8 @@
 // SIGTERM or SIGINT ends the window early: publishing stops, the subscribers drain, the report
 // is printed as usual (e.g. a publisher in the background of a longer test).
 //
+// --idle S keeps every subscriber connected and idle for S seconds before publishing starts (the
+// hub's heartbeats go on meanwhile; comment lines received are counted and reported).
 // --publishers-apart runs the publishers in a process of their own (with no subscriber), so
 // that POST latency is not the time this generator takes to read a fan-out.
 //
@@ -89,6 +91,7 @@ struct Options {
   int topics = 1;
   int publishers = 1;
   bool publishers_apart = false;
+  double idle = 0;  // seconds every subscriber stays connected and idle before publishing starts
   double rate = 100;
   long long messages = 0;
   bool random_pick = false;
@@ -168,6 +171,8 @@ Options parse(int argc, char** argv) {
         o.server_pids.push_back(std::stoi(value()));
       } else if (a == "--label") {
         o.label = value();
+      } else if (a == "--idle") {
+        o.idle = std::stod(value());
       } else if (a == "--publishers-apart") {
         o.publishers_apart = true;
       } else if (a == "--json") {
@@ -208,7 +213,7 @@ struct ProcResult {
   std::int64_t subscribers = 0, connected = 0, connect_failures = 0, bad_status = 0, disconnects = 0,
                protocol_errors = 0, delivered = 0, delivered_window = 0, duplicated = 0, reordered = 0, missing = 0,
                wrong_topic = 0, bad_payload = 0, expected = 0, first_send_ns = 0, last_recv_ns = 0, max_latency_ns = 0,
-               cpu_window_ns = 0, connect_done_ns = 0;
+               cpu_window_ns = 0, connect_done_ns = 0, comments = 0;
   int first_bad_status = 0;
   bench::Histogram e2e;
 };
@@ -445,6 +450,8 @@ class Proc {
   // --- the lead process: start signal, publishing, drain signal -------------------------------
 
   /** Returns false when the run is aborted. */
+  std::int64_t idle_until_ = 0;
+
   bool lead(std::int64_t now, int phase) {
     if (phase == kConnecting) {
       const int r = ctl_.ready.load(std::memory_order_acquire), f = ctl_.failed.load(std::memory_order_acquire);
@@ -453,7 +460,12 @@ class Proc {
         ctl_.phase.store(kAbort, std::memory_order_release);
         return true;  // finish() on the next turn
       }
-      on_all_connected();
+      if (idle_until_ == 0) {
+        on_all_connected();  // connect time and RSS are taken once, before any --idle wait
+        idle_until_ = now + static_cast<std::int64_t>(o_.idle * kSecond);
+      }
+      // Everyone connected: stay idle (heartbeats only) for --idle seconds first.
+      if (now < idle_until_) return true;
       for (std::size_t p = 0; p < pubs_.size(); ++p) connect_pub(p);  // now: idle ones may time out
       start_ns_ = now_ns();
       const std::int64_t from = start_ns_ + static_cast<std::int64_t>(o_.warmup * kSecond);
@@ -851,7 +863,11 @@ class Proc {
       }
       std::string_view line(s.line, s.line_len);
       s.line_len = 0;
-      if (line.size() >= 5 && line.substr(0, 5) == "data:") on_data(k, line.substr(5), now);
+      if (line.size() >= 5 && line.substr(0, 5) == "data:") {
+        on_data(k, line.substr(5), now);
+      } else if (!line.empty() && line[0] == ':') {
+        ++res_->comments;  // the hub's first flush, then heartbeats
+      }
     }
   }
 
@@ -1056,7 +1072,7 @@ void print_report(const Options& o, const Proc& lead, const ProcResult& r, const
         ",\"delivered_per_s\":%.0f,\"missing\":%" PRId64 ",\"duplicated\":%" PRId64 ",\"reordered\":%" PRId64
         ",\"wrong_topic\":%" PRId64 ",\"bad_payload\":%" PRId64 ",\"disconnects\":%" PRId64
         ",\"connect_failures\":%" PRId64 ",\"bad_status\":%" PRId64 ",\"protocol_errors\":%" PRId64
-        ",\"e2e_p50_us\":%.0f,\"e2e_p90_us\":%.0f,\"e2e_p99_us\":%.0f,\"e2e_max_us\":%.0f,"
+        ",\"comments\":%" PRId64 ",\"e2e_p50_us\":%.0f,\"e2e_p90_us\":%.0f,\"e2e_p99_us\":%.0f,\"e2e_max_us\":%.0f,"
         "\"post_p50_us\":%.0f,\"post_p99_us\":%.0f,\"server_cpu_us\":%.0f,\"server_cpu_us_per_delivery\":%.3f,"
         "\"server_cpu_pct\":%.1f,\"rss_base_kib\":%" PRId64 ",\"rss_connected_kib\":%" PRId64
         ",\"rss_end_kib\":%" PRId64
@@ -1066,7 +1082,7 @@ void print_report(const Options& o, const Proc& lead, const ProcResult& r, const
         window_s > 0 ? static_cast<double>(lead.published_window_) / window_s : 0, lead.late_,
         static_cast<double>(lead.max_lag_ns_) * us, r.expected, r.delivered, r.delivered_window, delivered_per_s,
         r.missing, r.duplicated, r.reordered, r.wrong_topic, r.bad_payload, r.disconnects, r.connect_failures,
-        r.bad_status, r.protocol_errors, e50, e90, e99, emax, p50, p99, server_cpu_us, cpu_per_delivery, server_cpu_pct,
+        r.bad_status, r.protocol_errors, r.comments, e50, e90, e99, emax, p50, p99, server_cpu_us, cpu_per_delivery, server_cpu_pct,
         sv.rss_base, sv.rss_connected, sv.rss_end, rss_per_sub, busy, gen_cpu_pct, exit_code == 0 ? "true" : "false");
     return;
   }
@@ -1088,6 +1104,7 @@ void print_report(const Options& o, const Proc& lead, const ProcResult& r, const
               r.delivered, r.expected, delivered_per_s, r.missing, r.duplicated, r.reordered, r.wrong_topic,
               r.disconnects, lead.post_errors_);
   std::printf("  end-to-end latency: p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us\n", e50, e90, e99, emax);
+  std::printf("  comment lines received (first flushes and heartbeats): %" PRId64 "\n", r.comments);
   if (!o.server_pids.empty()) {
     std::printf("  server: %.2f us CPU per delivery (%.1f%% of a core); RSS %" PRId64 " KiB -> %" PRId64
                 " KiB connected (%.0f bytes per subscriber) -> %" PRId64 " KiB at the end\n",
@@ -1200,6 +1217,7 @@ int main(int argc, char** argv) {
     total.missing += r.missing;
     total.wrong_topic += r.wrong_topic;
     total.bad_payload += r.bad_payload;
+    total.comments += r.comments;
     total.expected += r.expected;
     total.last_recv_ns = std::max(total.last_recv_ns, r.last_recv_ns);
     total.max_latency_ns = std::max(total.max_latency_ns, r.max_latency_ns);
