@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 // Interim measurement until the C++ load generator of issue 6 exists: opens N idle SSE
 // subscribers (one topic each) on a one-worker hub and reports the RSS growth per subscriber.
-// Usage: node bench/idle_memory.mjs build/release/mercure-hub 5000  (SETTLE_MS: wait before sampling)
+// Usage: node bench/idle_memory.mjs build/release/mercure-hub 5000  (SETTLE_MS: wait before sampling; BATCH)
 const bin = process.argv[2] || "build/release/mercure-hub";
 const N = Number(process.argv[3] || 2000);
 const hub = spawn(bin, ['--workers', '1'], { env: { ADDR: '127.0.0.1:0', JWT_KEY: 'k', ALLOW_ANONYMOUS: '1', PATH: '/usr/bin', ...(process.env.HUB_DEBUG ? { DEBUG: '1' } : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -13,8 +13,11 @@ const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${hub.pid}/st
 const before = rss();
 const socks = [];
 let opened = 0;
-await new Promise((done) => {
+await new Promise(async (done) => {
   for (let i = 0; i < N; i++) {
+    // BATCH=n: connect n at a time (a pause between batches), so the figure is the streams' steady cost
+    // rather than what a burst of simultaneous requests leaves in the allocator.
+    if (process.env.BATCH && i % Number(process.env.BATCH) === 0) await new Promise((r) => setTimeout(r, 20));
     const s = net.connect(port, '127.0.0.1', () => s.write(`GET /.well-known/mercure?topic=/t/${i} HTTP/1.1\r\nHost: x\r\n\r\n`));
     s.once('data', () => { if (++opened === N) done(); });
     socks.push(s);
