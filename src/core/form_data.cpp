@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace mercure {
 
@@ -32,32 +33,38 @@ constexpr std::array<std::uint8_t, 256> make_char_classes() {
 }
 constexpr auto kCharClasses = make_char_classes();
 
+// The first `c` in [p, end), or end.
+const char* find_byte(const char* p, const char* end, char c) noexcept {
+  const void* found = std::memchr(p, c, static_cast<std::size_t>(end - p));
+  return found != nullptr ? static_cast<const char*>(found) : end;
+}
+
 // Appends the decoding of `in` to `out`; false on a malformed escape (out is then garbage).
-// Copies runs of ordinary bytes in one append: most values contain few or no escapes.
+// Copies the runs between escapes in one append each, finding the next '%' and '+' with
+// memchr: most values contain few or no escapes.
 bool decode_append(std::string_view in, bool plus_as_space, std::string& out) {
-  const std::size_t n = in.size();
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < n;) {
-    const char c = in[i];
-    if (c == '%') {
-      if (n - i < 3) return false;  // fewer than two bytes follow
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
+  const char* p = in.data();
+  const char* const end = p + in.size();
+  const char* percent = find_byte(p, end, '%');
+  const char* plus = plus_as_space ? find_byte(p, end, '+') : end;
+  for (;;) {
+    const char* next = std::min(percent, plus);
+    out.append(p, static_cast<std::size_t>(next - p));
+    if (next == end) return true;
+    if (next == percent) {
+      if (end - next < 3) return false;  // fewer than two bytes follow
+      const int hi = hex_value(next[1]);
+      const int lo = hex_value(next[2]);
       if (hi < 0 || lo < 0) return false;
-      out.append(in.data() + run, i - run);
       out.push_back(static_cast<char>((hi << 4) | lo));
-      i += 3;
-      run = i;
-    } else if (c == '+' && plus_as_space) {
-      out.append(in.data() + run, i - run);
-      out.push_back(' ');
-      run = ++i;
+      p = next + 3;
+      percent = find_byte(p, end, '%');  // the escape's two hex digits hold no '+'
     } else {
-      ++i;
+      out.push_back(' ');
+      p = next + 1;
+      plus = find_byte(p, end, '+');
     }
   }
-  out.append(in.data() + run, n - run);
-  return true;
 }
 
 bool decode_into(std::string_view in, bool plus_as_space, std::string& out) {
@@ -87,7 +94,27 @@ std::string printable_key(std::string_view key) {
   return out;
 }
 
-Error malformed(std::string_view what, std::string_view raw_key) {
+}  // namespace
+
+bool UrlencodedPairs::next(std::string_view& raw_key, std::string_view& raw_value) {
+  while (!rest_.empty()) {
+    const std::size_t amp = rest_.find('&');
+    const std::string_view pair = rest_.substr(0, amp);
+    rest_.remove_prefix(amp == std::string_view::npos ? rest_.size() : amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    raw_key = pair.substr(0, eq);
+    raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    return true;
+  }
+  return false;
+}
+
+bool decode_urlencoded(std::string_view raw, std::string& out) {
+  return decode_into(raw, true, out);
+}
+
+Error malformed_urlencoded(std::string_view what, std::string_view raw_key) {
   // Show the decoded key when the key itself decodes, else the raw bytes.
   std::string key;
   if (!decode_into(raw_key, true, key)) key.assign(raw_key);
@@ -96,24 +123,16 @@ Error malformed(std::string_view what, std::string_view raw_key) {
   return Error{Errc::bad_request, std::move(reason)};
 }
 
-}  // namespace
-
 Result<FormFields> parse_urlencoded(std::string_view input, std::string_view what) {
   FormFields fields;
-  fields.reserve(static_cast<std::size_t>(std::count(input.begin(), input.end(), '&')) + 1);
-  while (!input.empty()) {
-    const std::size_t amp = input.find('&');
-    const std::string_view pair = input.substr(0, amp);
-    input.remove_prefix(amp == std::string_view::npos ? input.size() : amp + 1);
-    if (pair.empty()) continue;
-
-    const std::size_t eq = pair.find('=');
-    const std::string_view raw_key = pair.substr(0, eq);
-    const std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-
+  std::size_t pairs = 1;
+  for (const char *p = input.data(), *end = p + input.size(); (p = find_byte(p, end, '&')) != end; ++p) ++pairs;
+  fields.reserve(pairs);
+  std::string_view raw_key, raw_value;
+  for (UrlencodedPairs split(input); split.next(raw_key, raw_value);) {
     auto& [key, value] = fields.emplace_back();
-    if (!decode_into(raw_key, true, key) || !decode_into(raw_value, true, value)) {
-      return malformed(what, raw_key);
+    if (!decode_urlencoded(raw_key, key) || !decode_urlencoded(raw_value, value)) {
+      return malformed_urlencoded(what, raw_key);
     }
   }
   return fields;

@@ -29,6 +29,25 @@ using FormFields = std::vector<std::pair<std::string, std::string>>;
 // "query"...
 [[nodiscard]] Result<FormFields> parse_urlencoded(std::string_view input, std::string_view what = "form");
 
+// The pairs of an urlencoded input one at a time, undecoded, split as parse_urlencoded splits
+// them (empty pairs skipped), for a caller that decodes each value straight where it goes.
+class UrlencodedPairs {
+ public:
+  explicit UrlencodedPairs(std::string_view input) : rest_(input) {}
+  // The next pair's raw key and value (empty without '='); false after the last pair.
+  bool next(std::string_view& raw_key, std::string_view& raw_value);
+
+ private:
+  std::string_view rest_;
+};
+
+// Decodes a raw key or value of a pair ('+' is a space) into `out`, replacing its content; false
+// on a malformed escape (`out` is then unspecified).
+[[nodiscard]] bool decode_urlencoded(std::string_view raw, std::string& out);
+
+// The error parse_urlencoded returns for a malformed escape in the pair whose raw key is `raw_key`.
+[[nodiscard]] Error malformed_urlencoded(std::string_view what, std::string_view raw_key);
+
 // RFC 3986 percent-encoding with upper-case hex. Unreserved characters (ALPHA DIGIT - . _ ~)
 // are always kept. With encode_reserved == false, the reserved characters
 // (: / ? # [ ] @ ! $ & ' ( ) * + , ; =) are kept too; with true they are encoded (what RFC

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace mercure {
@@ -39,28 +40,22 @@ std::vector<SelectorPtr> Hub::compile(const std::vector<std::string>& selectors)
   return out;
 }
 
-void Hub::publish(PublishForm form, const Claims& claims, std::function<void(Result<std::string>)> done) {
-  if (!claims.publish) {
-    done(Error{Errc::forbidden, "token has no mercure.publish claim"});
-    return;
-  }
-  const auto granted = compile(*claims.publish);
+Result<std::string> Hub::publish(PublishForm form, const Claims& claims, Transport::Done done) {
+  if (!claims.publish) return Error{Errc::forbidden, "token has no mercure.publish claim"};
+  // "*" grants every topic: the usual claim needs no compiled selector (nor the cache's lock).
+  const auto& claim = *claims.publish;
+  const bool grants_all = std::find(claim.begin(), claim.end(), "*") != claim.end();
+  const auto granted = grants_all ? std::vector<SelectorPtr>{} : compile(claim);
   for (const auto& topic : form.topics) {
-    if (is_reserved_topic(topic)) {
-      done(Error{Errc::forbidden, "topic \"" + topic + "\" is reserved by the hub"});
-      return;
-    }
-    bool allowed = false;
+    if (is_reserved_topic(topic)) return Error{Errc::forbidden, "topic \"" + topic + "\" is reserved by the hub"};
+    bool allowed = grants_all;
     for (const auto& g : granted) {
       if (g->matches(topic)) {
         allowed = true;
         break;
       }
     }
-    if (!allowed) {
-      done(Error{Errc::forbidden, "topic \"" + topic + "\" is not granted by mercure.publish"});
-      return;
-    }
+    if (!allowed) return Error{Errc::forbidden, "topic \"" + topic + "\" is not granted by mercure.publish"};
   }
 
   auto update = std::make_shared<Update>();
@@ -73,13 +68,8 @@ void Hub::publish(PublishForm form, const Claims& claims, std::function<void(Res
   update->frame = make_sse_frame(*update);
 
   std::string id = update->id;
-  transport_.publish(std::move(update), [done = std::move(done), id = std::move(id)](Result<void> r) mutable {
-    if (!r) {
-      done(r.error());
-    } else {
-      done(std::move(id));
-    }
-  });
+  transport_.publish(std::move(update), std::move(done));
+  return id;
 }
 
 std::string Hub::new_subscriber_id() {

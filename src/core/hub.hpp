@@ -25,11 +25,12 @@ class Hub final {
  public:
   Hub(Transport& transport, SelectorCache& selectors, UuidGenerator& uuids);
 
-  // Validates `form` against the publisher's `claims`, builds the update and publishes it.
-  // `done` receives the update's id once the transport acknowledged it (durable), or the
-  // error (403 for a topic not granted or reserved, 503 when the transport refuses).
-  // Errors found before the transport is called are returned synchronously through `done`.
-  void publish(PublishForm form, const Claims& claims, std::function<void(Result<std::string>)> done);
+  // Validates `form` against the publisher's `claims`, builds the update and hands it to the
+  // transport. Returns the update's id, or the error that stopped it before the transport (403
+  // for a topic not granted or reserved), in which case `done` is never called. Otherwise the
+  // transport calls `done` once, on any thread, when it has acknowledged the update (durable)
+  // or refused it (409, 503); that may happen before publish() returns (LocalTransport).
+  [[nodiscard]] Result<std::string> publish(PublishForm form, const Claims& claims, Transport::Done done);
 
   // Active subscriptions (null when the feature is off): set once at start-up, before serving.
   void set_subscriptions(SubscriptionRegistry* registry) { subscriptions_ = registry; }

@@ -24,36 +24,44 @@ bool is_uint64(std::string_view s) noexcept {
   return ec == std::errc{} && end == s.data() + s.size();
 }
 
-// First occurrence wins; an empty value counts as absent when `empty_is_absent`.
-void set_first(std::optional<std::string>& field, bool& seen, std::string&& value, bool empty_is_absent) {
-  if (seen) return;
+// Where the value of a first-occurrence field goes: the field the first time, else `ignored`.
+std::string* first(std::optional<std::string>& field, bool& seen, std::string& ignored) {
+  if (seen) return &ignored;
   seen = true;
-  if (empty_is_absent && value.empty()) return;
-  field = std::move(value);
+  return &field.emplace();
 }
 
 }  // namespace
 
 Result<PublishForm> parse_publish_form(std::string_view body) {
-  auto fields = parse_urlencoded(body, "form");
-  if (!fields) return fields.error();
-
+  // Each value is decoded straight into its field; the values of ignored fields are decoded
+  // too, since a malformed escape anywhere fails the whole form.
   PublishForm form;
   bool seen_data = false, seen_id = false, seen_type = false, seen_retry = false;
-  for (auto& [key, value] : *fields) {
+  std::string key;
+  std::string ignored;
+  std::string_view raw_key, raw_value;
+  for (UrlencodedPairs pairs(body); pairs.next(raw_key, raw_value);) {
+    if (!decode_urlencoded(raw_key, key)) return malformed_urlencoded("form", raw_key);
+    std::string* into = &ignored;
     if (key == "topic") {
-      form.topics.push_back(std::move(value));
+      into = &form.topics.emplace_back();
     } else if (key == "data") {
-      set_first(form.data, seen_data, std::move(value), false);
+      into = first(form.data, seen_data, ignored);
     } else if (key == "id") {
-      set_first(form.id, seen_id, std::move(value), true);
+      into = first(form.id, seen_id, ignored);
     } else if (key == "type") {
-      set_first(form.type, seen_type, std::move(value), true);
+      into = first(form.type, seen_type, ignored);
     } else if (key == "retry") {
-      set_first(form.retry, seen_retry, std::move(value), true);
+      into = first(form.retry, seen_retry, ignored);
     } else if (key == "private") {
       form.is_private = true;
     }
+    if (!decode_urlencoded(raw_value, *into)) return malformed_urlencoded("form", raw_key);
+  }
+  // An empty id, type or retry is the same as an absent one.
+  for (auto* field : {&form.id, &form.type, &form.retry}) {
+    if (*field && (*field)->empty()) field->reset();
   }
 
   if (form.topics.empty()) return Error{Errc::bad_request, "missing topic"};

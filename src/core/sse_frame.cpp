@@ -1,5 +1,6 @@
 #include "core/sse_frame.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstring>
@@ -14,15 +15,31 @@ constexpr std::string_view kRetry = "retry: ";
 constexpr std::string_view kId = "id: ";
 constexpr std::string_view kData = "data: ";
 
-// Position of the next CR or LF at or after `from`, or data.size(). One pass, two compares
-// per byte: payloads are mostly JSON without raw line breaks, so each frame scans its data
-// once to size the output and once to copy it.
-std::size_t next_break(std::string_view data, std::size_t from) noexcept {
-  const char* p = data.data();
-  const std::size_t n = data.size();
-  while (from < n && p[from] != '\n' && p[from] != '\r') ++from;
-  return from;
-}
+// Finds the line breaks of `data` in order with memchr (payloads are mostly JSON without raw
+// line breaks: two calls cover all of it), remembering the next CR and the next LF so that no
+// byte is scanned twice for the same one.
+class BreakFinder {
+ public:
+  explicit BreakFinder(std::string_view data) noexcept : data_(data), cr_(find('\r', 0)), lf_(find('\n', 0)) {}
+
+  // Position of the first CR or LF at or after `from`, or data.size(). `from` never decreases
+  // from one call to the next.
+  std::size_t next(std::size_t from) noexcept {
+    if (cr_ < from) cr_ = find('\r', from);
+    if (lf_ < from) lf_ = find('\n', from);
+    return std::min(cr_, lf_);
+  }
+
+ private:
+  std::size_t find(char c, std::size_t from) const noexcept {
+    const void* p = std::memchr(data_.data() + from, c, data_.size() - from);
+    return p != nullptr ? static_cast<std::size_t>(static_cast<const char*>(p) - data_.data()) : data_.size();
+  }
+
+  std::string_view data_;
+  std::size_t cr_;
+  std::size_t lf_;
+};
 
 // Length of the line break starting at `pos` (2 for CRLF, else 1); pos < data.size().
 std::size_t break_length(std::string_view data, std::size_t pos) noexcept {
@@ -37,7 +54,8 @@ std::string make_sse_frame(const Update& u) {
   // First pass: count lines and break bytes to size the frame exactly.
   std::size_t lines = 1;
   std::size_t break_bytes = 0;
-  for (std::size_t pos = next_break(data, 0); pos < data.size(); pos = next_break(data, pos)) {
+  BreakFinder counting(data);
+  for (std::size_t pos = counting.next(0); pos < data.size(); pos = counting.next(pos)) {
     const std::size_t len = break_length(data, pos);
     ++lines;
     break_bytes += len;
@@ -67,9 +85,10 @@ std::string make_sse_frame(const Update& u) {
   out.append(kId).append(u.id).push_back('\n');
 
   // Second pass: one "data: " line per line of data.
+  BreakFinder copying(data);
   std::size_t start = 0;
   for (;;) {
-    const std::size_t pos = next_break(data, start);
+    const std::size_t pos = copying.next(start);
     out.append(kData).append(data.substr(start, pos - start)).push_back('\n');
     if (pos == data.size()) break;
     start = pos + break_length(data, pos);

@@ -24,6 +24,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <optional>
 #include <tuple>
@@ -134,6 +135,22 @@ void set_deadline(beast::tcp_stream& stream, std::optional<SteadyClock::time_poi
   }
 }
 
+// Feeds the bytes already in `buffer` to `parser`, consuming what it used, as Beast's reads do
+// before they read: up to the end of the head unless `eager`. Needing more bytes is no error.
+void parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer, bool eager,
+                    boost::system::error_code& ec) {
+  parser.eager(eager);
+  while (buffer.size() > 0 && !parser.is_done() && (eager || !parser.is_header_done())) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return;
+    }
+    if (ec || used == 0) return;
+  }
+}
+
 std::string format_ms(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
   return std::to_string(d.count()) + "ms";
@@ -223,6 +240,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     co_return;
   }
   beast::flat_buffer buffer;
+  std::string head;  // a response's head, reused from one request to the next
   RequestPhase phase(shard, &stream);
   bool first = true;
 
@@ -243,12 +261,19 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     // read_header_timeout, the whole request within read_timeout. Beast's deadline covers every
     // read of the operation, so a client trickling bytes cannot extend it.
     const auto started = SteadyClock::now();
-    set_deadline(stream, deadline_of(started, opts.read_header_timeout, opts.read_timeout));
     const bool first_request = std::exchange(first, false);
 
-    phase.reading = true;
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    phase.reading = false;
+    // A request usually arrives whole in one read: what the buffer holds is parsed here, and
+    // Beast's reads (which complete through a post even with nothing to read) only fetch the rest.
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    parse_buffered(parser, buffer, false, ec);
+    if (!ec && !parser.is_header_done()) {
+      set_deadline(stream, deadline_of(started, opts.read_header_timeout, opts.read_timeout));
+      phase.reading = true;
+      std::tie(ec, n) = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      phase.reading = false;
+    }
     if (!ec && !parser.is_done()) set_deadline(stream, deadline_of(started, opts.read_timeout));
     if (!ec && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a body of more than 1 KiB.
@@ -258,7 +283,10 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
                                                     asio::as_tuple(asio::use_awaitable));
         ec = cec;
       }
-      if (!ec) std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      if (!ec) parse_buffered(parser, buffer, true, ec);
+      if (!ec && !parser.is_done()) {
+        std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      }
     }
     if (ec == beast::error::timeout && (first_request || parser.got_some())) {
       // A silent or trickling client (slowloris). Beast closed the socket at the deadline, so
@@ -351,11 +379,12 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
 
     if (shard->stopping()) res.keep_alive(false);
     set_expiry(stream, opts.dispatch_timeout);
-    http::response_serializer<http::string_body> sr{res};
-    if (req.method() == http::verb::head) sr.split(true);
-    auto [wec, wn] = req.method() == http::verb::head
-                         ? co_await http::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable))
-                         : co_await http::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
+    // The bytes http::async_write would send (HEAD: the head only), in one gather write.
+    head.clear();
+    serialize_response_head(res, head);
+    const std::array<asio::const_buffer, 2> wire{
+        asio::buffer(head), req.method() == http::verb::head ? asio::const_buffer() : asio::buffer(res.body())};
+    auto [wec, wn] = co_await asio::async_write(stream, wire, asio::as_tuple(asio::use_awaitable));
     if (is_publish && !wec && res.result() == http::status::ok) {
       shard->metrics().publish_completed(shard->id(), std::chrono::steady_clock::now() - parsed_at);
     }

@@ -10,13 +10,16 @@
 #include "http/shard.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include <memory>
 #include <optional>
+#include <type_traits>
+#include <utility>
 
 namespace mercure {
 
@@ -24,80 +27,172 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Publishes through the hub and resumes the coroutine on the shard's thread, whatever thread
-// the transport acknowledges on.
-asio::awaitable<Result<std::string>> async_publish(Shard* shard, PublishForm form, Claims claims) {
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<std::string>)>(
-      [shard, executor, &form, &claims](auto handler) mutable {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        shard->hub().publish(std::move(form), claims, [shared, executor](Result<std::string> r) {
-          asio::post(executor, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
-        });
-      },
-      asio::use_awaitable);
-}
-
 bool is_form_content_type(std::string_view ct) {
   if (ct.empty()) return true;  // curl -d without a type still sends one; be lenient when absent
-  auto semi = ct.find(';');
-  auto media = ct.substr(0, semi);
+  auto media = ct.substr(0, ct.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  std::string lower(media);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "application/x-www-form-urlencoded";
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  return media == kForm || beast::iequals(media, kForm);  // the exact spelling is the usual one
 }
+
+// The request fields a publish reads, found in one pass over the fields (each parsed field
+// knows its name as an enum) instead of one look-up by name each. Like operator[]: the first
+// occurrence, empty when absent.
+struct PublishFields {
+  std::string_view authorization, cookie, content_type, origin, referer;
+
+  explicit PublishFields(const Request& req) {
+    bool seen[5] = {};
+    auto take = [&](int i, std::string_view& into, std::string_view value) {
+      if (!seen[i]) into = value;
+      seen[i] = true;
+    };
+    for (const auto& f : req) {
+      switch (f.name()) {
+        case http::field::authorization:
+          take(0, authorization, f.value());
+          break;
+        case http::field::cookie:
+          take(1, cookie, f.value());
+          break;
+        case http::field::content_type:
+          take(2, content_type, f.value());
+          break;
+        case http::field::origin:
+          take(3, origin, f.value());
+          break;
+        case http::field::referer:
+          take(4, referer, f.value());
+          break;
+        default:
+          break;
+      }
+    }
+  }
+};
+
+// Logs (naming the failed check of a token), counts and answers a refusal.
+Response refuse(Shard* shard, const Request& req, const std::string& remote, const Error& e,
+                std::optional<RejectReason> why = std::nullopt) {
+  if (e.check.empty()) {
+    spdlog::info("publish rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+  } else {
+    spdlog::info("publish rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
+  }
+  shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
+  auto res = make_error_response(req, e);
+  add_cors_headers(req, shard->options().cors_origins, res);
+  return res;
+}
+
+// Everything before the transport: the token, the CSRF check, the form and its topics, then
+// Hub::publish. Returns the refusal, or nullopt once the update is with the transport, which
+// then calls `done`.
+std::optional<Response> start_publish(Shard* shard, const Request& req, const Target& target, const std::string& remote,
+                                      std::string& id, Transport::Done done) {
+  const auto& opts = shard->options();
+  const PublishFields fields(req);
+  auto found = find_token(fields.authorization, target.first("authorization"), fields.cookie, opts.cookie_name);
+  if (!found) return refuse(shard, req, remote, found.error());
+  if (found->source == TokenSource::none) {
+    return refuse(shard, req, remote, Error{Errc::unauthorized, "missing publisher token", kJwtCheckMissing});
+  }
+  if (found->source == TokenSource::cookie) {
+    auto csrf = check_publish_origin(fields.origin, fields.referer, opts.publish_origins);
+    if (!csrf) return refuse(shard, req, remote, csrf.error());
+  }
+  auto claims = shard->authorizer().verify_publisher(found->token, shard->publisher_tokens());
+  if (!claims) {
+    return refuse(shard, req, remote,
+                  Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason, claims.error().check});
+  }
+
+  if (!is_form_content_type(fields.content_type)) {
+    return refuse(shard, req, remote,
+                  Error{Errc::bad_request, "Content-Type must be application/x-www-form-urlencoded"},
+                  RejectReason::bad_form);
+  }
+  auto form = parse_publish_form(req.body());
+  if (!form) return refuse(shard, req, remote, form.error(), RejectReason::bad_form);
+  if (auto ok = check_publish_topics(form->topics, opts.topic_limits); !ok) {
+    const Error& e = ok.error();
+    return refuse(shard, req, remote, e,
+                  e.code == Errc::bad_request ? std::optional(RejectReason::bad_form) : std::nullopt);
+  }
+
+  auto published = shard->hub().publish(std::move(*form), *claims, std::move(done));
+  if (!published) return refuse(shard, req, remote, published.error());
+  id = std::move(*published);
+  return std::nullopt;
+}
+
+// One publish in flight: what its acknowledgement needs to resume the connection's coroutine
+// with the response. Shared by the transport's `done` (copyable, so it holds a pointer that
+// fits std::function's inline storage) and the completion posted to the shard.
+template <typename Handler>
+struct PendingPublish {
+  PendingPublish(Handler&& h, Shard* s, const Request* r, std::string&& from)
+      : handler(std::move(h)),
+        executor(asio::get_associated_executor(handler)),
+        shard(s),
+        req(r),
+        remote(std::move(from)) {}
+
+  Handler handler;
+  asio::associated_executor_t<Handler> executor;
+  Shard* shard;
+  const Request* req;  // owned by the connection's coroutine, suspended until the handler runs
+  std::string remote;
+  std::string id;  // set on the shard's thread before the completion can run there
+};
+
+// The asynchronous operation behind handle_publish. Runs once the connection's coroutine has
+// suspended; completes with the response, always through the shard's executor (never inside
+// the initiation).
+struct PublishInitiation {
+  Shard* shard;
+  const Request* req;
+  const Target* target;
+  std::string remote;
+
+  template <typename Handler>
+  void operator()(Handler&& handler) {
+    auto pending =
+        std::make_shared<PendingPublish<std::decay_t<Handler>>>(std::move(handler), shard, req, std::move(remote));
+    // Called by the transport on any thread, possibly before Hub::publish returns.
+    auto done = [pending](Result<void> r) {
+      auto executor = pending->executor;
+      asio::post(executor, [pending = std::move(pending), r = std::move(r)]() mutable {
+        auto& p = *pending;
+        Response res;
+        if (!r) {
+          res = refuse(p.shard, *p.req, p.remote, r.error());
+        } else {
+          res = make_text_response(*p.req, http::status::ok, std::move(p.id));
+          add_cors_headers(*p.req, p.shard->options().cors_origins, res);
+        }
+        auto h = std::move(p.handler);
+        pending.reset();
+        std::move(h)(std::move(res));
+      });
+    };
+    auto refusal = start_publish(shard, *req, *target, pending->remote, pending->id, std::move(done));
+    if (refusal) {
+      auto executor = pending->executor;
+      asio::post(executor, [pending = std::move(pending), res = std::move(*refusal)]() mutable {
+        auto h = std::move(pending->handler);
+        pending.reset();
+        std::move(h)(std::move(res));
+      });
+    }
+  }
+};
 
 }  // namespace
 
 asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const Target* target, std::string remote) {
-  const auto& opts = shard->options();
-  // Logs (naming the failed check of a token), counts and answers a refusal.
-  auto reject = [&](const Error& e, std::optional<RejectReason> why = std::nullopt) {
-    if (e.check.empty()) {
-      spdlog::info("publish rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
-    } else {
-      spdlog::info("publish rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
-    }
-    shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
-    auto res = make_error_response(*req, e);
-    add_cors_headers(*req, opts.cors_origins, res);
-    return res;
-  };
-
-  auto found = find_token((*req)[http::field::authorization], target->first("authorization"),
-                          (*req)[http::field::cookie], opts.cookie_name);
-  if (!found) co_return reject(found.error());
-  if (found->source == TokenSource::none) {
-    co_return reject(Error{Errc::unauthorized, "missing publisher token", kJwtCheckMissing});
-  }
-  if (found->source == TokenSource::cookie) {
-    auto csrf = check_publish_origin((*req)[http::field::origin], (*req)[http::field::referer], opts.publish_origins);
-    if (!csrf) co_return reject(csrf.error());
-  }
-  auto claims = shard->authorizer().verify_publisher(found->token, shard->publisher_tokens());
-  if (!claims) {
-    co_return reject(
-        Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason, claims.error().check});
-  }
-
-  if (!is_form_content_type((*req)[http::field::content_type])) {
-    co_return reject(Error{Errc::bad_request, "Content-Type must be application/x-www-form-urlencoded"},
-                     RejectReason::bad_form);
-  }
-  auto form = parse_publish_form(req->body());
-  if (!form) co_return reject(form.error(), RejectReason::bad_form);
-  if (auto ok = check_publish_topics(form->topics, opts.topic_limits); !ok) {
-    const Error& e = ok.error();
-    co_return reject(e, e.code == Errc::bad_request ? std::optional(RejectReason::bad_form) : std::nullopt);
-  }
-
-  auto published = co_await async_publish(shard, std::move(*form), std::move(*claims));
-  if (!published) co_return reject(published.error());
-
-  auto res = make_text_response(*req, http::status::ok, std::move(*published));
-  add_cors_headers(*req, opts.cors_origins, res);
-  co_return res;
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
+      PublishInitiation{shard, req, target, std::move(remote)}, asio::use_awaitable);
 }
 
 }  // namespace mercure

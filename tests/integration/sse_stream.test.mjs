@@ -48,7 +48,8 @@ function eventsOf(text) {
 
 describe('event streams', () => {
   test('bytes a subscriber sends after its request are read and ignored; the stream goes on', async () => {
-    const hub = closer.add(await startHub({ env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1' } }));
+    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1' } });
+    closer.add(() => hub.stop());
     const s = closer.add(await rawSocket(hub));
     s.socket.write(`GET ${HUB_PATH}?topic=/chatty HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
     await s.waitFor((st) => st.text.includes('\r\n\r\n'), DEFAULT_TIMEOUT_MS, 'the stream head');
@@ -65,7 +66,8 @@ describe('event streams', () => {
   });
 
   test('a subscriber that leaves is unregistered at once, and counted as gone', async () => {
-    const hub = closer.add(await startHub({ env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1' } }));
+    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1' } });
+    closer.add(() => hub.stop());
     const subs = [];
     for (let i = 0; i < 20; i++) subs.push(await subscribeOk(hub, ['/leaving']));
     await waitForMetric(hub, (e) => e.value('mercure_subscribers_connected') === 20, '20 connected subscribers');
@@ -80,7 +82,8 @@ describe('event streams', () => {
   });
 
   test('a burst published while a crowd is being written reaches everyone, in order, without duplicates', async () => {
-    const hub = closer.add(await startHub({ env: { ALLOW_ANONYMOUS: '1' } }));
+    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1' } });
+    closer.add(() => hub.stop());
     // More subscribers than one turn of the event loop writes (128), so the burst lands while
     // the fan-out of its first updates is still going.
     const subs = [];
@@ -97,9 +100,10 @@ describe('event streams', () => {
   });
 
   test('a subscriber that stops reading is cut off as slow, and the others keep everything', async () => {
-    const hub = closer.add(
-      await startHub({ env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1', DISPATCH_TIMEOUT: '60s', HEARTBEAT_INTERVAL: '0' } }),
-    );
+    const hub = await startHub({
+      env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1', DISPATCH_TIMEOUT: '60s', HEARTBEAT_INTERVAL: '0' },
+    });
+    closer.add(() => hub.stop());
     const stalled = closer.add(await rawSocket(hub));
     stalled.socket.write(`GET ${HUB_PATH}?topic=/big HTTP/1.1\r\nHost: x\r\n\r\n`);
     await stalled.waitFor((st) => st.text.includes('\r\n\r\n'), DEFAULT_TIMEOUT_MS, 'the stream head');

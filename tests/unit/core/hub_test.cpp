@@ -32,10 +32,15 @@ struct HubFixture : ::testing::Test {
   Result<std::string> publish(PublishForm form, std::optional<std::vector<std::string>> grants) {
     Claims claims;
     claims.publish = std::move(grants);
-    std::optional<Result<std::string>> out;
-    hub.publish(std::move(form), claims, [&](Result<std::string> r) { out = std::move(r); });
-    EXPECT_TRUE(out.has_value()) << "done must be called";
-    return std::move(*out);
+    std::optional<Result<void>> acknowledged;
+    auto id = hub.publish(std::move(form), claims, [&](Result<void> r) { acknowledged = std::move(r); });
+    if (!id) {
+      EXPECT_FALSE(acknowledged.has_value()) << "done must not be called for an update the hub refused";
+      return id;
+    }
+    EXPECT_TRUE(acknowledged.has_value()) << "done must be called";
+    if (acknowledged && !*acknowledged) return acknowledged->error();
+    return id;
   }
 };
 

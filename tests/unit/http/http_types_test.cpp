@@ -1,6 +1,9 @@
 #include "http/http_types.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/beast/http/write.hpp>
+
+#include <sstream>
 
 namespace mercure {
 namespace {
@@ -57,6 +60,81 @@ TEST(HttpTypes, ErrorResponsesCarryTheReasonAndA429AlsoRetryAfter) {
   auto large = make_error_response(req, Error{Errc::payload_too_large, "too many topics"});
   EXPECT_EQ(large.result_int(), 413);
   EXPECT_EQ(large.count(http::field::retry_after), 0U);
+}
+
+TEST(HttpTypes, TextResponsesHaveTheFieldsBeastsHelpersWouldSet) {
+  for (const unsigned version : {10U, 11U}) {
+    for (const char* connection : {"", "close", "keep-alive", "Upgrade, keep-alive", "close, keep-alive"}) {
+      for (const auto status : {http::status::ok, http::status::not_found, http::status::no_content}) {
+        Request req{http::verb::post, "/", version};
+        if (*connection != '\0') req.set(http::field::connection, connection);
+        const std::string body = status == http::status::no_content ? "" : "urn:uuid:x\n";
+        Response expected{status, version};
+        expected.set(http::field::content_type, "text/plain; charset=utf-8");
+        expected.keep_alive(req.keep_alive());
+        expected.body() = body;
+        expected.prepare_payload();
+        auto res = make_text_response(req, status, body);
+        std::string ours, theirs;
+        serialize_response_head(res, ours);
+        serialize_response_head(expected, theirs);
+        EXPECT_EQ(ours, theirs) << version << " " << connection << " " << res.result_int();
+        EXPECT_EQ(res.body(), body);
+        EXPECT_EQ(res.keep_alive(), expected.keep_alive());
+      }
+    }
+  }
+}
+
+// What Beast's serializer sends for `res`: the reference for serialize_response_head.
+std::string beast_bytes(const Response& res, bool head_only) {
+  std::ostringstream out;
+  if (head_only) {
+    out << res.base();
+  } else {
+    out << res;
+  }
+  return out.str();
+}
+
+std::string our_bytes(const Response& res, bool head_only) {
+  std::string out = "unchanged:";
+  serialize_response_head(res, out);
+  if (!head_only) out += res.body();
+  return out.substr(10);
+}
+
+TEST(HttpTypes, SerializedResponsesAreTheBytesBeastWouldSend) {
+  Request req11{http::verb::post, "/.well-known/mercure", 11};
+  req11.set(http::field::origin, "https://app.example");
+  Request req10{http::verb::post, "/.well-known/mercure", 10};
+  req10.set(http::field::connection, "keep-alive");
+  Request close11{http::verb::get, "/", 11};
+  close11.set(http::field::connection, "close");
+
+  std::vector<Response> responses;
+  responses.push_back(make_text_response(req11, http::status::ok, "urn:uuid:0192f3a4-0000-7000-8000-000000000000"));
+  add_cors_headers(req11, {"*"}, responses.back());
+  responses.push_back(make_text_response(req10, http::status::ok, "id"));
+  responses.push_back(make_text_response(close11, http::status::not_found, "not found\n"));
+  responses.push_back(make_error_response(req11, Error{Errc::too_many_requests, "too many event streams"}));
+  responses.push_back(make_preflight_response(req11, {"https://app.example"}));
+  responses.push_back(make_text_response(req11, http::status::ok, ""));
+  Response custom{http::status::accepted, 11};
+  custom.reason("Custom Reason");
+  custom.insert("X-Unknown-Field", "value");
+  custom.body() = std::string(5000, 'b');
+  custom.prepare_payload();
+  responses.push_back(custom);
+  Response unknown_status{static_cast<http::status>(299), 11};
+  unknown_status.prepare_payload();
+  responses.push_back(unknown_status);
+
+  for (const auto& res : responses) {
+    for (const bool head_only : {false, true}) {
+      EXPECT_EQ(our_bytes(res, head_only), beast_bytes(res, head_only)) << res.result_int() << " head " << head_only;
+    }
+  }
 }
 
 }  // namespace
