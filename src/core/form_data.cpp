@@ -35,6 +35,7 @@ constexpr auto kCharClasses = make_char_classes();
 
 // The first `c` in [p, end), or end.
 const char* find_byte(const char* p, const char* end, char c) noexcept {
+  if (p == end) return end;  // p may be null (an empty view): memchr must not see it
   const void* found = std::memchr(p, c, static_cast<std::size_t>(end - p));
   return found != nullptr ? static_cast<const char*>(found) : end;
 }

@@ -32,6 +32,7 @@ class BreakFinder {
 
  private:
   std::size_t find(char c, std::size_t from) const noexcept {
+    if (from >= data_.size()) return data_.size();  // data() may be null: memchr must not see it
     const void* p = std::memchr(data_.data() + from, c, data_.size() - from);
     return p != nullptr ? static_cast<std::size_t>(static_cast<const char*>(p) - data_.data()) : data_.size();
   }
