@@ -4,7 +4,8 @@
 # (max_batch=1), in the same run, each on a fresh LMDB store.
 #   bench/durable_publish.sh [path/to/mercure-hub] [seconds per point]
 # The hub (2 workers + its writer thread) and the generator share this machine's 2 cores; set
-# PIN=1 to pin the hub to core 0 (1 worker) and the generator to core 1.
+# PIN=1 to pin the hub to core 0 (1 worker) and the generator to core 1. MODES and PUBLISHERS
+# choose the points (e.g. MODES=group-commit PUBLISHERS=256: acceptance 4 alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hub=${1:-build/release/mercure-hub}
@@ -22,10 +23,10 @@ token=$(publisher_token)
 
 printf '%-22s %10s %12s %10s %10s %10s %8s\n' mode publishers updates/s p50_us p99_us max_us ratio
 declare -A baseline
-for mode in fsync-per-update group-commit; do
+for mode in ${MODES:-fsync-per-update group-commit}; do
   batch=4096
   [[ $mode == fsync-per-update ]] && batch=1
-  for publishers in 1 16 256; do
+  for publishers in ${PUBLISHERS:-1 16 256}; do
     store="$BENCH_TMP/store-$mode-$publishers"
     start_hub "$mode-$publishers" "lmdb://$store?size=0&max_batch=$batch" --workers "$workers"
     out=$("${gen[@]}" "$load" --port "$HUB_PORT" --token "$token" --connections "$publishers" \
@@ -44,7 +45,7 @@ for mode in fsync-per-update group-commit; do
     if [[ $mode == fsync-per-update ]]; then
       baseline[$publishers]=$rate
     else
-      ratio=$(awk -v a="$rate" -v b="${baseline[$publishers]}" 'BEGIN { printf "%.2f", a / b }')
+      ratio=$(awk -v a="$rate" -v b="${baseline[$publishers]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }')
     fi
     printf '%-22s %10s %12s %10s %10s %10s %8s\n' "$mode" "$publishers" "$rate" "$p50" "$p99" "$max" "$ratio"
   done
