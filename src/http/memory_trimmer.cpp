@@ -28,7 +28,6 @@ void MemoryTrimmer::on_timer() {
     return;
   }
   const bool released = ::malloc_trim(0) != 0;
-  ++trims_;
   spdlog::debug("memory trimmed after {} connections' request phases ({})", ended_,
                 released ? "pages released" : "nothing to release");
   ended_ = 0;

@@ -28,7 +28,6 @@ class MemoryTrimmer final {
   void connection_memory_freed();
   // Stops waiting (shutdown), so the event loop can return.
   void stop();
-  [[nodiscard]] std::size_t trims() const { return trims_; }
 
  private:
   void arm();
@@ -37,7 +36,6 @@ class MemoryTrimmer final {
   boost::asio::steady_timer timer_;
   std::size_t ended_ = 0;  // frees since the last trim
   std::size_t ended_at_arm_ = 0;
-  std::size_t trims_ = 0;
   bool armed_ = false;
   bool stopped_ = false;
 };

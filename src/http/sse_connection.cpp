@@ -197,8 +197,9 @@ void SseConnection::write_outbox(Clock::time_point now) {
   iov.clear();
   const bool chunked = settings().chunked;
   if (chunked) {
-    const std::size_t n = format_chunk_head(chunk_head_, total);
-    iov.push_back(iovec{chunk_head_, n});
+    char* head = reactor_.chunk_head_scratch();
+    const std::size_t n = format_chunk_head(head, total);
+    iov.push_back(iovec{head, n});
     total += n + kCrlf.size();
   }
   for (const auto& u : batch) iov.push_back(iov_of(u->frame));
@@ -231,8 +232,9 @@ void SseConnection::replay_step(Clock::time_point now) {
     std::size_t n = 0;
     std::size_t total = chunk.size();
     if (settings().chunked) {
-      const std::size_t h = format_chunk_head(chunk_head_, chunk.size());
-      parts[n++] = iovec{chunk_head_, h};
+      char* head = reactor_.chunk_head_scratch();
+      const std::size_t h = format_chunk_head(head, chunk.size());
+      parts[n++] = iovec{head, h};
       total += h + kCrlf.size();
     }
     parts[n++] = iov_of(chunk);

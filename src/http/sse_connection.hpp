@@ -95,7 +95,6 @@ class SseConnection final : public DeadlineEntry {
   DeliverySource pending_source_ = DeliverySource::live;
   Clock::time_point pending_since_{};
   Clock::time_point last_write_{};
-  char chunk_head_[20] = {};  // "<hex size>\r\n" of the chunk being written
 };
 
 }  // namespace mercure

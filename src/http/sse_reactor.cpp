@@ -171,23 +171,25 @@ void SseReactor::run_flush(Clock::time_point now) {
   }
 }
 
+template <class F>
+void SseReactor::post_once(bool& posted, F f) {
+  if (posted) return;
+  posted = true;
+  asio::post(io_, [&posted, f] {
+    posted = false;
+    f();
+  });
+}
+
 void SseReactor::post_flush() {
-  if (flush_posted_) return;
-  flush_posted_ = true;
-  asio::post(io_, [this] {
-    flush_posted_ = false;
+  post_once(flush_posted_, [this] {
     run_flush(Clock::now());
     reap();
   });
 }
 
 void SseReactor::post_reap() {
-  if (reap_posted_) return;
-  reap_posted_ = true;
-  asio::post(io_, [this] {
-    reap_posted_ = false;
-    reap();
-  });
+  post_once(reap_posted_, [this] { reap(); });
 }
 
 void SseReactor::report_delivered() {

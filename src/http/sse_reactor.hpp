@@ -53,7 +53,6 @@ class SseReactor final {
   void shutdown_all();
   // Called after updates were pushed to subscribers: writes to the dirty connections now.
   void after_dispatch();
-  [[nodiscard]] std::size_t size() const { return live_.size(); }
 
   // For the connections.
   [[nodiscard]] Shard& shard() { return shard_; }
@@ -69,6 +68,8 @@ class SseReactor final {
   std::vector<UpdatePtr>& batch_scratch() { return batch_; }
   std::vector<iovec>& iov_scratch() { return iov_; }
   std::string& chunk_scratch() { return chunk_; }
+  // "<hex size>\r\n" of the chunk being written (only read during one write call).
+  char* chunk_head_scratch() { return chunk_head_; }
 
  private:
   void arm_epoll();
@@ -78,6 +79,9 @@ class SseReactor final {
   void run_flush(Clock::time_point now);
   void post_flush();
   void post_reap();
+  // Posts `f` unless a post of it is pending (`posted` says so).
+  template <class F>
+  void post_once(bool& posted, F f);
   void reap();
   void stop_waiting_if_done();
   void report_delivered();
@@ -103,6 +107,7 @@ class SseReactor final {
   std::vector<UpdatePtr> batch_;
   std::vector<iovec> iov_;
   std::string chunk_;
+  char chunk_head_[20] = {};
 };
 
 }  // namespace mercure
