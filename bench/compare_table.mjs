@@ -57,11 +57,11 @@ for (const label of scenarios) {
     const vb = b ? f(b) : undefined;
     const ratio = typeof va === 'number' && typeof vb === 'number' && vb !== 0 ? (va / vb).toFixed(2) : '';
     console.log(`| ${label} | ${name} | ${va === undefined ? 'n/a' : fmt(va, digits)} | ${vb === undefined ? 'n/a' : fmt(vb, digits)} | ${ratio} |`);
-    const floor = key === 'cpuDelivery' && floors.find((r) => r.label === label);
-    if (floor) {
+    for (const floor of key === 'cpuDelivery' ? floors.filter((r) => r.label === label) : []) {
       // Not a server: what the kernel alone costs with one send() per delivery, same pinning.
       const fb = vb ? (floor.us_per_message / vb).toFixed(2) : '';
-      console.log(`| ${label} | kernel floor, one send() per delivery (us; ratio: floor / nchan) | ${fmt(floor.us_per_message, 2)} | | ${fb} |`);
+      const how = floor.uring > 0 ? `one sendmsg per delivery, ${floor.uring} per io_uring call` : 'one send() per delivery';
+      console.log(`| ${label} | kernel floor, ${how} (us; ratio: floor / nchan) | ${fmt(floor.us_per_message, 2)} | | ${fb} |`);
     }
   }
 }

@@ -2,16 +2,20 @@
 // SSE-sized message to each of N loopback TCP connections costs the sending process, measured
 // in the same conditions as the hub (sender pinned to one core, the reader on the other). A hub
 // cannot deliver an event for less CPU than this with one send per message; bench/compare
-// prints our CPU per delivery next to it.
+// prints our CPU per delivery next to it. With --uring K the sends are made as the hub makes
+// them by default: one sendmsg of three buffers (size line, frame, CRLF) per connection, K of
+// them per system call through the hub's SendRing (io_uring).
 //
 //   bench_send_floor [--connections N] [--rounds R] [--rate per_s] [--batch K] [--bytes B]
-//                    [--sender-cpu C] [--reader-cpu C] [--json [--label NAME]]
+//                    [--uring K] [--sender-cpu C] [--reader-cpu C] [--json [--label NAME]]
 //
 // The reader is a forked process (each process stays under the open-file limit) that drains
 // every connection with epoll. The sender writes `batch` messages per send(), `rounds` times to
 // every connection, `rate` rounds per second (0 = back to back), and reports its own CPU time
 // (CLOCK_PROCESS_CPUTIME_ID: user + kernel, the softirq work of loopback delivery included) per
 // delivered message.
+
+#include "http/send_ring.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,10 +25,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <memory>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -46,6 +54,7 @@ struct Options {
   int bytes = 120;
   int sender_cpu = 0;
   int reader_cpu = 1;
+  int uring = 0;  // sendmsg calls per io_uring submit (the hub's SendRing); 0 = one send() each
   bool json = false;
   std::string label;
 };
@@ -86,6 +95,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--bytes") o.bytes = std::atoi(value());
     else if (a == "--sender-cpu") o.sender_cpu = std::atoi(value());
     else if (a == "--reader-cpu") o.reader_cpu = std::atoi(value());
+    else if (a == "--uring") o.uring = std::atoi(value());
     else if (a == "--json") o.json = true;
     else if (a == "--label") o.label = value();
     else {
@@ -131,6 +141,22 @@ Options parse(int argc, char** argv) {
   }
   std::_Exit(0);
 }
+
+// One chunk (size line, frame, CRLF) as the hub writes it: three buffers in one sendmsg.
+struct Chunk {
+  iovec iov[3];
+  msghdr msg{};
+  explicit Chunk(const std::string& payload) {
+    const std::size_t n = payload.size();
+    auto* base = const_cast<char*>(payload.data());
+    const std::size_t head = payload.find("\r\n") + 2;
+    iov[0] = iovec{base, head};
+    iov[1] = iovec{base + head, n - head - 2};
+    iov[2] = iovec{base + n - 2, 2};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 3;
+  }
+};
 
 }  // namespace
 
@@ -190,7 +216,30 @@ int main(int argc, char** argv) {
   const double cpu0 = cpu_seconds();
   const auto t0 = Clock::now();
   auto next = t0;
+  std::unique_ptr<mercure::SendRing> ring;
+  if (o.uring > 0) {
+    std::string why;
+    ring = mercure::SendRing::open(static_cast<unsigned>(o.uring), why);
+    if (ring == nullptr) {
+      std::fprintf(stderr, "bench_send_floor: io_uring unavailable: %s\n", why.c_str());
+      return 2;
+    }
+  }
+  const Chunk chunk(payload);
   for (int r = 0; r < o.rounds; ++r) {
+    if (ring) {
+      for (std::size_t i = 0; i < conns.size(); i += ring->capacity()) {
+        const std::size_t count = std::min(ring->capacity(), conns.size() - i);
+        for (std::size_t k = 0; k < count; ++k) ring->queue(conns[i + k], chunk.msg, k);
+        for (const auto& result : ring->submit()) {
+          if (result.res < 0) ++would_block;
+        }
+        sends += static_cast<long long>(count);
+      }
+      next += period;
+      if (period != Clock::duration::zero()) std::this_thread::sleep_until(next);
+      continue;
+    }
     for (const int s : conns) {
       const ssize_t n = send(s, payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ++would_block;
@@ -209,15 +258,16 @@ int main(int argc, char** argv) {
   const double per_message_us = per_send_us / o.batch;
   if (o.json) {
     std::printf(
-        "{\"target\":\"floor\",\"label\":\"%s\",\"connections\":%d,\"rounds\":%d,\"rate\":%.1f,\"batch\":%d,\"bytes\":%zu,\"sends\":%lld,\"would_block\":%lld,"
+        "{\"target\":\"floor\",\"label\":\"%s\",\"connections\":%d,\"rounds\":%d,\"rate\":%.1f,\"batch\":%d,\"uring\":%d,\"bytes\":%zu,\"sends\":%lld,\"would_block\":%lld,"
         "\"cpu_s\":%.3f,\"wall_s\":%.3f,\"us_per_send\":%.3f,\"us_per_message\":%.3f}\n",
-        o.label.c_str(), o.connections, o.rounds, o.rate, o.batch, message.size(), sends, would_block, cpu, wall,
+        o.label.c_str(), o.connections, o.rounds, o.rate, o.batch, o.uring, message.size(), sends, would_block, cpu, wall,
         per_send_us, per_message_us);
   } else {
     std::printf(
-        "send floor: %d connections x %d rounds (%.0f/s), %d message(s) of %zu bytes per send: %.2f us CPU per send, "
+        "send floor: %d connections x %d rounds (%.0f/s), %d message(s) of %zu bytes per send%s: %.2f us CPU per send, "
         "%.2f us per message (%lld sends would have blocked)\n",
-        o.connections, o.rounds, o.rate, o.batch, message.size(), per_send_us, per_message_us, would_block);
+        o.connections, o.rounds, o.rate, o.batch, message.size(), o.uring > 0 ? " (io_uring batches)" : "",
+        per_send_us, per_message_us, would_block);
   }
   return would_block == 0 ? 0 : 1;
 }

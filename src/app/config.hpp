@@ -57,6 +57,7 @@ struct Config {
 
   bool ui = false;
   bool demo = false;
+  bool io_uring = true;  // batched event-stream sends (http/send_ring.hpp); falls back when unavailable
   bool debug = false;               // debug logs (the reference warns: not for production)
   std::string log_format = "text";  // "text" or "json" (always lower case here)
   bool use_forwarded_headers = false;

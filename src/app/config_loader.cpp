@@ -621,6 +621,8 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.ui = parse_bool(v);
     } else if (key == "demo") {
       c.demo = parse_bool(v);
+    } else if (key == "io_uring") {
+      c.io_uring = parse_bool(v);
     } else if (key == "debug") {
       c.debug = parse_bool(v);
     } else if (key == "log_format") {

@@ -111,6 +111,7 @@ ServerOptions server_options(const Config& c) {
   o.subscriptions = c.subscriptions;
   o.ui = c.ui || c.demo;
   o.demo = c.demo;
+  o.io_uring = c.io_uring;
   return o;
 }
 

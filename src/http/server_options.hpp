@@ -43,6 +43,9 @@ struct ServerOptions {
   std::size_t max_connections_per_ip = 0;  // per client IPv4 address or IPv6 /64
   std::size_t max_streams_per_token = 0;   // event streams opened with the same token
   OutboxLimits outbox;
+  // Event streams' sends of one turn made in one system call (http/send_ring.hpp) when the
+  // kernel offers io_uring; off = one sendmsg per stream.
+  bool io_uring = true;
 
   // Optional features (issue 4). Each is off unless configured.
   bool subscriptions = false;  // subscription events and the subscriptions API

@@ -1,6 +1,8 @@
 #include "http/sse_connection.hpp"
 
 #include "core/sse_frame.hpp"
+#include "http/outbox_chunk.hpp"
+#include "http/send_ring.hpp"
 #include "http/shard.hpp"
 #include "http/sse_reactor.hpp"
 
@@ -15,6 +17,8 @@
 
 namespace mercure {
 
+static_assert(SseConnection::kNotSentYet == SendRing::kNotSent);
+
 namespace {
 
 constexpr std::string_view kHeartbeatChunk = "2\r\n:\n\r\n";
@@ -25,8 +29,6 @@ constexpr std::string_view kCrlf = "\r\n";
 // One replay step reads at most this much of the history before writing or yielding.
 constexpr std::size_t kReplayEventsPerStep = 1024;
 constexpr std::size_t kReplayBytesPerStep = 64 * 1024;
-// Buffers per sendmsg (well under IOV_MAX).
-constexpr std::size_t kMaxIov = 128;
 // How long a finishing stream waits for its last bytes when dispatch_timeout is off.
 constexpr auto kFinishGrace = std::chrono::seconds(5);
 // A deadline that found nothing to do yet (a heartbeat behind pending frames) looks again.
@@ -38,20 +40,6 @@ constexpr std::size_t kMaxDrain = 64 * 1024;
 
 iovec iov_of(std::string_view s) {
   return iovec{const_cast<char*>(s.data()), s.size()};
-}
-
-// "<hex size>\r\n" into `out` (at least 20 bytes); returns its length.
-std::size_t format_chunk_head(char* out, std::size_t size) {
-  char digits[16];
-  std::size_t n = 0;
-  do {
-    digits[n++] = "0123456789abcdef"[size & 0xf];
-    size >>= 4;
-  } while (size != 0);
-  for (std::size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
-  out[n] = '\r';
-  out[n + 1] = '\n';
-  return n + 2;
 }
 
 }  // namespace
@@ -86,25 +74,35 @@ bool SseConnection::write_bytes(std::string_view bytes, Clock::time_point now) {
 }
 
 bool SseConnection::write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
-                          Clock::time_point now) {
+                          Clock::time_point now, int first_result) {
   // Sends from the first buffer with unsent bytes, kMaxIov buffers at a time.
   std::size_t first = 0;       // index of the first buffer not fully sent
   std::size_t first_done = 0;  // bytes of it already sent
   std::size_t sent = 0;
   bool would_block = false;
   while (sent < total) {
-    iovec batch[kMaxIov];
-    std::size_t n = 0;
-    for (std::size_t i = first; i < iov.size() && n < kMaxIov; ++i, ++n) batch[n] = iov[i];
-    batch[0].iov_base = static_cast<char*>(batch[0].iov_base) + first_done;
-    batch[0].iov_len -= first_done;
-    msghdr msg{};
-    msg.msg_iov = batch;
-    msg.msg_iovlen = n;
-    const ssize_t r = ::sendmsg(fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t r = 0;
+    int error = 0;
+    if (first_result != SendRing::kNotSent) {
+      // The first sendmsg, of the first kMaxIov buffers, was made in a batch (send_ring.hpp).
+      r = first_result < 0 ? -1 : first_result;
+      error = -first_result;
+      first_result = SendRing::kNotSent;
+    } else {
+      iovec batch[OutboxChunk::kMaxIov];
+      std::size_t n = 0;
+      for (std::size_t i = first; i < iov.size() && n < OutboxChunk::kMaxIov; ++i, ++n) batch[n] = iov[i];
+      batch[0].iov_base = static_cast<char*>(batch[0].iov_base) + first_done;
+      batch[0].iov_len -= first_done;
+      msghdr msg{};
+      msg.msg_iov = batch;
+      msg.msg_iovlen = n;
+      r = ::sendmsg(fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      error = errno;
+    }
     if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) {
         would_block = true;
         break;
       }
@@ -173,7 +171,7 @@ bool SseConnection::continue_pending(Clock::time_point now) {
   return true;
 }
 
-void SseConnection::flush(Clock::time_point now) {
+void SseConnection::flush(Clock::time_point now, bool batched) {
   if (phase_ != Phase::streaming) return;
   if (subscriber().overflowed()) {
     close(End::slow);  // cut off now, even when a write is stuck
@@ -183,30 +181,23 @@ void SseConnection::flush(Clock::time_point now) {
   if (start_.replay) {
     replay_step(now);
   } else {
-    write_outbox(now);
+    write_outbox(now, batched);
   }
 }
 
-void SseConnection::write_outbox(Clock::time_point now) {
+void SseConnection::write_outbox(Clock::time_point now, bool batched) {
   if (!subscriber().has_pending()) return;
-  auto& batch = reactor_.batch_scratch();
-  auto& iov = reactor_.iov_scratch();
-  subscriber().take_pending(batch);
-  std::size_t total = 0;
-  for (const auto& u : batch) total += u->frame.size();
-  iov.clear();
-  const bool chunked = settings().chunked;
-  if (chunked) {
-    char* head = reactor_.chunk_head_scratch();
-    const std::size_t n = format_chunk_head(head, total);
-    iov.push_back(iovec{head, n});
-    total += n + kCrlf.size();
-  }
-  for (const auto& u : batch) iov.push_back(iov_of(u->frame));
-  if (chunked) iov.push_back(iov_of(kCrlf));
-  const std::size_t events = batch.size();
-  write(iov, total, events, DeliverySource::live, now);
-  batch.clear();  // pending_ holds a copy of anything unsent
+  OutboxChunk* chunk = batched ? reactor_.stage(this) : nullptr;
+  const bool direct = chunk == nullptr;
+  if (direct) chunk = &reactor_.direct_chunk();
+  subscriber().take_pending(chunk->updates);
+  chunk->build(settings().chunked);
+  if (direct) complete(*chunk, SendRing::kNotSent, now);
+}
+
+void SseConnection::complete(OutboxChunk& chunk, int first_result, Clock::time_point now) {
+  write(chunk.iov, chunk.total, chunk.updates.size(), DeliverySource::live, now, first_result);
+  chunk.clear();  // pending_ holds a copy of anything unsent
 }
 
 void SseConnection::replay_step(Clock::time_point now) {
@@ -316,7 +307,7 @@ void SseConnection::finish(End why, Clock::time_point now) {
   if (phase_ != Phase::streaming) return;
   // What was pushed and not written yet goes out before the end.
   if (pending_.empty() && !start_.replay && !subscriber().overflowed()) {
-    write_outbox(now);
+    write_outbox(now, false);
     if (phase_ != Phase::streaming) return;
   }
   end_ = why;

@@ -28,6 +28,7 @@ struct iovec;
 namespace mercure {
 
 class SseReactor;
+struct OutboxChunk;
 
 class SseConnection final : public DeadlineEntry {
  public:
@@ -49,7 +50,11 @@ class SseConnection final : public DeadlineEntry {
   // The entry's deadline came: heartbeat, expiry, end of life, stalled write.
   void on_deadline(Clock::time_point now);
   // Marked dirty (something was pushed, or the next replay step is due): write what is pending.
-  void flush(Clock::time_point now);
+  // `batched`: the outbox's frames may be staged in the reactor's batch instead of sent now.
+  void flush(Clock::time_point now, bool batched);
+  // The batched send of `chunk` (staged by flush) returned `first_result` (bytes or -errno;
+  // SendRing::kNotSent = not attempted): finishes writing it.
+  void complete(OutboxChunk& chunk, int first_result, Clock::time_point now);
   // Ends the stream with the last chunk, after what is pending (shutdown, expiry, lifetime).
   void finish(End why, Clock::time_point now);
   // Ends it at once; `abandon` skips the reactor (used while the reactor is destroyed).
@@ -61,6 +66,8 @@ class SseConnection final : public DeadlineEntry {
     __builtin_prefetch(start_.subscriber.get());
   }
 
+  static constexpr int kNotSentYet = -0x10000;  // SendRing::kNotSent, without its header
+
   // Reactor bookkeeping.
   bool dirty = false;
   std::size_t live_slot = 0;
@@ -71,14 +78,15 @@ class SseConnection final : public DeadlineEntry {
   Subscriber& subscriber() { return *start_.subscriber; }
   const SseStreamSettings& settings() const { return start_.settings; }
   // Sends `iov` (`total` bytes): what the kernel does not take now is kept in pending_.
-  // `events` are counted as delivered from `source` once all of it is written. False when
-  // the connection closed.
+  // `events` are counted as delivered from `source` once all of it is written. A
+  // `first_result` other than SendRing::kNotSent is the result of the first sendmsg, already
+  // made. False when the connection closed.
   bool write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
-             Clock::time_point now);
+             Clock::time_point now, int first_result = kNotSentYet);
   bool write_bytes(std::string_view bytes, Clock::time_point now);
   // Writes more of pending_ (EPOLLOUT). False when the connection closed.
   bool continue_pending(Clock::time_point now);
-  void write_outbox(Clock::time_point now);
+  void write_outbox(Clock::time_point now, bool batched);
   void replay_step(Clock::time_point now);
   // Discards whatever the peer sent; false at end of file or on an error.
   bool drain_input();

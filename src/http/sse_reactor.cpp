@@ -152,7 +152,57 @@ void SseReactor::on_timer() {
   arm_timer();
 }
 
+OutboxChunk* SseReactor::stage(SseConnection* c) {
+  if (!batching_ || staged_count_ == staged_.size()) return nullptr;
+  OutboxChunk& chunk = staged_[staged_count_++];
+  chunk.owner = c;
+  return &chunk;
+}
+
+SendRing* SseReactor::send_ring() {
+  if (!ring_opened_) {
+    ring_opened_ = true;
+    if (shard_.options().io_uring) {
+      std::string why;
+      ring_ = SendRing::open(kFlushBudget, why);
+      if (ring_ == nullptr) {
+        spdlog::warn("worker {}: io_uring unavailable ({}): event streams are written with one send() each",
+                     shard_.id(), why);
+      } else {
+        staged_.resize(std::min<std::size_t>(ring_->capacity(), kFlushBudget));
+        spdlog::info("worker {}: event-stream sends batched through io_uring (up to {} per system call)",
+                     shard_.id(), staged_.size());
+      }
+    }
+  }
+  if (ring_ != nullptr && ring_->broken()) {
+    spdlog::warn("worker {}: io_uring failed: event streams are written with one send() each from now on",
+                 shard_.id());
+    ring_.reset();
+  }
+  return ring_.get();
+}
+
+void SseReactor::send_staged(Clock::time_point now) {
+  const std::size_t count = staged_count_;
+  staged_count_ = 0;
+  if (count == 0) return;
+  for (std::size_t i = 0; i < count; ++i) staged_[i].result = SendRing::kNotSent;
+  if (count > 1) {
+    // One system call for every connection of the turn (a single one is sent directly).
+    for (std::size_t i = 0; i < count; ++i) ring_->queue(staged_[i].owner->fd(), staged_[i].msg, i);
+    for (const SendRing::Result& r : ring_->submit()) {
+      if (r.tag < count) staged_[r.tag].result = r.res;
+    }
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    OutboxChunk& chunk = staged_[i];
+    chunk.owner->complete(chunk, chunk.result, now);
+  }
+}
+
 void SseReactor::run_flush(Clock::time_point now) {
+  batching_ = send_ring() != nullptr;
   std::size_t budget = kFlushBudget;
   while (dirty_head_ < dirty_.size() && budget > 0) {
     // The send below evicts most of what we touch: start loading the next connection now.
@@ -160,8 +210,12 @@ void SseReactor::run_flush(Clock::time_point now) {
     SseConnection* c = dirty_[dirty_head_++];
     c->dirty = false;
     if (c->closed()) continue;
-    c->flush(now);
+    c->flush(now, batching_);
     --budget;
+  }
+  if (batching_) {
+    batching_ = false;
+    send_staged(now);
   }
   if (dirty_head_ == dirty_.size()) {
     dirty_.clear();

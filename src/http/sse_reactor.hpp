@@ -8,7 +8,8 @@
 //     dispatch, at most kFlushBudget connections per turn of the event loop, so a fan-out to
 //     many subscribers never holds the loop (and the publishers' acknowledgements) for long.
 //     Updates that arrive while a fan-out is still going are written with it, one send per
-//     subscriber.
+//     subscriber. The sends of one turn are made together, in one system call, through a
+//     SendRing (io_uring) when the kernel offers one and the `io_uring` option is on.
 // Connections that close are kept until the end of the current turn (events already read
 // from epoll may still name them), then destroyed.
 //
@@ -17,6 +18,8 @@
 #include "core/deadline_heap.hpp"
 #include "core/metrics.hpp"
 #include "core/subscriber.hpp"
+#include "http/outbox_chunk.hpp"
+#include "http/send_ring.hpp"
 #include "http/sse_stream.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -65,8 +68,10 @@ class SseReactor final {
   void count_delivered(DeliverySource source, std::size_t events) {
     delivered_[static_cast<std::size_t>(source)] += events;
   }
-  std::vector<UpdatePtr>& batch_scratch() { return batch_; }
-  std::vector<iovec>& iov_scratch() { return iov_; }
+  // A chunk for `c` in this turn's batched send, or nullptr when sends are not batched now
+  // (the connection then writes directly_chunk() at once).
+  OutboxChunk* stage(SseConnection* c);
+  OutboxChunk& direct_chunk() { return direct_; }
   std::string& chunk_scratch() { return chunk_; }
   // "<hex size>\r\n" of the chunk being written (only read during one write call).
   char* chunk_head_scratch() { return chunk_head_; }
@@ -77,6 +82,11 @@ class SseReactor final {
   void arm_timer();
   void on_timer();
   void run_flush(Clock::time_point now);
+  // The ring, opened on first use (on the shard thread: it is bound to its submitter);
+  // nullptr when off, unavailable or broken.
+  SendRing* send_ring();
+  // Sends what stage() collected and lets each connection finish its write.
+  void send_staged(Clock::time_point now);
   void post_flush();
   void post_reap();
   // Posts `f` unless a post of it is pending (`posted` says so).
@@ -103,9 +113,13 @@ class SseReactor final {
   bool reap_posted_ = false;
   bool stopping_ = false;
   std::size_t delivered_[kDeliverySources] = {};
+  std::unique_ptr<SendRing> ring_;
+  bool ring_opened_ = false;
+  bool batching_ = false;  // inside run_flush with a ring
+  std::vector<OutboxChunk> staged_;
+  std::size_t staged_count_ = 0;
   // Scratch space shared by the connections (one flush at a time).
-  std::vector<UpdatePtr> batch_;
-  std::vector<iovec> iov_;
+  OutboxChunk direct_;
   std::string chunk_;
   char chunk_head_[20] = {};
 };

@@ -1,7 +1,8 @@
 // Event streams once their head is written (src/http/sse_reactor, sse_connection): what a
 // subscriber sends is read and ignored, a subscriber that leaves is unregistered at once, many
 // updates published while a crowd is being written reach everyone in order, and a subscriber
-// that stops reading is cut off without holding the others.
+// that stops reading is cut off without holding the others; both with the sends of a turn
+// batched through io_uring and one by one.
 
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +47,19 @@ function eventsOf(text) {
   return parser.events;
 }
 
+/**
+ * With io_uring on, the sends went through the ring, or the hub said why it could not (a
+ * kernel without io_uring); off, the ring was never opened.
+ */
+function assertSendPath(hub, ioUring) {
+  const log = hub.stderr();
+  if (ioUring === 'true') {
+    assert.match(log, /event-stream sends batched through io_uring|io_uring unavailable/);
+  } else {
+    assert.doesNotMatch(log, /io_uring/);
+  }
+}
+
 describe('event streams', () => {
   test('bytes a subscriber sends after its request are read and ignored; the stream goes on', async () => {
     const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1' } });
@@ -81,44 +95,48 @@ describe('event streams', () => {
     for (const s of subs.slice(15)) s.close();
   });
 
-  test('a burst published while a crowd is being written reaches everyone, in order, without duplicates', async () => {
-    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1' } });
-    closer.add(() => hub.stop());
-    // More subscribers than one turn of the event loop writes (128), so the burst lands while
-    // the fan-out of its first updates is still going.
-    const subs = [];
-    for (let i = 0; i < 300; i++) subs.push(closer.add(await subscribeOk(hub, ['/crowd'])));
-    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => publishOk(hub, { topic: '/crowd', data: `n${i}` }, { token })));
-    const deadline = Date.now() + 3 * DEFAULT_TIMEOUT_MS;
-    for (const s of subs) {
-      await s.waitFor((r) => r.events.length >= ids.length, { what: 'the burst', timeoutMs: Math.max(deadline - Date.now(), 1) });
-    }
-    // Every subscriber sees each update once, all in the same order (the hub's).
-    const reference = subs[0].events.map((e) => e.id);
-    assert.deepEqual([...reference].sort(), [...ids].sort());
-    for (const s of subs) assert.deepEqual(s.events.map((e) => e.id), reference);
-  });
-
-  test('a subscriber that stops reading is cut off as slow, and the others keep everything', async () => {
-    const hub = await startHub({
-      env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1', DISPATCH_TIMEOUT: '60s', HEARTBEAT_INTERVAL: '0' },
+  for (const ioUring of ['true', 'false']) {
+    test(`a burst published while a crowd is being written reaches everyone, in order, without duplicates (io_uring ${ioUring})`, async () => {
+      const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', IO_URING: ioUring } });
+      closer.add(() => hub.stop());
+      // More subscribers than one turn of the event loop writes (128), so the burst lands while
+      // the fan-out of its first updates is still going.
+      const subs = [];
+      for (let i = 0; i < 300; i++) subs.push(closer.add(await subscribeOk(hub, ['/crowd'])));
+      const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => publishOk(hub, { topic: '/crowd', data: `n${i}` }, { token })));
+      const deadline = Date.now() + 3 * DEFAULT_TIMEOUT_MS;
+      for (const s of subs) {
+        await s.waitFor((r) => r.events.length >= ids.length, { what: 'the burst', timeoutMs: Math.max(deadline - Date.now(), 1) });
+      }
+      // Every subscriber sees each update once, all in the same order (the hub's).
+      const reference = subs[0].events.map((e) => e.id);
+      assert.deepEqual([...reference].sort(), [...ids].sort());
+      for (const s of subs) assert.deepEqual(s.events.map((e) => e.id), reference);
+      assertSendPath(hub, ioUring);
     });
-    closer.add(() => hub.stop());
-    const stalled = closer.add(await rawSocket(hub));
-    stalled.socket.write(`GET ${HUB_PATH}?topic=/big HTTP/1.1\r\nHost: x\r\n\r\n`);
-    await stalled.waitFor((st) => st.text.includes('\r\n\r\n'), DEFAULT_TIMEOUT_MS, 'the stream head');
-    stalled.socket.pause();
-    const healthy = closer.add(await subscribeOk(hub, ['/big']));
-    const data = 'x'.repeat(64 * 1024);
-    const ids = [];
-    // 8 MiB of outbox (the default limit) and the socket buffers are well under 300 x 64 KiB.
-    for (let i = 0; i < 300; i++) ids.push(await publishOk(hub, { topic: '/big', data }, { token }));
-    await waitForMetric(
-      hub,
-      (e) => e.family('mercure_subscriber_disconnects_total').samples.some((x) => x.labels.reason === 'slow' && x.value === 1),
-      'the stalled subscriber cut off as slow',
-    );
-    await healthy.waitFor((r) => r.events.length >= ids.length, { what: 'every update', timeoutMs: 4 * DEFAULT_TIMEOUT_MS });
-    assert.deepEqual(healthy.events.map((e) => e.id), ids);
-  });
+
+    test(`a subscriber that stops reading is cut off as slow, and the others keep everything (io_uring ${ioUring})`, async () => {
+      const hub = await startHub({
+        env: { ALLOW_ANONYMOUS: '1', METRICS_ENABLED: '1', DISPATCH_TIMEOUT: '60s', HEARTBEAT_INTERVAL: '0', IO_URING: ioUring },
+      });
+      closer.add(() => hub.stop());
+      const stalled = closer.add(await rawSocket(hub));
+      stalled.socket.write(`GET ${HUB_PATH}?topic=/big HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await stalled.waitFor((st) => st.text.includes('\r\n\r\n'), DEFAULT_TIMEOUT_MS, 'the stream head');
+      stalled.socket.pause();
+      const healthy = closer.add(await subscribeOk(hub, ['/big']));
+      const data = 'x'.repeat(64 * 1024);
+      const ids = [];
+      // 8 MiB of outbox (the default limit) and the socket buffers are well under 300 x 64 KiB.
+      for (let i = 0; i < 300; i++) ids.push(await publishOk(hub, { topic: '/big', data }, { token }));
+      await waitForMetric(
+        hub,
+        (e) => e.family('mercure_subscriber_disconnects_total').samples.some((x) => x.labels.reason === 'slow' && x.value === 1),
+        'the stalled subscriber cut off as slow',
+      );
+      await healthy.waitFor((r) => r.events.length >= ids.length, { what: 'every update', timeoutMs: 4 * DEFAULT_TIMEOUT_MS });
+      assert.deepEqual(healthy.events.map((e) => e.id), ids);
+      assertSendPath(hub, ioUring);
+    });
+  }
 });

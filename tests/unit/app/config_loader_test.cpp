@@ -509,6 +509,14 @@ TEST(ConfigLoader, FileOwnSettingsHaveDirectivesToo) {
   EXPECT_EQ(c.transport_url, "local://");
 }
 
+TEST(ConfigLoader, BatchedSendsAreOnByDefaultAndEachLayerCanTurnThemOff) {
+  EXPECT_TRUE(load(kKeyed).config.io_uring);
+  EXPECT_FALSE(load(with(kKeyed, {{"IO_URING", "false"}})).config.io_uring);
+  EXPECT_FALSE(load(kKeyed, {"--io-uring=false"}).config.io_uring);
+  EXPECT_FALSE(load(kKeyed, {}, "mercure {\n io_uring false\n}\n").config.io_uring);
+  EXPECT_TRUE(load(with(kKeyed, {{"IO_URING", "true"}}), {}, "mercure {\n io_uring false\n}\n").config.io_uring);
+}
+
 TEST(ConfigLoader, FileAcceptsAMultiLinePemInQuotes) {
   const auto cases = jwt_test::load_jwt_cases();
   const std::string pem = jwt_test::str(cases.keys.at("EdDSA").as_object().at("public_pem"));
