@@ -166,8 +166,10 @@ SendRing* SseReactor::send_ring() {
       std::string why;
       ring_ = SendRing::open(kFlushBudget, why);
       if (ring_ == nullptr) {
-        spdlog::warn("worker {}: io_uring unavailable ({}): event streams are written with one send() each",
-                     shard_.id(), why);
+        spdlog::warn(
+            "worker {}: io_uring unavailable ({}): event streams are written with one send() each "
+            "(io_uring false / IO_URING=false says so without this warning)",
+            shard_.id(), why);
       } else {
         staged_.resize(std::min<std::size_t>(ring_->capacity(), kFlushBudget));
         spdlog::info("worker {}: event-stream sends batched through io_uring (up to {} per system call)",
