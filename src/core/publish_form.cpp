@@ -2,6 +2,7 @@
 
 #include "core/form_data.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <system_error>
@@ -38,11 +39,16 @@ Result<PublishForm> parse_publish_form(std::string_view body) {
   // too, since a malformed escape anywhere fails the whole form.
   PublishForm form;
   bool seen_data = false, seen_id = false, seen_type = false, seen_retry = false;
-  std::string key;
+  std::string decoded_key;
   std::string ignored;
   std::string_view raw_key, raw_value;
   for (UrlencodedPairs pairs(body); pairs.next(raw_key, raw_value);) {
-    if (!decode_urlencoded(raw_key, key)) return malformed_urlencoded("form", raw_key);
+    // A key without '%' or '+' (topic, data, id...) is its own decoding.
+    std::string_view key = raw_key;
+    if (std::any_of(raw_key.begin(), raw_key.end(), [](char c) { return c == '%' || c == '+'; })) {
+      if (!decode_urlencoded(raw_key, decoded_key)) return malformed_urlencoded("form", raw_key);
+      key = decoded_key;
+    }
     std::string* into = &ignored;
     if (key == "topic") {
       into = &form.topics.emplace_back();

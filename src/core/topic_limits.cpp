@@ -1,6 +1,7 @@
 #include "core/topic_limits.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace mercure {
 
@@ -38,7 +39,21 @@ std::string ordinal(std::size_t index) {
 }  // namespace
 
 bool is_valid_topic_text(std::string_view text) noexcept {
-  for (std::size_t i = 0; i < text.size();) {
+  std::size_t i = 0;
+  // The usual text, printable ASCII (0x20-0x7E), checked 8 bytes at a time; the first word with
+  // another byte, and what follows, go through the byte-wise check below.
+  constexpr std::uint64_t kOnes = 0x0101010101010101U;
+  constexpr std::uint64_t kHighs = 0x8080808080808080U;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    // A byte below 0x20 borrows (w - 0x20..), one of 0x7F-0xFF sets its high bit in (w + 1..) | w;
+    // a carry or borrow crosses into the next byte only from such a byte.
+    const std::uint64_t below = (w - 0x20 * kOnes) & ~w;
+    const std::uint64_t above = (w + kOnes) | w;
+    if (((below | above) & kHighs) != 0) break;
+  }
+  while (i < text.size()) {
     const auto b0 = static_cast<std::uint8_t>(text[i]);
     if (b0 < 0x20 || b0 == 0x7F) return false;  // C0 and DEL
     const std::size_t n = utf8_sequence(text, i);

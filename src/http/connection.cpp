@@ -326,7 +326,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     Request req = parser.release();
     Response res;
     auto target = parse_target(req.target());
-    bool is_publish = false;
+    std::optional<PublishOutcome> published;  // a publish's 200: written without a Beast message
     if (!target) {
       spdlog::info("request rejected: 400 {} (from {})", target.error().reason, remote);
       shard->metrics().request_rejected(shard->id(), reject_reason_of(target.error()));
@@ -347,10 +347,15 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
           if (!outcome.keep_alive || !stream.socket().is_open()) co_return;
           continue;
         }
-        case http::verb::post:
-          res = co_await handle_publish(shard, &req, &*target, remote);
-          is_publish = true;
+        case http::verb::post: {
+          auto outcome = co_await handle_publish(shard, &req, &*target, remote);
+          if (outcome.refusal) {
+            res = std::move(*outcome.refusal);
+          } else {
+            published = std::move(outcome);
+          }
           break;
+        }
         case http::verb::options:
           res = make_preflight_response(req, opts.cors_origins);
           break;
@@ -377,18 +382,30 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       shard->metrics().request_rejected(shard->id(), RejectReason::not_found);
     }
 
-    if (shard->stopping()) res.keep_alive(false);
-    set_expiry(stream, opts.dispatch_timeout);
     // The bytes http::async_write would send (HEAD: the head only), in one gather write.
     head.clear();
-    serialize_response_head(res, head);
-    const std::array<asio::const_buffer, 2> wire{
-        asio::buffer(head), req.method() == http::verb::head ? asio::const_buffer() : asio::buffer(res.body())};
-    auto [wec, wn] = co_await asio::async_write(stream, wire, asio::as_tuple(asio::use_awaitable));
-    if (is_publish && !wec && res.result() == http::status::ok) {
+    bool keep_alive = false;
+    asio::const_buffer body;
+    if (published) {
+      keep_alive = req.keep_alive() && !shard->stopping();
+      append_ok_text_head(head, req.version(), keep_alive, published->id.size(), published->cors_origin);
+      body = asio::buffer(published->id);
+    } else {
+      if (shard->stopping()) res.keep_alive(false);
+      keep_alive = res.keep_alive();
+      serialize_response_head(res, head);
+      if (req.method() != http::verb::head) body = asio::buffer(res.body());
+    }
+    std::array<asio::const_buffer, 2> wire{asio::buffer(head), body};
+    boost::system::error_code wec;
+    if (!send_now(stream.socket(), wire)) {
+      set_expiry(stream, opts.dispatch_timeout);
+      std::tie(wec, std::ignore) = co_await asio::async_write(stream, wire, asio::as_tuple(asio::use_awaitable));
+    }
+    if (published && !wec) {
       shard->metrics().publish_completed(shard->id(), std::chrono::steady_clock::now() - parsed_at);
     }
-    if (wec || !res.keep_alive()) break;
+    if (wec || !keep_alive) break;
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

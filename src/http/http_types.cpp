@@ -2,8 +2,13 @@
 
 #include "core/form_data.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <array>
 #include <cassert>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -106,6 +111,66 @@ void serialize_response_head(const Response& res, std::string& out) {
     put("\r\n", 2);
   }
   put("\r\n", 2);
+}
+
+void append_ok_text_head(std::string& out, unsigned version, bool keep_alive, std::size_t body_size,
+                         std::string_view cors_origin) {
+  // The fields make_text_response inserts, in its order, then add_cors_headers'.
+  std::string_view connection;
+  if (version < 11) {
+    if (keep_alive) connection = "Connection: keep-alive\r\n";
+  } else if (!keep_alive) {
+    connection = "Connection: close\r\n";
+  }
+  char digits[std::numeric_limits<std::size_t>::digits10 + 1];
+  const auto digits_end = std::to_chars(digits, digits + sizeof digits, body_size).ptr;
+  char status_line[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n";
+  status_line[5] = static_cast<char>('0' + version / 10);
+  status_line[7] = static_cast<char>('0' + version % 10);
+  constexpr std::string_view kCorsCredentials = "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n";
+  const std::array<std::string_view, 8> parts{
+      std::string_view(status_line, sizeof status_line - 1),
+      connection,
+      "Content-Length: ",
+      std::string_view(digits, static_cast<std::size_t>(digits_end - digits)),
+      "\r\n",
+      cors_origin.empty() ? std::string_view() : std::string_view("Access-Control-Allow-Origin: "),
+      cors_origin,
+      cors_origin.empty() ? std::string_view() : kCorsCredentials};
+  std::size_t size = 2;  // the blank line
+  for (auto part : parts) size += part.size();
+  const std::size_t old_size = out.size();
+  out.resize(old_size + size);
+  char* p = out.data() + old_size;
+  for (auto part : parts) {
+    if (part.empty()) continue;  // memcpy never sees the null pointer of an empty view
+    std::memcpy(p, part.data(), part.size());
+    p += part.size();
+  }
+  std::memcpy(p, "\r\n", 2);
+}
+
+bool send_now(boost::asio::ip::tcp::socket& socket, std::array<boost::asio::const_buffer, 2>& wire) {
+  std::array<iovec, 2> iov{};
+  for (std::size_t i = 0; i < wire.size(); ++i) {
+    iov[i].iov_base = const_cast<void*>(wire[i].data());
+    iov[i].iov_len = wire[i].size();
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = iov.size();
+  ssize_t n = 0;
+  do {
+    n = ::sendmsg(socket.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  auto sent = static_cast<std::size_t>(n);
+  for (auto& b : wire) {
+    const std::size_t k = std::min(sent, b.size());
+    b += k;
+    sent -= k;
+  }
+  return wire[0].size() == 0 && wire[1].size() == 0;
 }
 
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& cors_origins) {

@@ -7,6 +7,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,20 @@ inline constexpr int kRetryAfterSeconds = 5;
 // http::async_write sends, for a fraction of the instructions of Beast's buffer views.
 // Precondition: !res.chunked() (string bodies are sent with Content-Length).
 void serialize_response_head(const Response& res, std::string& out);
+
+// Appends the head of a 200 text response with a body of `body_size` bytes, built without a
+// Beast message: the bytes serialize_response_head gives for make_text_response(req, ok, body)
+// followed by add_cors_headers for `cors_origin` (an allowed Origin; empty: none), with
+// Connection as `keep_alive` asks for `version` (as Response::keep_alive would set it).
+void append_ok_text_head(std::string& out, unsigned version, bool keep_alive, std::size_t body_size,
+                         std::string_view cors_origin);
+
+// Writes what the kernel takes at once of `wire` with one non-blocking sendmsg on `socket`,
+// which has no write pending: a small response usually goes whole, without an asynchronous
+// write, its timer and a turn of the event loop. Drops what was sent from `wire`; true when
+// nothing is left. On EAGAIN or an error `wire` is left as it was: the asynchronous write that
+// follows sends the rest or meets the error again.
+[[nodiscard]] bool send_now(boost::asio::ip::tcp::socket& socket, std::array<boost::asio::const_buffer, 2>& wire);
 
 // Cross-origin headers for an allowed Origin (echoed, with credentials). No-op otherwise.
 void add_cors_headers(const Request& req, const std::vector<std::string>& cors_origins, Response& res);

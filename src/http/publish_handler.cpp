@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -87,9 +88,9 @@ Response refuse(Shard* shard, const Request& req, const std::string& remote, con
 
 // Everything before the transport: the token, the CSRF check, the form and its topics, then
 // Hub::publish. Returns the refusal, or nullopt once the update is with the transport, which
-// then calls `done`.
+// then calls `done` (and `id`, `cors_origin` are set).
 std::optional<Response> start_publish(Shard* shard, const Request& req, const Target& target, const std::string& remote,
-                                      std::string& id, Transport::Done done) {
+                                      std::string& id, std::string_view& cors_origin, Transport::Done done) {
   const auto& opts = shard->options();
   const PublishFields fields(req);
   auto found = find_token(fields.authorization, target.first("authorization"), fields.cookie, opts.cookie_name);
@@ -123,6 +124,7 @@ std::optional<Response> start_publish(Shard* shard, const Request& req, const Ta
   auto published = shard->hub().publish(std::move(*form), *claims, std::move(done));
   if (!published) return refuse(shard, req, remote, published.error());
   id = std::move(*published);
+  if (origin_allowed(fields.origin, opts.cors_origins)) cors_origin = fields.origin;
   return std::nullopt;
 }
 
@@ -143,7 +145,9 @@ struct PendingPublish {
   Shard* shard;
   const Request* req;  // owned by the connection's coroutine, suspended until the handler runs
   std::string remote;
-  std::string id;  // set on the shard's thread before the completion can run there
+  // Set on the shard's thread before the completion can run there.
+  std::string id;
+  std::string_view cors_origin;
 };
 
 // The asynchronous operation behind handle_publish. Runs once the connection's coroutine has
@@ -164,25 +168,26 @@ struct PublishInitiation {
       auto executor = pending->executor;
       asio::post(executor, [pending = std::move(pending), r = std::move(r)]() mutable {
         auto& p = *pending;
-        Response res;
+        PublishOutcome outcome;
         if (!r) {
-          res = refuse(p.shard, *p.req, p.remote, r.error());
+          outcome.refusal = refuse(p.shard, *p.req, p.remote, r.error());
         } else {
-          res = make_text_response(*p.req, http::status::ok, std::move(p.id));
-          add_cors_headers(*p.req, p.shard->options().cors_origins, res);
+          outcome.id = std::move(p.id);
+          outcome.cors_origin = p.cors_origin;
         }
         auto h = std::move(p.handler);
         pending.reset();
-        std::move(h)(std::move(res));
+        std::move(h)(std::move(outcome));
       });
     };
-    auto refusal = start_publish(shard, *req, *target, pending->remote, pending->id, std::move(done));
+    auto refusal =
+        start_publish(shard, *req, *target, pending->remote, pending->id, pending->cors_origin, std::move(done));
     if (refusal) {
       auto executor = pending->executor;
       asio::post(executor, [pending = std::move(pending), res = std::move(*refusal)]() mutable {
         auto h = std::move(pending->handler);
         pending.reset();
-        std::move(h)(std::move(res));
+        std::move(h)(PublishOutcome{std::move(res), {}, {}});
       });
     }
   }
@@ -190,8 +195,9 @@ struct PublishInitiation {
 
 }  // namespace
 
-asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const Target* target, std::string remote) {
-  return asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
+asio::awaitable<PublishOutcome> handle_publish(Shard* shard, const Request* req, const Target* target,
+                                               std::string remote) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(PublishOutcome)>(
       PublishInitiation{shard, req, target, std::move(remote)}, asio::use_awaitable);
 }
 

@@ -9,13 +9,23 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace mercure {
 
 class Shard;
 
-boost::asio::awaitable<Response> handle_publish(Shard* shard, const Request* req, const Target* target,
-                                                std::string remote);
+// What a publish comes to: the refusal to send, or (none) a 200 with the update's id, whose head
+// the connection writes with append_ok_text_head (no Beast message for the usual answer).
+struct PublishOutcome {
+  std::optional<Response> refusal;
+  std::string id;
+  std::string_view cors_origin;  // the request's Origin when CORS allows it, else empty
+};
+
+boost::asio::awaitable<PublishOutcome> handle_publish(Shard* shard, const Request* req, const Target* target,
+                                                      std::string remote);
 
 }  // namespace mercure

@@ -26,7 +26,7 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
 }
 }  // namespace
 
-std::string cookie_value(std::string_view header, std::string_view name) {
+std::string_view cookie_value(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     auto semi = header.find(';');
     auto pair = trim(header.substr(0, semi));
@@ -36,7 +36,7 @@ std::string cookie_value(std::string_view header, std::string_view name) {
     if (trim(pair.substr(0, eq)) != name) continue;
     auto value = trim(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    return std::string(value);
+    return value;
   }
   return {};
 }
@@ -49,7 +49,7 @@ Result<FoundToken> find_token(std::string_view authorization_header, const std::
     }
     auto token = trim(authorization_header.substr(7));
     if (token.empty()) return Error{Errc::unauthorized, "empty Bearer token", kJwtCheckFormat};
-    return FoundToken{TokenSource::header, std::string(token)};
+    return FoundToken{TokenSource::header, token};
   }
   if (query_token != nullptr) {
     if (query_token->empty()) return Error{Errc::unauthorized, "empty authorization query parameter", kJwtCheckFormat};
@@ -57,7 +57,7 @@ Result<FoundToken> find_token(std::string_view authorization_header, const std::
   }
   if (!cookie_header.empty()) {
     auto value = cookie_value(cookie_header, cookie_name);
-    if (!value.empty()) return FoundToken{TokenSource::cookie, std::move(value)};
+    if (!value.empty()) return FoundToken{TokenSource::cookie, value};
   }
   return FoundToken{};
 }

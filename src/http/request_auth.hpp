@@ -12,9 +12,10 @@ namespace mercure {
 
 enum class TokenSource { none, header, query, cookie };
 
+// `token` points into the header, query parameter or cookie header it was found in.
 struct FoundToken {
   TokenSource source = TokenSource::none;
-  std::string token;
+  std::string_view token;
 };
 
 // `authorization_header`: the Authorization header value (empty if absent).
@@ -23,8 +24,8 @@ struct FoundToken {
 [[nodiscard]] Result<FoundToken> find_token(std::string_view authorization_header, const std::string* query_token,
                                             std::string_view cookie_header, std::string_view cookie_name);
 
-// Value of cookie `name` in a Cookie header, or empty.
-[[nodiscard]] std::string cookie_value(std::string_view cookie_header, std::string_view name);
+// Value of cookie `name` in a Cookie header (a part of it), or empty.
+[[nodiscard]] std::string_view cookie_value(std::string_view cookie_header, std::string_view name);
 
 // The origin (scheme://host[:port]) of a Referer URL, or empty when it has none.
 [[nodiscard]] std::string origin_of(std::string_view url);

@@ -33,6 +33,25 @@ TEST(TopicLimits, ControlCharactersAreRefused) {
   EXPECT_FALSE(is_valid_topic_text(std::string("a\0b", 3)));
 }
 
+TEST(TopicLimits, EveryByteIsCheckedAtEveryPositionOfALongTopic) {
+  // The ASCII fast path reads 8 bytes at a time: a bad byte anywhere (first word, last partial
+  // word, after a multi-byte character) is found; good multi-byte characters are kept.
+  const std::string base = "https://example.com/topics/0123456789";
+  for (std::size_t pos = 0; pos <= base.size(); ++pos) {
+    for (int c = 0; c < 256; ++c) {
+      std::string text = base;
+      text.insert(pos, 1, static_cast<char>(c));
+      EXPECT_EQ(is_valid_topic_text(text), c >= 0x20 && c < 0x7F) << pos << " " << c;
+    }
+    std::string good = base;
+    good.insert(pos, "\xE6\x97\xA5\xC3\xA9");
+    EXPECT_TRUE(is_valid_topic_text(good)) << pos;
+    std::string c1 = base;
+    c1.insert(pos, "\xC3\xA9\xC2\x85");
+    EXPECT_FALSE(is_valid_topic_text(c1)) << pos;
+  }
+}
+
 TEST(TopicLimits, InvalidUtf8IsRefused) {
   EXPECT_FALSE(is_valid_topic_text("\xFF"));
   EXPECT_FALSE(is_valid_topic_text("\x80"));              // a continuation byte first

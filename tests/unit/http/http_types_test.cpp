@@ -1,6 +1,9 @@
 #include "http/http_types.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <sstream>
@@ -135,6 +138,68 @@ TEST(HttpTypes, SerializedResponsesAreTheBytesBeastWouldSend) {
       EXPECT_EQ(our_bytes(res, head_only), beast_bytes(res, head_only)) << res.result_int() << " head " << head_only;
     }
   }
+}
+
+TEST(HttpTypes, APublishOkHeadIsTheHeadOfTheTextResponseWithItsCorsFields) {
+  const std::string id = "urn:uuid:0192f3a4-0000-7000-8000-000000000000";
+  for (const unsigned version : {10U, 11U}) {
+    for (const char* connection : {"", "close", "keep-alive"}) {
+      for (const char* origin : {"", "https://app.example"}) {
+        Request req{http::verb::post, "/.well-known/mercure", version};
+        if (*connection != '\0') req.set(http::field::connection, connection);
+        if (*origin != '\0') req.set(http::field::origin, origin);
+        auto res = make_text_response(req, http::status::ok, id);
+        add_cors_headers(req, {"*"}, res);
+        std::string expected = "unchanged:";
+        serialize_response_head(res, expected);
+        std::string ours = "unchanged:";
+        append_ok_text_head(ours, version, req.keep_alive(), id.size(), origin);
+        EXPECT_EQ(ours, expected) << version << " " << connection << " " << origin;
+        EXPECT_EQ(beast_bytes(res, false), ours.substr(10) + id);
+      }
+    }
+  }
+  // Stopping: a kept-alive HTTP/1.1 request is answered with Connection: close.
+  std::string closing;
+  append_ok_text_head(closing, 11, false, 2, "");
+  EXPECT_EQ(closing,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+            "Content-Length: 2\r\n\r\n");
+}
+
+TEST(HttpTypes, SendNowWritesWhatTheKernelTakesAndLeavesTheRest) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::socket client(io), server(io);
+  client.connect(acceptor.local_endpoint());
+  acceptor.accept(server);
+
+  const std::string head = "HTTP/1.1 200 OK\r\n\r\n", body = "id";
+  std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(body)};
+  ASSERT_TRUE(send_now(server, wire));
+  EXPECT_EQ(wire[0].size() + wire[1].size(), 0U);
+  std::string got(head.size() + body.size(), '\0');
+  asio::read(client, asio::buffer(got));
+  EXPECT_EQ(got, head + body);
+
+  std::array<asio::const_buffer, 2> empty_body{asio::buffer(head), asio::const_buffer()};
+  EXPECT_TRUE(send_now(server, empty_body));
+
+  // More than the kernel takes at once: the rest is left for an asynchronous write.
+  const std::string large(32 * 1024 * 1024, 'x');
+  std::array<asio::const_buffer, 2> partial{asio::buffer(head), asio::buffer(large)};
+  EXPECT_FALSE(send_now(server, partial));
+  EXPECT_EQ(partial[0].size(), 0U);
+  EXPECT_GT(partial[1].size(), 0U);
+  EXPECT_LT(partial[1].size(), large.size());
+
+  // An error leaves everything to the asynchronous write, which meets it again.
+  server.close();
+  std::array<asio::const_buffer, 2> closed{asio::buffer(head), asio::buffer(body)};
+  EXPECT_FALSE(send_now(server, closed));
+  EXPECT_EQ(closed[0].size(), head.size());
+  EXPECT_EQ(closed[1].size(), body.size());
 }
 
 }  // namespace
