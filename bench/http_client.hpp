@@ -15,6 +15,7 @@
 #include <bit>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -98,24 +99,26 @@ inline int tcp_connect(const sockaddr_in& dst, const std::string& source, bool n
   return fd;
 }
 
-/** One complete HTTP/1.1 response found at the start of a buffer. */
-struct Response {
+/** One complete HTTP/1.1 response found at the start of a buffer, its body not copied. */
+struct ResponseView {
   int status = 0;
-  std::string body;      // decoded (chunked bodies are joined)
-  std::size_t size = 0;  // bytes of the buffer the response took
+  std::string_view body;  // into the parsed buffer, or (chunked) into the caller's `joined`
+  std::size_t size = 0;   // bytes of the buffer the response took
 };
 
 /**
  * Parses the response at the start of `in` (status line, headers, then a body delimited by
  * Content-Length or chunked encoding). nullopt while incomplete. Meant for the short answers
- * to POSTs, not for streams.
+ * to POSTs, not for streams. Allocates nothing unless the body is chunked (joined in `joined`).
  */
-inline std::optional<Response> parse_response(std::string_view in) {
+inline std::optional<ResponseView> parse_response_view(std::string_view in, std::string& joined) {
   auto head_end = in.find("\r\n\r\n");
   if (head_end == std::string_view::npos) return std::nullopt;
-  Response r;
-  if (in.size() < 12 || in.substr(0, 5) != "HTTP/") return Response{-1, "bad status line", head_end + 4};
-  r.status = std::atoi(std::string(in.substr(9, 3)).c_str());
+  ResponseView r;
+  if (in.size() < 12 || in.substr(0, 5) != "HTTP/") return ResponseView{-1, "bad status line", head_end + 4};
+  if (std::from_chars(in.data() + 9, in.data() + 12, r.status).ptr != in.data() + 12) {
+    return ResponseView{-1, "bad status code", head_end + 4};
+  }
   std::string_view head = in.substr(0, head_end);
   std::size_t length = 0;
   bool chunked = false;
@@ -123,7 +126,9 @@ inline std::optional<Response> parse_response(std::string_view in) {
     auto eol = head.find("\r\n", pos);
     std::string_view line = head.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     if (line.size() > 15 && strncasecmp(line.data(), "content-length:", 15) == 0) {
-      length = std::strtoull(std::string(line.substr(15)).c_str(), nullptr, 10);
+      std::string_view value = line.substr(15);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      std::from_chars(value.data(), value.data() + value.size(), length);
     } else if (line.size() > 18 && strncasecmp(line.data(), "transfer-encoding:", 18) == 0) {
       chunked = line.find("chunked") != std::string_view::npos;
     }
@@ -133,10 +138,11 @@ inline std::optional<Response> parse_response(std::string_view in) {
   std::size_t pos = head_end + 4;
   if (!chunked) {
     if (in.size() < pos + length) return std::nullopt;
-    r.body.assign(in.substr(pos, length));
+    r.body = in.substr(pos, length);
     r.size = pos + length;
     return r;
   }
+  joined.clear();
   for (;;) {
     auto eol = in.find("\r\n", pos);
     if (eol == std::string_view::npos) return std::nullopt;
@@ -145,12 +151,28 @@ inline std::optional<Response> parse_response(std::string_view in) {
     if (n == 0) {  // no trailers expected: the last chunk is followed by an empty line
       if (in.size() < pos + 2) return std::nullopt;
       r.size = pos + 2;
+      r.body = joined;
       return r;
     }
     if (in.size() < pos + n + 2) return std::nullopt;
-    r.body.append(in.substr(pos, n));
+    joined.append(in.substr(pos, n));
     pos += n + 2;
   }
+}
+
+/** One complete HTTP/1.1 response found at the start of a buffer. */
+struct Response {
+  int status = 0;
+  std::string body;      // decoded (chunked bodies are joined)
+  std::size_t size = 0;  // bytes of the buffer the response took
+};
+
+/** parse_response_view, with the body copied. */
+inline std::optional<Response> parse_response(std::string_view in) {
+  std::string joined;
+  auto view = parse_response_view(in, joined);
+  if (!view) return std::nullopt;
+  return Response{view->status, std::string(view->body), view->size};
 }
 
 /**
