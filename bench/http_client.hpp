@@ -34,6 +34,24 @@ inline const char* program_name = "bench";
 }
 
 /** CLOCK_MONOTONIC in nanoseconds: comparable between processes of the same machine. */
+// Walks a command line of `--name value` options: next() moves to each option, name() is it,
+// value() takes the argument after it (dies when there is none).
+class ArgReader {
+ public:
+  ArgReader(int argc, char** argv) : argc_(argc), argv_(argv) {}
+  bool next() { return ++i_ < argc_; }
+  [[nodiscard]] std::string_view name() const { return argv_[i_]; }
+  std::string value() {
+    if (i_ + 1 >= argc_) die("missing value for " + std::string(name()));
+    return argv_[++i_];
+  }
+
+ private:
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+};
+
 inline std::int64_t now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -29,6 +29,7 @@
 
 namespace {
 
+using bench::ArgReader;
 using bench::die;
 using bench::url_encode;
 
@@ -50,12 +51,9 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) die("missing value for " + std::string(a));
-      return argv[++i];
-    };
+  for (ArgReader args(argc, argv); args.next();) {
+    const std::string_view a = args.name();
+    auto value = [&] { return args.value(); };
     if (a == "--host")
       o.host = value();
     else if (a == "--port")

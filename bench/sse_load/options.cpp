@@ -9,12 +9,9 @@ namespace bench::sse_load {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) die("missing value for " + std::string(a));
-      return argv[++i];
-    };
+  for (ArgReader args(argc, argv); args.next();) {
+    const std::string_view a = args.name();
+    auto value = [&] { return args.value(); };
     try {
       if (a == "--target") {
         auto t = value();

@@ -2,7 +2,6 @@
 
 #include "core/sse_frame.hpp"
 #include "http/outbox_chunk.hpp"
-#include "http/send_ring.hpp"
 #include "http/shard.hpp"
 #include "http/sse_reactor.hpp"
 
@@ -17,14 +16,11 @@
 
 namespace mercure {
 
-static_assert(SseConnection::kNotSentYet == SendRing::kNotSent);
-
 namespace {
 
 constexpr std::string_view kHeartbeatChunk = "2\r\n:\n\r\n";
 constexpr std::string_view kHeartbeat = sse_heartbeat();
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
-constexpr std::string_view kCrlf = "\r\n";
 
 // One replay step reads at most this much of the history before writing or yielding.
 constexpr std::size_t kReplayEventsPerStep = 1024;
@@ -75,7 +71,7 @@ bool SseConnection::write_bytes(std::string_view bytes, Clock::time_point now) {
 
 bool SseConnection::write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
                           Clock::time_point now, int first_result) {
-  // Sends from the first buffer with unsent bytes, kMaxIov buffers at a time.
+  // Sends from the first buffer with unsent bytes, OutboxChunk::kMaxIov buffers at a time.
   std::size_t first = 0;       // index of the first buffer not fully sent
   std::size_t first_done = 0;  // bytes of it already sent
   std::size_t sent = 0;
@@ -226,10 +222,10 @@ void SseConnection::replay_step(Clock::time_point now) {
       char* head = reactor_.chunk_head_scratch();
       const std::size_t h = format_chunk_head(head, chunk.size());
       parts[n++] = iovec{head, h};
-      total += h + kCrlf.size();
+      total += h + OutboxChunk::kCrlf.size();
     }
     parts[n++] = iov_of(chunk);
-    if (settings().chunked) parts[n++] = iov_of(kCrlf);
+    if (settings().chunked) parts[n++] = iov_of(OutboxChunk::kCrlf);
     if (!write(std::span<const iovec>(parts, n), total, events, DeliverySource::history, now)) return;
   }
   // The next step (or the buffered live updates) after the shard's other connections.

@@ -15,6 +15,7 @@
 
 #include "core/deadline_heap.hpp"
 #include "core/metrics.hpp"
+#include "http/send_ring.hpp"
 #include "http/sse_stream.hpp"
 
 #include <cstddef>
@@ -66,8 +67,6 @@ class SseConnection final : public DeadlineEntry {
     __builtin_prefetch(start_.subscriber.get());
   }
 
-  static constexpr int kNotSentYet = -0x10000;  // SendRing::kNotSent, without its header
-
   // Reactor bookkeeping.
   bool dirty = false;
   std::size_t live_slot = 0;
@@ -82,7 +81,7 @@ class SseConnection final : public DeadlineEntry {
   // `first_result` other than SendRing::kNotSent is the result of the first sendmsg, already
   // made. False when the connection closed.
   bool write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
-             Clock::time_point now, int first_result = kNotSentYet);
+             Clock::time_point now, int first_result = SendRing::kNotSent);
   bool write_bytes(std::string_view bytes, Clock::time_point now);
   // Writes more of pending_ (EPOLLOUT). False when the connection closed.
   bool continue_pending(Clock::time_point now);
