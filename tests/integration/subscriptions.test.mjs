@@ -318,6 +318,13 @@ describe('with a durable store', () => {
     });
     const mine = replay.events.map((e) => JSON.parse(e.data)).filter((d) => d.topic === topic);
     assert.deepEqual(mine.map((d) => d.active), [true, false]);
+    // The replaying subscriber's own connect event is committed apart from the replay: wait for
+    // it, or the list below could be empty before it (and its disconnect) are stored.
+    await pollUntil(
+      async () => JSON.parse((await request(first, { path: SUBS, headers: { Authorization: `Bearer ${token}` } })).text),
+      (d) => d.subscriptions.length === 1,
+      'the replaying subscription in the list',
+    );
     replay.close();
     // Once the replaying subscriber's own disconnect event is dispatched, nothing else happens.
     const doc = await pollUntil(
