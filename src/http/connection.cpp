@@ -7,6 +7,7 @@
 #include "http/http_types.hpp"
 #include "http/metrics_handler.hpp"
 #include "http/publish_handler.hpp"
+#include "http/rejection_log.hpp"
 #include "http/shard.hpp"
 #include "http/sse_reactor.hpp"
 #include "http/subscribe_handler.hpp"
@@ -203,8 +204,8 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       const bool head = !parser.is_header_done();
       const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
           head ? *deadline_of(started, opts.read_header_timeout, opts.read_timeout) - started : opts.read_timeout);
-      spdlog::info("request rejected: 408 request {} not received within {} (from {})", head ? "head" : "body",
-                   format_ms(limit), remote);
+      log_rejection("request rejected: 408 request {} not received within {} (from {})", head ? "head" : "body",
+                    format_ms(limit), remote);
       shard->metrics().request_rejected(shard->id(), RejectReason::request_timeout);
       break;
     }
@@ -219,7 +220,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       } else if (ec == http::error::header_limit) {
         e = Error{Errc::header_too_large, "request headers exceed " + std::to_string(opts.max_header_bytes) + " bytes"};
       }
-      spdlog::info("request rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+      log_rejection("request rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
       shard->metrics().request_rejected(shard->id(), reject_reason_of(e));
       Request dummy;
       dummy.version(11);
@@ -237,7 +238,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     auto target = parse_target(req.target());
     std::optional<PublishOutcome> published;  // a publish's 200: written without a Beast message
     if (!target) {
-      spdlog::info("request rejected: 400 {} (from {})", target.error().reason, remote);
+      log_rejection("request rejected: 400 {} (from {})", target.error().reason, remote);
       shard->metrics().request_rejected(shard->id(), reject_reason_of(target.error()));
       res = make_error_response(req, target.error());
     } else if (target->path == kHubPath) {

@@ -6,6 +6,7 @@
 #include "core/metrics.hpp"
 #include "core/publish_form.hpp"
 #include "core/topic_limits.hpp"
+#include "http/rejection_log.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
 
@@ -76,9 +77,9 @@ struct PublishFields {
 Response refuse(Shard* shard, const Request& req, const std::string& remote, const Error& e,
                 std::optional<RejectReason> why = std::nullopt) {
   if (e.check.empty()) {
-    spdlog::info("publish rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+    log_rejection("publish rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
   } else {
-    spdlog::info("publish rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
+    log_rejection("publish rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
   }
   shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
   auto res = make_error_response(req, e);

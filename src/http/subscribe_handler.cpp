@@ -6,6 +6,7 @@
 #include "core/jwt_verifier.hpp"
 #include "core/metrics.hpp"
 #include "core/topic_limits.hpp"
+#include "http/rejection_log.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
 
@@ -73,9 +74,9 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
   auto reject = [&](const Error& e,
                     std::optional<RejectReason> why = std::nullopt) -> asio::awaitable<SubscribeOutcome> {
     if (e.check.empty()) {
-      spdlog::info("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
+      log_rejection("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
     } else {
-      spdlog::info("subscribe rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
+      log_rejection("subscribe rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
     }
     shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
     auto res = make_error_response(*req, e);

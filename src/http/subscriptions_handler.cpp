@@ -5,6 +5,7 @@
 #include "core/hub.hpp"
 #include "core/subscription.hpp"
 #include "core/subscription_registry.hpp"
+#include "http/rejection_log.hpp"
 #include "http/request_auth.hpp"
 #include "http/shard.hpp"
 
@@ -100,7 +101,7 @@ bool is_subscriptions_path(const Shard* shard, std::string_view path) {
 Response handle_subscriptions(Shard* shard, const Request& req, const Target& target, const std::string& remote) {
   const auto& opts = shard->options();
   auto reject = [&](const Error& e) {
-    spdlog::info("subscriptions API: {} {} (from {})", http_status(e.code), e.reason, remote);
+    log_rejection("subscriptions API: {} {} (from {})", http_status(e.code), e.reason, remote);
     auto res = make_error_response(req, e);
     add_cors_headers(req, opts.cors_origins, res);
     return res;

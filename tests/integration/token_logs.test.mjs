@@ -1,11 +1,14 @@
 // Issue 4, acceptance 4: a 401 for each token failure mode logs one line that names the failed
 // check (`check=<slug>`) and the caller's address, for publishers and subscribers, and never
-// the token itself. Tokens are minted by npm `jose` (tests/lib/tokens.mjs).
+// the token itself. Tokens are minted by npm `jose` (tests/lib/tokens.mjs). A flood of them is
+// sampled (at most 100 lines a second per worker, then one line says how many were not logged)
+// while the metrics count every one.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub } from '../lib/hub.mjs';
 import { DEFAULT_TIMEOUT_MS, HUB_PATH, publish, request, subscribe } from '../lib/http.mjs';
+import { scrape } from '../lib/prometheus.mjs';
 import { mint, nowSeconds, tamper, unsecuredToken } from '../lib/tokens.mjs';
 
 const REJECTED_RE = /(publish|subscribe) rejected: 401 .*$/gm;
@@ -140,5 +143,55 @@ describe('a 401 logs one line naming the failed check', () => {
     }
     REJECTED_RE.lastIndex = 0;
     assert.equal((log.match(REJECTED_RE) ?? []).length, requests);
+  });
+});
+
+describe('a flood of refusals does not flood the log', () => {
+  let hub;
+  before(async () => {
+    hub = await startHub({ workers: 1, env: { METRICS_ENABLED: '1' } });
+  });
+  after(async () => {
+    if (hub) await hub.stop();
+  });
+
+  const LINE_RE = /^.*publish rejected: 401 .*$/gm;
+  const SUMMARY_RE = /\[and (\d+) more refusals not logged: at most 100 lines a second\]$/;
+
+  async function refusedCount() {
+    const e = await scrape(hub);
+    return e.family('mercure_requests_rejected_total').samples.reduce((n, s) => n + s.value, 0);
+  }
+
+  test('the first 100 lines of a second are logged, the rest counted, and the next line says how many', async () => {
+    const refuse = async () => {
+      const res = await publish(hub, { topic: 'https://example.com/flood' }, { token: 'not-a-token' });
+      assert.equal(res.status, 401);
+    };
+    const lines = () => hub.stderr().match(LINE_RE) ?? [];
+    let sent = 0;
+    // Concurrent bursts until some refusals went unlogged (the metrics count them all).
+    const deadline = Date.now() + DEFAULT_TIMEOUT_MS;
+    while (lines().length >= sent) {
+      assert.ok(Date.now() < deadline, `every one of ${sent} refusals was logged`);
+      await Promise.all(Array.from({ length: 50 }, refuse));
+      sent += 50;
+    }
+    // One at a time until a line names the refusals left out: the first of the next second.
+    let summary;
+    while (!(summary = lines().find((l) => SUMMARY_RE.test(l)))) {
+      assert.ok(Date.now() < deadline, 'no line said how many refusals were not logged');
+      await refuse();
+      sent += 1;
+    }
+    const all = lines();
+    const before = all.indexOf(summary);
+    assert.ok(before >= 100, `${before} lines before the first summary: the burst is 100 a second`);
+    assert.match(summary, /publish rejected: 401 .* \(check=format, from 127\.0\.0\.1:\d+\) \[and/);
+    const leftOut = all.reduce((n, l) => n + Number(SUMMARY_RE.exec(l)?.[1] ?? 0), 0);
+    assert.ok(leftOut > 0);
+    assert.equal(await refusedCount(), sent, 'the metrics count every refusal');
+    assert.ok(all.length + leftOut <= sent, `${all.length} lines + ${leftOut} left out > ${sent} refusals`);
+    assert.ok(all.length < sent);
   });
 });
