@@ -5,7 +5,8 @@
 #   bench/durable_publish.sh [path/to/mercure-hub] [seconds per point]
 # The hub (2 workers + its writer thread) and the generator share this machine's 2 cores; set
 # PIN=1 to pin the hub to core 0 (1 worker) and the generator to core 1. MODES and PUBLISHERS
-# choose the points (e.g. MODES=group-commit PUBLISHERS=256: acceptance 4 alone).
+# choose the points (e.g. MODES=group-commit PUBLISHERS=256: acceptance 4 alone); the mode
+# `local` (no history, nothing written) is the ceiling of the same HTTP path on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hub=${1:-build/release/mercure-hub}
@@ -28,7 +29,9 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
   [[ $mode == fsync-per-update ]] && batch=1
   for publishers in ${PUBLISHERS:-1 16 256}; do
     store="$BENCH_TMP/store-$mode-$publishers"
-    start_hub "$mode-$publishers" "lmdb://$store?size=0&max_batch=$batch" --workers "$workers"
+    url="lmdb://$store?size=0&max_batch=$batch"
+    [[ $mode == local ]] && url=local://
+    start_hub "$mode-$publishers" "$url" --workers "$workers"
     out=$("${gen[@]}" "$load" --port "$HUB_PORT" --token "$token" --connections "$publishers" \
       --warmup 2 --duration "$seconds" --ids "$mode-$publishers-" --json)
     stop_hub
@@ -42,7 +45,9 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
       exit 1
     fi
     ratio=1.00
-    if [[ $mode == fsync-per-update ]]; then
+    if [[ $mode == local ]]; then
+      ratio=-
+    elif [[ $mode == fsync-per-update ]]; then
       baseline[$publishers]=$rate
     else
       ratio=$(awk -v a="$rate" -v b="${baseline[$publishers]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }')
@@ -50,4 +55,4 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
     printf '%-22s %10s %12s %10s %10s %10s %8s\n' "$mode" "$publishers" "$rate" "$p50" "$p99" "$max" "$ratio"
   done
 done
-echo "(ratio: group commit updates/s over one fsync per update, same publishers; workers=$workers, pinned=${PIN:-0})"
+echo "(ratio: group commit updates/s over one fsync per update, same publishers; local: no history, the HTTP path alone; workers=$workers, pinned=${PIN:-0})"
