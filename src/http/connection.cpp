@@ -277,8 +277,13 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     } else if (req.method() != http::verb::get && req.method() != http::verb::head &&
                (is_health_path(target->path) || is_metrics_path(shard, target->path) ||
                 is_subscriptions_path(shard, target->path) || is_ui_path(shard, target->path))) {
-      res = method_not_allowed(req, "GET, HEAD");
-      shard->metrics().request_rejected(shard->id(), RejectReason::method_not_allowed);
+      if (is_preflight(req)) {
+        // A page on another origin calling the subscriptions API with a bearer token.
+        res = make_preflight_response(req, opts.cors_origins, "GET, HEAD, OPTIONS");
+      } else {
+        res = method_not_allowed(req, "GET, HEAD");
+        shard->metrics().request_rejected(shard->id(), RejectReason::method_not_allowed);
+      }
     } else if (is_health_path(target->path)) {
       res = handle_health(shard, req, target->path);
     } else if (is_metrics_path(shard, target->path)) {

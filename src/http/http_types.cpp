@@ -188,12 +188,13 @@ void add_cors_headers(const Request& req, const std::vector<std::string>& cors_o
   res.set(http::field::vary, "Origin");
 }
 
-Response make_preflight_response(const Request& req, const std::vector<std::string>& cors_origins) {
+Response make_preflight_response(const Request& req, const std::vector<std::string>& cors_origins,
+                                 std::string_view methods) {
   Response res{http::status::no_content, req.version()};
   res.keep_alive(req.keep_alive());
   add_cors_headers(req, cors_origins, res);
   if (origin_allowed(req[http::field::origin], cors_origins)) {
-    res.set(http::field::access_control_allow_methods, "GET, HEAD, POST, OPTIONS");
+    res.set(http::field::access_control_allow_methods, methods);
     res.set(http::field::access_control_allow_headers, "authorization, cache-control, last-event-id");
     res.set(http::field::access_control_max_age, "600");
   }

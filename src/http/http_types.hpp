@@ -65,7 +65,13 @@ void append_ok_text_head(std::string& out, unsigned version, bool keep_alive, st
 // Cross-origin headers for an allowed Origin (echoed, with credentials). No-op otherwise.
 void add_cors_headers(const Request& req, const std::vector<std::string>& cors_origins, Response& res);
 [[nodiscard]] bool origin_allowed(std::string_view origin, const std::vector<std::string>& cors_origins);
-// The answer to a CORS preflight (OPTIONS).
-[[nodiscard]] Response make_preflight_response(const Request& req, const std::vector<std::string>& cors_origins);
+// The answer to a CORS preflight (OPTIONS) for a resource that allows `methods`.
+[[nodiscard]] Response make_preflight_response(const Request& req, const std::vector<std::string>& cors_origins,
+                                               std::string_view methods = "GET, HEAD, POST, OPTIONS");
+// An OPTIONS request a browser sends before a cross-origin request (it names the method).
+[[nodiscard]] inline bool is_preflight(const Request& req) {
+  return req.method() == boost::beast::http::verb::options &&
+         req.find(boost::beast::http::field::access_control_request_method) != req.end();
+}
 
 }  // namespace mercure

@@ -11,10 +11,16 @@ after(() => closer.closeAll());
 
 const list = (v) => (v || '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 
-function preflight(hub, origin, method = 'GET', requestHeaders = 'authorization, cache-control, last-event-id') {
+function preflight(
+  hub,
+  origin,
+  method = 'GET',
+  requestHeaders = 'authorization, cache-control, last-event-id',
+  path = `${HUB_PATH}?topic=${encodeURIComponent('https://example.com/cors')}`,
+) {
   return request(hub, {
     method: 'OPTIONS',
-    path: `${HUB_PATH}?topic=${encodeURIComponent('https://example.com/cors')}`,
+    path,
     headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': requestHeaders },
   });
 }
@@ -97,5 +103,32 @@ describe('CORS not configured', () => {
     const sub = closer.add(await subscribe(hub, ['https://example.com/cors'], { headers: { Origin: 'https://app.example' } }));
     assert.equal(sub.status, 200);
     assert.equal(sub.headers['access-control-allow-origin'], undefined);
+  });
+});
+
+describe('CORS on the subscriptions API', () => {
+  const hub = useHub({ env: { ALLOW_ANONYMOUS: '1', SUBSCRIPTIONS: '1', CORS_ALLOWED_ORIGINS: 'https://app.example' } });
+  const paths = [
+    `${HUB_PATH}/subscriptions`,
+    `${HUB_PATH}/subscriptions/${encodeURIComponent('https://example.com/cors')}`,
+    `${HUB_PATH}/subscriptions/${encodeURIComponent('https://example.com/cors')}/${encodeURIComponent('urn:uuid:x')}`,
+  ];
+
+  test('a preflight for a GET with a bearer token is granted on every subscriptions path', async () => {
+    for (const path of paths) {
+      const res = await preflight(hub, 'https://app.example', 'GET', 'authorization', path);
+      assert.equal(res.status, 204, `${path}: preflight status`);
+      assertAllowed(res, 'https://app.example', path);
+      assert.ok(list(res.headers['access-control-allow-headers']).includes('authorization'), path);
+      assert.deepEqual(list(res.headers['access-control-allow-methods']), ['get', 'head', 'options'], path);
+    }
+  });
+
+  test('from a foreign origin it is not granted, and a plain OPTIONS is still 405', async () => {
+    const foreign = await preflight(hub, 'https://evil.example', 'GET', 'authorization', paths[0]);
+    assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+    const plain = await request(hub, { method: 'OPTIONS', path: paths[0] });
+    assert.equal(plain.status, 405);
+    assert.equal(plain.headers.allow, 'GET, HEAD');
   });
 });
