@@ -69,6 +69,8 @@ Response ld_response(const Request& req, http::status status, const std::string&
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();
+  // A 304 has no body, and a Content-Length there would have to be the 200's (RFC 9110 8.6).
+  if (status == http::status::not_modified) res.erase(http::field::content_length);
   return res;
 }
 
