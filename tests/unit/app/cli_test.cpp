@@ -113,7 +113,7 @@ TEST(Cli, HelpListsEveryFlagWithItsDefaultAndEnvironmentNames) {
                            "--read-timeout",
                            "[env: READ_TIMEOUT]",
                            "--transport-url",
-                           "local://",
+                           "URL=lmdb://mercure.lmdb",
                            "[env: TRANSPORT_URL]",
                            "--ui",
                            "--demo",
@@ -140,6 +140,8 @@ TEST(Cli, HelpListsEveryFlagWithItsDefaultAndEnvironmentNames) {
                            "--version"}) {
     EXPECT_NE(r.out.find(text), std::string::npos) << "help lacks " << text << "\n" << r.out;
   }
+  // The defaults shown are the ones a hub started without the setting uses.
+  EXPECT_NE(r.out.find("URL=" + Config{}.transport_url), std::string::npos);
 }
 
 TEST(Cli, HelpOfTheTokenSubcommandListsItsOptions) {
