@@ -127,6 +127,10 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
     resume = std::string(h);
   } else if (const auto* q = target->first("lastEventID"); q != nullptr && !q->empty()) {
     resume = *q;
+  } else if (const auto* legacy = target->first("Last-Event-ID"); legacy != nullptr && !legacy->empty()) {
+    // The query parameter's name in older drafts, which the reference still reads with
+    // protocol_version_compatibility 7 (old clients that cannot set the header send it).
+    resume = *legacy;
   }
   // The Last-Event-ID response header: the resume id when it is stored, else "earliest" (also
   // from a transport without history: what the client missed cannot be replayed).

@@ -84,6 +84,26 @@ describe('resume point and Last-Event-ID response header', () => {
     assert.deepEqual(got, ids.slice(3));
   });
 
+  test('the older drafts\' `Last-Event-ID` query parameter: read when `lastEventID` is absent', async () => {
+    const { base, ids: p } = fresh();
+    const ids = await publishMany(base, 5, p);
+    const legacy = closer.add(await subscribeOk(hub, [base], { extra: [['Last-Event-ID', ids[1]]] }));
+    assert.equal(legacy.headers['last-event-id'], ids[1]);
+    const both = closer.add(
+      await subscribeOk(hub, [base], {
+        extra: [
+          ['Last-Event-ID', ids[0]],
+          ['lastEventID', ids[3]],
+        ],
+      }),
+    );
+    assert.equal(both.headers['last-event-id'], ids[3], 'lastEventID wins');
+    const { ids: got, markerId } = await idsUntilLiveMarker(legacy, base);
+    assert.deepEqual(got, ids.slice(2));
+    await waitForId(both, markerId);
+    assert.deepEqual(eventsBefore(both, markerId).map((e) => e.id), ids.slice(4));
+  });
+
   test('the header wins over the query parameter', async () => {
     const { base, ids: p } = fresh();
     const ids = await publishMany(base, 6, p);
