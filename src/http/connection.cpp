@@ -8,6 +8,7 @@
 #include "http/metrics_handler.hpp"
 #include "http/publish_handler.hpp"
 #include "http/rejection_log.hpp"
+#include "http/request_framing.hpp"
 #include "http/shard.hpp"
 #include "http/sse_reactor.hpp"
 #include "http/subscribe_handler.hpp"
@@ -184,8 +185,11 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       std::tie(ec, n) = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       phase.reading = false;
     }
-    if (!ec && !parser.is_done()) set_deadline(stream, deadline_of(started, opts.read_timeout));
-    if (!ec && !parser.is_done()) {
+    // How the body is delimited is decided before any of it is read (request smuggling).
+    std::optional<Error> bad_framing;
+    if (!ec && parser.is_header_done()) bad_framing = framing_error(parser.get());
+    if (!ec && !bad_framing && !parser.is_done()) set_deadline(stream, deadline_of(started, opts.read_timeout));
+    if (!ec && !bad_framing && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a body of more than 1 KiB.
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -209,13 +213,15 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       shard->metrics().request_rejected(shard->id(), RejectReason::request_timeout);
       break;
     }
-    if (ec) {
+    if (ec || bad_framing) {
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset || ec == beast::error::timeout) {
         break;  // expected ends of a connection: quiet
       }
       Error e{Errc::bad_request, "malformed HTTP request: " + ec.message()};
-      if (ec == http::error::body_limit) {
+      if (bad_framing) {
+        e = std::move(*bad_framing);
+      } else if (ec == http::error::body_limit) {
         e = Error{Errc::payload_too_large, "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes"};
       } else if (ec == http::error::header_limit) {
         e = Error{Errc::header_too_large, "request headers exceed " + std::to_string(opts.max_header_bytes) + " bytes"};

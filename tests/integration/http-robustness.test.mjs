@@ -93,6 +93,64 @@ describe('HTTP/1.1 details', () => {
     }
   });
 
+  test('a body framed any other way than chunked or Content-Length is refused, not read as the next request', async () => {
+    // Beast reads a request whose Transfer-Encoding does not end in "chunked" as bodiless: the
+    // body, here a whole authenticated publish, would be served as a second request (request
+    // smuggling behind a proxy that frames it by the coding). RFC 9112 6.3: 400, then close.
+    const token = await publisherToken();
+    const topic = `https://example.com/smuggled/${Date.now()}`;
+    const sub = await subscribeOk(hub, [topic]);
+    try {
+      const inner = formEncode({ topic, data: 'smuggled' });
+      const smuggled =
+        `POST ${HUB_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`;
+      const cases = [
+        ['gzip', smuggled],
+        ['identity', smuggled],
+        ['chunked, gzip', smuggled],
+        ['gzip, chunked', `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`],
+        ['chunked, chunked', `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`],
+      ];
+      for (const [te, body] of cases) {
+        const s = await rawSocket(hub);
+        s.socket.write(
+          `POST ${HUB_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+            `Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: ${te}\r\n\r\n${body}`,
+        );
+        await s.waitFor((st) => st.closed, 5000, `the hub to answer and close (${te})`);
+        const statuses = [...s.text.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1]));
+        assert.deepEqual(statuses, [400], `${te}: one answer, a 400: ${JSON.stringify(s.text.slice(0, 400))}`);
+        assert.match(s.text, /\r\nConnection: close\r\n/i, te);
+        assert.match(s.text, /Transfer-Encoding/, `${te}: the reason names the header`);
+      }
+      // Nothing was published: the next event on the topic is this marker.
+      await publish(hub, { topic, data: 'marker' }, { token });
+      await sub.waitForEvent((e) => e.data === 'marker');
+      assert.deepEqual(
+        sub.events.map((e) => e.data),
+        ['marker'],
+      );
+    } finally {
+      sub.close();
+    }
+    await assertAlive(hub);
+  });
+
+  test('an HTTP/1.1 request without exactly one Host gets 400', async () => {
+    for (const head of ['GET /healthz HTTP/1.1\r\n\r\n', 'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n']) {
+      const s = await rawSocket(hub);
+      s.socket.write(head);
+      await s.waitFor((st) => st.closed, 5000, 'the hub to answer and close');
+      assert.match(s.text, /^HTTP\/1\.1 400 /, JSON.stringify(s.text.slice(0, 300)));
+      assert.match(s.text, /Host header/);
+    }
+    const old = await rawSocket(hub);
+    old.socket.write('GET /healthz HTTP/1.0\r\n\r\n');
+    await old.waitFor((st) => st.closed, 5000, 'an HTTP/1.0 answer');
+    assert.match(old.text, /^HTTP\/1\.[01] 200 /, 'HTTP/1.0 needs no Host');
+  });
+
   test('a client that disappears mid-request does not hurt the hub', async () => {
     for (let i = 0; i < 20; i++) {
       const s = await rawSocket(hub);

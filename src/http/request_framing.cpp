@@ -1,0 +1,68 @@
+#include "http/request_framing.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mercure {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The transfer codings of every Transfer-Encoding line, in order, parameters included.
+std::vector<std::string_view> transfer_codings(const http::request_header<>& head) {
+  std::vector<std::string_view> out;
+  auto [first, last] = head.equal_range(http::field::transfer_encoding);
+  for (auto it = first; it != last; ++it) {
+    std::string_view value = it->value();
+    for (;;) {
+      const auto comma = value.find(',');
+      const std::string_view item = trim(value.substr(0, comma));
+      if (!item.empty()) out.push_back(item);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return out;
+}
+
+std::string shown(std::string_view coding) {
+  constexpr std::size_t kMax = 40;
+  std::string out;
+  for (char c : coding.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f && c != '"') ? c : '?';
+  if (coding.size() > kMax) out += "...";
+  return out;
+}
+
+}  // namespace
+
+std::optional<Error> framing_error(const http::request_header<>& head) {
+  if (head.find(http::field::transfer_encoding) != head.end()) {
+    if (head.version() < 11) return Error{Errc::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
+    const auto codings = transfer_codings(head);
+    if (codings.empty()) return Error{Errc::bad_request, "empty Transfer-Encoding"};
+    if (!boost::beast::iequals(codings.back(), "chunked")) {
+      return Error{Errc::bad_request,
+                   "Transfer-Encoding must end with chunked (got \"" + shown(codings.back()) + "\")"};
+    }
+    if (codings.size() > 1) {
+      return Error{Errc::bad_request, "unsupported Transfer-Encoding \"" + shown(codings.front()) +
+                                          "\" (only chunked, once, is accepted)"};
+    }
+  }
+  const auto hosts = head.count(http::field::host);
+  if (hosts > 1) return Error{Errc::bad_request, "more than one Host header"};
+  if (hosts == 0 && head.version() >= 11) return Error{Errc::bad_request, "missing Host header (HTTP/1.1)"};
+  return std::nullopt;
+}
+
+}  // namespace mercure

@@ -1,0 +1,21 @@
+#pragma once
+// Checks of a request head that decide how its body is delimited, made before the body is read
+// (RFC 9112 6.1, 6.3 and 3.2). Beast reads a request whose Transfer-Encoding does not end in
+// "chunked" as having no body, so the body's bytes would be parsed as the next request on a
+// kept-alive connection (request smuggling, behind a proxy that frames it differently). Such a
+// request gets 400 and the connection is closed.
+
+#include <boost/beast/http/message.hpp>
+
+#include <optional>
+
+#include "core/error.hpp"
+
+namespace mercure {
+
+// The 400 for a head whose framing is ambiguous or not supported: a Transfer-Encoding other
+// than exactly "chunked" (another coding, "chunked" not last, twice, or in an HTTP/1.0
+// request), or an HTTP/1.1 request without exactly one Host. nullopt when the head is fine.
+[[nodiscard]] std::optional<Error> framing_error(const boost::beast::http::request_header<>& head);
+
+}  // namespace mercure
