@@ -129,6 +129,8 @@ describe('subscription events', () => {
     assert.equal('payload' in d, false);
     assert.equal(d.active, true);
     sub.close();
+    // Its disconnect event is committed before the next test reads ETags.
+    await eventsFor(watcher, d.subscriber, false, 1);
   });
 
   test('subscription events are private: invisible to anonymous and unauthorized subscribers', async () => {
@@ -138,7 +140,7 @@ describe('subscription events', () => {
     );
     const watcher = await watchSubscriptionEvents();
     const topic = fresh();
-    const { sub } = await connectAndIdentify(watcher, [topic]);
+    const { sub, subscriber } = await connectAndIdentify(watcher, [topic]);
     // A public marker published after the subscription event: once both saw it, they would
     // have seen the event before it too.
     const marker = await publishOk(hub, { topic: `${topic}/marker`, data: 'm' }, { token: await publisherToken() });
@@ -148,6 +150,7 @@ describe('subscription events', () => {
       assert.equal(s.events.filter((e) => e.data.includes('"Subscription"')).length, 0);
     }
     sub.close();
+    await eventsFor(watcher, subscriber, false, 1);
   });
 });
 
@@ -224,6 +227,8 @@ describe('subscription API', () => {
     assert.equal((await apiGet(`${SUBS}/a/b/c`)).status, 404);
     assert.equal((await apiGet(`${SUBS}/`)).status, 404);
     a.sub.close();
+    // Both its disconnect events are committed before the next test reads ETags.
+    await eventsFor(watcher, a.subscriber, false, 2);
   });
 
   test('If-None-Match with the ETag answers 304 until the subscriptions change', async () => {
