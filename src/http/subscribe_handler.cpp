@@ -81,7 +81,16 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
     shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
     auto res = make_error_response(*req, e);
     add_cors_headers(*req, opts.cors_origins, res);
-    auto [ec, n] = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
+    boost::system::error_code ec;
+    if (req->method() == http::verb::head) {
+      // The head only (its Content-Length is the GET's): a body here would be read as the
+      // next response on a kept-alive connection.
+      http::response_serializer<http::string_body> head_only{res};
+      std::tie(ec, std::ignore) =
+          co_await http::async_write_header(*stream, head_only, asio::as_tuple(asio::use_awaitable));
+    } else {
+      std::tie(ec, std::ignore) = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
+    }
     SubscribeOutcome out;
     out.keep_alive = !ec && res.keep_alive();
     co_return out;

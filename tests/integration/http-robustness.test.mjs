@@ -151,6 +151,21 @@ describe('HTTP/1.1 details', () => {
     assert.match(old.text, /^HTTP\/1\.[01] 200 /, 'HTTP/1.0 needs no Host');
   });
 
+  test('HEAD refused on the hub path: the head only, so the next response on the connection is intact', async () => {
+    for (const [what, head] of [
+      ['missing topic', `HEAD ${HUB_PATH} HTTP/1.1\r\nHost: x\r\n\r\n`],
+      ['invalid token', `HEAD ${HUB_PATH}?topic=a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-a-token\r\n\r\n`],
+    ]) {
+      const s = await rawSocket(hub);
+      s.socket.write(`${head}GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      await s.waitFor((st) => st.closed, 5000, `both answers (${what})`);
+      const [first, rest] = [s.text.slice(0, s.text.indexOf('\r\n\r\n') + 4), s.text.slice(s.text.indexOf('\r\n\r\n') + 4)];
+      assert.match(first, /^HTTP\/1\.1 40[01] /, `${what}: ${JSON.stringify(s.text.slice(0, 300))}`);
+      assert.match(first, /\r\nContent-Length: [1-9]\d*\r\n/i, `${what}: the GET's length`);
+      assert.match(rest, /^HTTP\/1\.1 200 /, `${what}: the next response starts right after the head: ${JSON.stringify(rest.slice(0, 200))}`);
+    }
+  });
+
   test('a client that disappears mid-request does not hurt the hub', async () => {
     for (let i = 0; i < 20; i++) {
       const s = await rawSocket(hub);
