@@ -123,6 +123,7 @@ int run_hub(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // a closing terminal or a supervisor's "reload": not a stop
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   // A file-size limit (RLIMIT_FSIZE) reached by the history store must fail that write with
@@ -215,7 +216,9 @@ int run_hub(const Config& config) {
   }
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    spdlog::info("received SIGHUP: ignored (settings are read at start-up; restart the hub to change them)");
+  }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   transport->close();
   server.stop();

@@ -44,6 +44,34 @@ describe('process lifecycle', () => {
     }
   });
 
+  test('SIGHUP is logged and ignored: streams and requests go on', async () => {
+    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1' } });
+    try {
+      const sub = await subscribeOk(hub, ['https://example.com/hup']);
+      hub.process.kill('SIGHUP');
+      const deadline = Date.now() + 5000;
+      while (!/received SIGHUP: ignored/.test(hub.stderr())) {
+        assert.ok(Date.now() < deadline, `no SIGHUP log line:\n${hub.output()}`);
+        await new Promise((r) => setTimeout(r, 10)); // polling the captured log, with a deadline
+      }
+      assert.equal(hub.exitInfo(), null, 'still running');
+      assert.equal((await request(hub, { path: '/healthz' })).status, 200);
+      const token = await publisherToken();
+      await request(hub, {
+        method: 'POST',
+        path: HUB_PATH,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: formEncode({ topic: 'https://example.com/hup', data: 'after' }),
+      });
+      await sub.waitForEvent((e) => e.data === 'after');
+      sub.close();
+      const exit = await hub.stop({ timeoutMs: 5000 });
+      assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}\n${hub.output()}`);
+    } finally {
+      await hub.kill();
+    }
+  });
+
   test('an unsupported JWT algorithm is a startup error, not a running hub', async () => {
     await assert.rejects(
       startHub({ env: { JWT_ALGORITHM: 'XX999' }, readyTimeoutMs: 5000 }),
