@@ -312,7 +312,9 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       append_ok_text_head(head, req.version(), keep_alive, published->id.size(), published->cors_origin);
       body = asio::buffer(published->id);
     } else {
-      if (shard->stopping()) res.keep_alive(false);
+      // A 503 (shutting down, or a store refusing writes): the client reconnects rather than
+      // sending its next request on a connection the hub may be about to close unanswered.
+      if (shard->stopping() || res.result() == http::status::service_unavailable) res.keep_alive(false);
       keep_alive = res.keep_alive();
       serialize_response_head(res, head);
       if (req.method() != http::verb::head) body = asio::buffer(res.body());

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { publish, request, subscribeOk } from '../lib/http.mjs';
+import { Connection, HUB_PATH, formEncode, publish, request, subscribeOk } from '../lib/http.mjs';
 import {
   KeepAlivePublisher,
   anyPublisherToken,
@@ -194,6 +194,22 @@ test('a full disk answers 503 to publishers, never 200, and the hub keeps servin
     const res = await publish(hub, { topic, id, data: DATA }, { token });
     assert.equal(res.status, 503, `publish while the disk is full: ${res.status} ${res.text}`);
     refused.push(id);
+  }
+  // On a kept-alive connection too, a 503 closes it: the client reconnects.
+  const conn = await Connection.open(hub, { parseSse: false });
+  try {
+    const id = 'refused-keep-alive';
+    const res = await conn.request({
+      method: 'POST',
+      path: HUB_PATH,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: formEncode({ topic, id, data: DATA }),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.connection, 'close');
+    refused.push(id);
+  } finally {
+    conn.close();
   }
   assert.equal((await request(hub, { method: 'GET', path: '/healthz' })).status, 200, 'the hub is alive');
   assert.equal((await readiness(hub)).status, 503, 'still not ready: the writer probes and fails');
