@@ -32,8 +32,22 @@ std::vector<std::string> Target::all(std::string_view key) const {
 
 Result<Target> parse_target(std::string_view target) {
   Target t;
+  // The absolute form (RFC 9112 3.2.2), which a server must accept: the authority is dropped.
+  bool root = false;  // "http://host?query": the path is "/"
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
+      const auto rest = target.find_first_of("/?", scheme.size());
+      if (rest == std::string_view::npos) {
+        t.path = "/";
+        return t;
+      }
+      target.remove_prefix(rest);
+      root = target.front() == '?';
+      break;
+    }
+  }
   auto q = target.find('?');
-  t.path = target.substr(0, q);
+  t.path = root ? std::string_view("/") : target.substr(0, q);
   if (q != std::string_view::npos) {
     auto fragment = target.find('#', q);
     auto query = target.substr(q + 1, fragment == std::string_view::npos ? std::string_view::npos : fragment - q - 1);

@@ -62,6 +62,8 @@ std::optional<Error> framing_error(const http::request_header<>& head) {
   const auto hosts = head.count(http::field::host);
   if (hosts > 1) return Error{Errc::bad_request, "more than one Host header"};
   if (hosts == 0 && head.version() >= 11) return Error{Errc::bad_request, "missing Host header (HTTP/1.1)"};
+  if (head.count(http::field::authorization) > 1) return Error{Errc::bad_request, "more than one Authorization header"};
+  if (head.count(http::field::origin) > 1) return Error{Errc::bad_request, "more than one Origin header"};
   return std::nullopt;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Checks of a request head that decide how its body is delimited, made before the body is read
-// (RFC 9112 6.1, 6.3 and 3.2). Beast reads a request whose Transfer-Encoding does not end in
+// Checks of a request head made before its body is read: how the body is delimited (RFC 9112
+// 6.1, 6.3), and the fields that must appear once (Host, RFC 9112 3.2; the credentials). Beast reads a request whose Transfer-Encoding does not end in
 // "chunked" as having no body, so the body's bytes would be parsed as the next request on a
 // kept-alive connection (request smuggling, behind a proxy that frames it differently). Such a
 // request gets 400 and the connection is closed.
@@ -15,7 +15,9 @@ namespace mercure {
 
 // The 400 for a head whose framing is ambiguous or not supported: a Transfer-Encoding other
 // than exactly "chunked" (another coding, "chunked" not last, twice, or in an HTTP/1.0
-// request), or an HTTP/1.1 request without exactly one Host. nullopt when the head is fine.
+// request), or an HTTP/1.1 request without exactly one Host. Also a head that names two
+// credentials or two origins (Authorization or Origin twice): which one would count is a guess.
+// nullopt when the head is fine.
 [[nodiscard]] std::optional<Error> framing_error(const boost::beast::http::request_header<>& head);
 
 }  // namespace mercure

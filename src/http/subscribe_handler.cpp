@@ -33,9 +33,9 @@ std::string format_head(const Request& req, const std::vector<std::string>& cors
   head +=
       "Content-Type: text/event-stream\r\n"
       "Cache-Control: private, no-cache, no-store, must-revalidate, max-age=0\r\n"
-      "X-Accel-Buffering: no\r\n"
-      "Connection: keep-alive\r\n";
-  if (chunked) head += "Transfer-Encoding: chunked\r\n";
+      "X-Accel-Buffering: no\r\n";
+  // Without chunks (HTTP/1.0) the stream ends when the connection does.
+  head += chunked ? "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n" : "Connection: close\r\n";
   auto origin = req[http::field::origin];
   if (origin_allowed(origin, cors_origins)) {
     head += "Access-Control-Allow-Origin: ";

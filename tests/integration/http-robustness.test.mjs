@@ -166,6 +166,41 @@ describe('HTTP/1.1 details', () => {
     }
   });
 
+  test('the absolute form of a target is served like its path (RFC 9112 3.2.2)', async () => {
+    const s = await rawSocket(hub);
+    s.socket.write(`GET http://127.0.0.1:${hub.port}/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    await s.waitFor((st) => st.closed, 5000, 'the answer');
+    assert.match(s.text, /^HTTP\/1\.1 200 /, JSON.stringify(s.text.slice(0, 200)));
+  });
+
+  test('an HTTP/1.0 event stream is close-delimited and says so', async () => {
+    const topic = `https://example.com/http10/${Date.now()}`;
+    const s = await rawSocket(hub);
+    s.socket.write(`GET ${HUB_PATH}?topic=${encodeURIComponent(topic)} HTTP/1.0\r\n\r\n`);
+    await s.waitFor((st) => st.text.includes('\r\n\r\n'), 5000, 'the stream head');
+    const head = s.text.slice(0, s.text.indexOf('\r\n\r\n'));
+    assert.match(head, /^HTTP\/1\.0 200 /);
+    assert.match(head, /\r\nConnection: close(\r\n|$)/i);
+    assert.doesNotMatch(head, /Transfer-Encoding/i);
+    await publish(hub, { topic, data: 'old client' }, { token: await publisherToken() });
+    await s.waitFor((st) => st.text.includes('data: old client\n\n'), 5000, 'the event, unchunked');
+    s.socket.destroy();
+  });
+
+  test('two Authorization headers are refused, not guessed between', async () => {
+    const res = await request(hub, {
+      method: 'POST',
+      path: HUB_PATH,
+      headers: {
+        Authorization: [`Bearer ${await publisherToken()}`, 'Bearer not-a-token'],
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: 'topic=x&data=y',
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /more than one Authorization header/);
+  });
+
   test('a client that disappears mid-request does not hurt the hub', async () => {
     for (let i = 0; i < 20; i++) {
       const s = await rawSocket(hub);

@@ -24,6 +24,22 @@ TEST(HttpTypes, TargetKeepsRepeatedDecodedQueryParameters) {
   EXPECT_EQ(t->first("missing"), nullptr);
 }
 
+TEST(HttpTypes, TheAbsoluteFormIsReadAsItsPathAndQuery) {
+  auto t = parse_target("http://hub.example:3000/.well-known/mercure?topic=%2Fa");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->path, "/.well-known/mercure");
+  ASSERT_NE(t->first("topic"), nullptr);
+  EXPECT_EQ(*t->first("topic"), "/a");
+  EXPECT_EQ(parse_target("HTTPS://hub.example/healthz")->path, "/healthz");
+  EXPECT_EQ(parse_target("http://hub.example")->path, "/");
+  auto q = parse_target("http://hub.example?topic=x");
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->path, "/");
+  EXPECT_EQ(*q->first("topic"), "x");
+  // Only at the start: a path that merely contains a URL is a path.
+  EXPECT_EQ(parse_target("/http://x/y")->path, "/http://x/y");
+}
+
 TEST(HttpTypes, MalformedQueryEscapeIsABadRequest) {
   auto t = parse_target("/.well-known/mercure?topic=%zz");
   ASSERT_FALSE(t.has_value());

@@ -79,6 +79,14 @@ TEST(RequestFraming, Http11NeedsExactlyOneHost) {
   EXPECT_EQ(reason_of("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), "more than one Host header");
 }
 
+TEST(RequestFraming, TwoCredentialsOrTwoOriginsAreRefused) {
+  EXPECT_EQ(reason_of("POST / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n"),
+            "more than one Authorization header");
+  EXPECT_EQ(reason_of("POST / HTTP/1.1\r\nHost: a\r\nOrigin: https://a\r\nOrigin: https://b\r\n\r\n"),
+            "more than one Origin header");
+  EXPECT_EQ(reason_of("POST / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nOrigin: https://a\r\n\r\n"), "");
+}
+
 TEST(RequestFraming, TheCodingShownIsShortAndPrintable) {
   const auto r = reason_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + std::string(200, 'z') + "\"\r\n\r\n");
   EXPECT_LT(r.size(), 100u);
