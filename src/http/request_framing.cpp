@@ -21,9 +21,9 @@ std::string_view trim(std::string_view s) {
 // The transfer codings of every Transfer-Encoding line, in order, parameters included.
 std::vector<std::string_view> transfer_codings(const http::request_header<>& head) {
   std::vector<std::string_view> out;
-  auto [first, last] = head.equal_range(http::field::transfer_encoding);
-  for (auto it = first; it != last; ++it) {
-    std::string_view value = it->value();
+  for (const auto& f : head) {
+    if (f.name() != http::field::transfer_encoding) continue;
+    std::string_view value = f.value();
     for (;;) {
       const auto comma = value.find(',');
       const std::string_view item = trim(value.substr(0, comma));
@@ -46,7 +46,28 @@ std::string shown(std::string_view coding) {
 }  // namespace
 
 std::optional<Error> framing_error(const http::request_header<>& head) {
-  if (head.find(http::field::transfer_encoding) != head.end()) {
+  // One pass over the few fields of a request (on every publish: no look-ups by name, each a
+  // walk of Beast's case-insensitive tree).
+  int transfer_encodings = 0, hosts = 0, authorizations = 0, origins = 0;
+  for (const auto& f : head) {
+    switch (f.name()) {
+      case http::field::transfer_encoding:
+        ++transfer_encodings;
+        break;
+      case http::field::host:
+        ++hosts;
+        break;
+      case http::field::authorization:
+        ++authorizations;
+        break;
+      case http::field::origin:
+        ++origins;
+        break;
+      default:
+        break;
+    }
+  }
+  if (transfer_encodings > 0) {
     if (head.version() < 11) return Error{Errc::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
     const auto codings = transfer_codings(head);
     if (codings.empty()) return Error{Errc::bad_request, "empty Transfer-Encoding"};
@@ -59,11 +80,10 @@ std::optional<Error> framing_error(const http::request_header<>& head) {
                                           "\" (only chunked, once, is accepted)"};
     }
   }
-  const auto hosts = head.count(http::field::host);
   if (hosts > 1) return Error{Errc::bad_request, "more than one Host header"};
   if (hosts == 0 && head.version() >= 11) return Error{Errc::bad_request, "missing Host header (HTTP/1.1)"};
-  if (head.count(http::field::authorization) > 1) return Error{Errc::bad_request, "more than one Authorization header"};
-  if (head.count(http::field::origin) > 1) return Error{Errc::bad_request, "more than one Origin header"};
+  if (authorizations > 1) return Error{Errc::bad_request, "more than one Authorization header"};
+  if (origins > 1) return Error{Errc::bad_request, "more than one Origin header"};
   return std::nullopt;
 }
 
