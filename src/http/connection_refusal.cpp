@@ -1,5 +1,6 @@
 #include "http/connection_refusal.hpp"
 
+#include "core/log_sampler.hpp"
 #include "core/metrics.hpp"
 #include "http/shard.hpp"
 
@@ -25,8 +26,7 @@ namespace {
 // the answer: a flood of connections must not become a flood of log lines or descriptors.
 constexpr std::size_t kMaxLingering = 16;
 struct RefusalState {
-  SteadyClock::time_point last_log{};
-  std::size_t unlogged = 0;
+  LogSampler log{1, std::chrono::seconds(1)};
   std::size_t lingering = 0;
 };
 thread_local RefusalState refusals;
@@ -56,18 +56,13 @@ std::string refusal_reason(const ConnectionLimits& limits, ConnectionLimits::Ver
 asio::awaitable<void> refuse_connection(Shard* shard, beast::tcp_stream& stream, const std::string& reason,
                                         const std::string& remote) {
   shard->metrics().request_rejected(shard->id(), RejectReason::too_many_connections);
-  const auto now = SteadyClock::now();
-  if (now - refusals.last_log >= std::chrono::seconds(1)) {
-    if (refusals.unlogged == 0) {
+  if (std::uint64_t unlogged = 0; refusals.log.admit(SteadyClock::now(), unlogged)) {
+    if (unlogged == 0) {
       spdlog::info("connection refused: 429 {} (from {})", reason, remote);
     } else {
       spdlog::info("connection refused: 429 {} (from {}; {} more refused in the last second)", reason, remote,
-                   refusals.unlogged);
+                   unlogged);
     }
-    refusals.last_log = now;
-    refusals.unlogged = 0;
-  } else {
-    ++refusals.unlogged;
   }
   const std::string body = reason + "\n";
   std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: " +

@@ -1,18 +1,13 @@
 #include "http/request_auth.hpp"
 
 #include "core/jwt_verifier.hpp"
+#include "http/header_text.hpp"
 
 #include <algorithm>
 
 namespace mercure {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
@@ -29,12 +24,12 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
 std::string_view cookie_value(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     auto semi = header.find(';');
-    auto pair = trim(header.substr(0, semi));
+    auto pair = trim_ows(header.substr(0, semi));
     header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
     auto eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    if (trim(pair.substr(0, eq)) != name) continue;
-    auto value = trim(pair.substr(eq + 1));
+    if (trim_ows(pair.substr(0, eq)) != name) continue;
+    auto value = trim_ows(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     return value;
   }
@@ -47,7 +42,7 @@ Result<FoundToken> find_token(std::string_view authorization_header, const std::
     if (!iequals_prefix(authorization_header, "Bearer ")) {
       return Error{Errc::unauthorized, "Authorization header is not a Bearer token", kJwtCheckFormat};
     }
-    auto token = trim(authorization_header.substr(7));
+    auto token = trim_ows(authorization_header.substr(7));
     if (token.empty()) return Error{Errc::unauthorized, "empty Bearer token", kJwtCheckFormat};
     return FoundToken{TokenSource::header, token};
   }

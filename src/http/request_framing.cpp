@@ -6,17 +6,13 @@
 #include <string_view>
 #include <vector>
 
+#include "http/header_text.hpp"
+
 namespace mercure {
 
 namespace http = boost::beast::http;
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // The transfer codings of every Transfer-Encoding line, in order, parameters included.
 std::vector<std::string_view> transfer_codings(const http::request_header<>& head) {
@@ -26,7 +22,7 @@ std::vector<std::string_view> transfer_codings(const http::request_header<>& hea
     std::string_view value = f.value();
     for (;;) {
       const auto comma = value.find(',');
-      const std::string_view item = trim(value.substr(0, comma));
+      const std::string_view item = trim_ows(value.substr(0, comma));
       if (!item.empty()) out.push_back(item);
       if (comma == std::string_view::npos) break;
       value.remove_prefix(comma + 1);
