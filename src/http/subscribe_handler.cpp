@@ -96,10 +96,7 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
     co_return out;
   };
 
-  auto topics = target->all("topic");
-  if (topics.empty()) co_return co_await reject(Error{Errc::bad_request, "missing topic parameter"});
-  if (auto ok = check_subscribe_selectors(topics, opts.topic_limits); !ok) co_return co_await reject(ok.error());
-
+  // The token first, as the reference hub does: a bad token is a 401 whatever the query.
   auto found = find_token((*req)[http::field::authorization], target->first("authorization"),
                           (*req)[http::field::cookie], opts.cookie_name);
   if (!found) co_return co_await reject(found.error());
@@ -118,6 +115,9 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
     }
     claims = std::move(*verified);
   }
+  auto topics = target->all("topic");
+  if (topics.empty()) co_return co_await reject(Error{Errc::bad_request, "missing topic parameter"});
+  if (auto ok = check_subscribe_selectors(topics, opts.topic_limits); !ok) co_return co_await reject(ok.error());
   // Held until the stream ends. Anonymous streams count against their address only.
   StreamTicket stream_ticket;
   if (found->source != TokenSource::none) {

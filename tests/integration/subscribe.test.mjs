@@ -30,6 +30,13 @@ describe('subscription request', () => {
     }
   });
 
+  test('a bad token is a 401 whatever the query: checked before the topics, as the reference does', async () => {
+    for (const path of [HUB_PATH, `${HUB_PATH}?topic=${'x'.repeat(10)}`]) {
+      const res = await request(hub, { path, headers: { Authorization: 'Bearer not-a-token' } });
+      assert.equal(res.status, 401, `GET ${path}: ${res.text}`);
+    }
+  });
+
   test('HEAD without topic -> 400', async () => {
     const res = await request(hub, { method: 'HEAD', path: HUB_PATH });
     assert.equal(res.status, 400);
