@@ -4,6 +4,14 @@
 
 namespace mercure {
 
+std::string printable_excerpt(std::string_view s) {
+  constexpr std::size_t kMax = 32;
+  std::string out;
+  for (const char c : s.substr(0, kMax)) out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
+  if (s.size() > kMax) out += "...";
+  return out;
+}
+
 int http_status(Errc code) noexcept {
   switch (code) {
     case Errc::bad_request:

@@ -40,6 +40,10 @@ struct Error {
 template <class T>
 using Result = boost::system::result<T, Error>;
 
+// Text taken from a request (an algorithm name, a transfer coding) quoted in a reason: at most
+// 32 characters, each outside printable ASCII shown as '?', so the reason stays one short line.
+[[nodiscard]] std::string printable_excerpt(std::string_view s);
+
 // The only place an error becomes a status code.
 int http_status(Errc code) noexcept;
 const char* errc_name(Errc code) noexcept;

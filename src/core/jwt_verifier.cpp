@@ -23,15 +23,6 @@ Error reject(std::string_view check, std::string reason) {
   return Error{Errc::unauthorized, std::move(reason), check};
 }
 
-// Text taken from the token (an unexpected alg name) goes into a reason: one short printable line.
-std::string printable(std::string_view s) {
-  constexpr std::size_t kMax = 32;
-  std::string out;
-  for (const char c : s.substr(0, kMax)) out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
-  if (s.size() > kMax) out += "...";
-  return out;
-}
-
 const boost::json::value* member(const boost::json::object& o, std::string_view key) {
   const boost::json::value* v = o.if_contains(boost::json::string_view(key.data(), key.size()));
   return v != nullptr && !v->is_null() ? v : nullptr;
@@ -202,7 +193,7 @@ Result<Claims> JwtVerifier::verify_untimed(std::string_view token) const {
   }
   if (actual != expected) {
     return reject(kJwtCheckAlg,
-                  "algorithm " + printable(actual) + " not allowed (expected " + std::string(expected) + ")");
+                  "algorithm " + printable_excerpt(actual) + " not allowed (expected " + std::string(expected) + ")");
   }
   if (header_obj->contains("crit"))
     return reject(kJwtCheckCrit, "header crit is not supported (no JWS extension is understood)");

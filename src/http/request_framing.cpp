@@ -31,14 +31,6 @@ std::vector<std::string_view> transfer_codings(const http::request_header<>& hea
   return out;
 }
 
-std::string shown(std::string_view coding) {
-  constexpr std::size_t kMax = 40;
-  std::string out;
-  for (char c : coding.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f && c != '"') ? c : '?';
-  if (coding.size() > kMax) out += "...";
-  return out;
-}
-
 }  // namespace
 
 std::optional<Error> framing_error(const http::request_header<>& head) {
@@ -69,10 +61,10 @@ std::optional<Error> framing_error(const http::request_header<>& head) {
     if (codings.empty()) return Error{Errc::bad_request, "empty Transfer-Encoding"};
     if (!boost::beast::iequals(codings.back(), "chunked")) {
       return Error{Errc::bad_request,
-                   "Transfer-Encoding must end with chunked (got \"" + shown(codings.back()) + "\")"};
+                   "Transfer-Encoding must end with chunked (got \"" + printable_excerpt(codings.back()) + "\")"};
     }
     if (codings.size() > 1) {
-      return Error{Errc::bad_request, "unsupported Transfer-Encoding \"" + shown(codings.front()) +
+      return Error{Errc::bad_request, "unsupported Transfer-Encoding \"" + printable_excerpt(codings.front()) +
                                           "\" (only chunked, once, is accepted)"};
     }
   }
