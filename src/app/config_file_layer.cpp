@@ -1,0 +1,209 @@
+#include "app/config_file_layer.hpp"
+
+#include "app/config_settings.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace mercure::settings {
+namespace {
+
+using caddyfile::Node;
+using caddyfile::Token;
+
+bool is_unreserved(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+std::string percent_encode(std::string_view s, std::string_view also_safe) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (is_unreserved(c) || also_safe.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// `transport <name> { path P  key value ... }` -> "<name>://P?key=value&...".
+std::string transport_url_from_block(const Node& node, const std::string& origin) {
+  const std::string where = origin + " line " + std::to_string(node.line);
+  if (node.args.size() != 1 || node.args[0].text.empty()) {
+    file_error("transport", where, "transport needs one name (example: transport local)");
+  }
+  const std::string& name = node.args[0].text;
+  const bool scheme_ok =
+      std::isalpha(static_cast<unsigned char>(name[0])) && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '+' || c == '-' || c == '.' || c == '_';
+      });
+  if (!scheme_ok) file_error("transport", where, "invalid transport name " + quote(name));
+  std::string path;
+  std::string query;
+  for (const Node& option : node.children) {
+    const std::string option_where = origin + " line " + std::to_string(option.line);
+    if (option.has_block || option.args.size() != 1) {
+      file_error(option.name, option_where, "transport option " + quote(option.name) + " takes exactly one value");
+    }
+    if (option.name == "path") {
+      path = percent_encode(option.args[0].text, "/:@");
+      continue;
+    }
+    const bool key_ok = std::all_of(option.name.begin(), option.name.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+    });
+    if (!key_ok) file_error(option.name, option_where, "invalid transport option name " + quote(option.name));
+    query += (query.empty() ? "?" : "&") + option.name + "=" + percent_encode(option.args[0].text, "");
+  }
+  return name + "://" + path + query;
+}
+
+// The reference's directives this hub reads but does not need; accepted with a warning.
+constexpr std::string_view kIgnoredDirectives[] = {"name", "topic_selector_cache", "subscriber_list_cache_size",
+                                                   "protocol_version_compatibility"};
+
+}  // namespace
+
+void apply_directives(const std::vector<Node>& nodes, const std::string& origin, Layer& layer,
+                      std::vector<std::string>& warnings) {
+  for (const Node& node : nodes) {
+    const std::string where = origin + " line " + std::to_string(node.line);
+    const auto set = [&](std::string_view key, std::vector<std::string> values) {
+      layer[std::string(key)] = RawSetting{std::move(values), node.name, where};
+    };
+    const std::size_t argc = node.args.size();
+    const auto arg = [&](std::size_t k) -> const std::string& { return node.args[k].text; };
+
+    if (node.name == "transport") {
+      set("transport_url", {transport_url_from_block(node, origin)});
+      continue;
+    }
+    if (node.has_block) file_error(node.name, where, "directive " + quote(node.name) + " does not take a block");
+    if (node.name == "publisher_jwt" || node.name == "subscriber_jwt") {
+      if (argc < 1 || argc > 2) {
+        file_error(node.name, where,
+                   node.name + " takes a key and an optional algorithm (example: " + node.name +
+                       " !ChangeThisMercureHubJWTSecretKey! HS256)");
+      }
+      const std::string role = node.name == "publisher_jwt" ? "publisher" : "subscriber";
+      if (!arg(0).empty()) set(role + "_jwt_key", {arg(0)});
+      if (argc == 2 && !arg(1).empty()) set(role + "_jwt_algorithm", {arg(1)});
+      continue;
+    }
+    if (node.name == "publisher_jwks_url" || node.name == "subscriber_jwks_url") {
+      file_error(node.name, where,
+                 node.name + " is not supported yet; give the key itself with " +
+                     node.name.substr(0, node.name.find('_')) + "_jwt <PEM public key> <algorithm>");
+    }
+    if (std::find(std::begin(kIgnoredDirectives), std::end(kIgnoredDirectives), node.name) !=
+        std::end(kIgnoredDirectives)) {
+      warnings.push_back(where + ": directive \"" + node.name + "\" is not needed by this hub and is ignored");
+      continue;
+    }
+    const SettingSpec* spec = node.name.find("_jwt_") == std::string::npos ? find_setting(node.name) : nullptr;
+    if (spec == nullptr)
+      file_error(node.name, where, "unknown directive " + quote(node.name) + " in the mercure block");
+    switch (spec->kind) {
+      case Kind::kBool:
+        if (argc > 1) file_error(node.name, where, node.name + " takes at most one value (true or false)");
+        if (argc == 0) {
+          set(spec->key, {"true"});
+        } else if (!arg(0).empty()) {
+          set(spec->key, {arg(0)});
+        }
+        break;
+      case Kind::kList: {
+        if (argc == 0) file_error(node.name, where, node.name + " needs at least one value");
+        std::vector<std::string> items;
+        for (const Token& t : node.args) {
+          for (auto& item : parse_list(t.text)) items.push_back(std::move(item));
+        }
+        if (!items.empty()) set(spec->key, std::move(items));
+        break;
+      }
+      default:
+        if (argc != 1) file_error(node.name, where, node.name + " takes exactly one value");
+        if (!arg(0).empty()) set(spec->key, {arg(0)});
+        break;
+    }
+  }
+}
+
+namespace {
+
+bool contains_mercure(const Node& node) {
+  if (node.name == "mercure") return true;
+  return std::any_of(node.children.begin(), node.children.end(), contains_mercure);
+}
+
+struct FoundBlock {
+  const Node* mercure;
+  const Node* site;  // the enclosing site block, if any
+};
+
+void find_mercure_blocks(const std::vector<Node>& nodes, const Node* site, int depth, const std::string& origin,
+                         std::vector<FoundBlock>& found, std::vector<std::string>& warnings) {
+  for (const Node& node : nodes) {
+    const std::string where = origin + " line " + std::to_string(node.line);
+    if (node.name == "mercure") {
+      found.push_back({&node, site});
+      continue;
+    }
+    if (contains_mercure(node)) {
+      const bool is_site = depth == 0 && !node.name.empty() && node.name.front() != '(';
+      find_mercure_blocks(node.children, is_site ? &node : site, depth + 1, origin, found, warnings);
+      continue;
+    }
+    if (depth == 0 && node.has_block && node.name.empty()) {
+      if (!node.children.empty()) warnings.push_back(where + ": global options block ignored");
+    } else if (depth == 0 && node.has_block) {
+      warnings.push_back(where + ": site block \"" + node.name + "\" ignored (it has no mercure block)");
+    } else {
+      warnings.push_back(where + ": directive \"" + node.name + "\" ignored (only the mercure block is read)");
+    }
+  }
+}
+
+}  // namespace
+
+Layer file_layer(std::string_view text, const std::string& origin, const Env& env, std::vector<std::string>& warnings) {
+  const std::vector<Node> nodes = caddyfile::parse_text(text, origin, env);
+  std::vector<FoundBlock> found;
+  find_mercure_blocks(nodes, nullptr, 0, origin, found, warnings);
+  Layer layer;
+  if (found.empty()) {
+    warnings.push_back(origin + ": no mercure block found; the file sets nothing");
+    return layer;
+  }
+  if (found.size() > 1) {
+    file_error(
+        "mercure",
+        origin + " lines " + std::to_string(found[0].mercure->line) + " and " + std::to_string(found[1].mercure->line),
+        "more than one mercure block; this hub serves one");
+  }
+  const FoundBlock& block = found.front();
+  const std::string block_where = origin + " line " + std::to_string(block.mercure->line);
+  if (!block.mercure->args.empty()) {
+    warnings.push_back(block_where + ": arguments of the mercure directive ignored (the hub path is fixed)");
+  }
+  if (block.site != nullptr) {
+    std::vector<std::string> words{block.site->name};
+    for (const Token& t : block.site->args) words.push_back(t.text);
+    RawSetting raw{{join(words, " ")}, "site address", origin + " line " + std::to_string(block.site->line)};
+    try {
+      const ListenAddress address = parse_server_name(raw.values[0]);
+      layer["addr"] = RawSetting{{":" + std::to_string(address.port)}, raw.name, raw.where};
+    } catch (const std::invalid_argument& e) {
+      invalid(raw, false, e.what());
+    }
+  }
+  apply_directives(block.mercure->children, origin, layer, warnings);
+  return layer;
+}
+
+}  // namespace mercure::settings

@@ -1,0 +1,225 @@
+#include "app/config_loader.hpp"
+
+#include "../core/jwt_cases.hpp"
+#include "config_loading.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+namespace mercure {
+namespace {
+
+using namespace config_test;  // NOLINT(google-build-using-namespace): the tests' own helpers
+using std::chrono::milliseconds;
+
+// ----- file --------------------------------------------------------------------------------------
+
+TEST(ConfigFileLayer, FileReadsTheMercureBlockOfASiteBlock) {
+  const std::string file = R"(# global options
+{
+	debug
+}
+
+localhost:4444 {
+	encode zstd gzip
+	log {
+		format json
+	}
+
+	mercure {
+		# keys
+		publisher_jwt "pub secret with spaces" HS384
+		subscriber_jwt {env.SUB_KEY} {env.SUB_ALG}
+		anonymous
+		subscriptions false
+		cors_origins https://a.example "https://b.example"
+		publish_origins *
+		cookie_name hubCookie
+		heartbeat 15s # trailing comment
+		write_timeout 0s
+		dispatch_timeout 1s
+		read_timeout {$READ:3s}
+		ui
+		demo true
+		transport bolt {
+			path /var/run/mercure.db
+			size 100
+			cleanup_frequency 0.4
+		}
+	}
+
+	respond "Not Found" 404
+}
+
+example.com {
+	respond "elsewhere"
+}
+)";
+  const Loaded loaded = load({{"SUB_KEY", "sub-from-env"}}, {}, file);
+  const Config& c = loaded.config;
+  EXPECT_EQ(c.listen_host, "");
+  EXPECT_EQ(c.listen_port, 4444);
+  EXPECT_EQ(c.publisher_jwt.key, "pub secret with spaces");
+  EXPECT_EQ(c.publisher_jwt.algorithm, "HS384");
+  EXPECT_EQ(c.subscriber_jwt.key, "sub-from-env");
+  EXPECT_EQ(c.subscriber_jwt.algorithm, "HS256");  // {env.SUB_ALG} is empty: the default
+  EXPECT_TRUE(c.anonymous);
+  EXPECT_FALSE(c.subscriptions);
+  EXPECT_EQ(c.cors_origins, (Strings{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(c.publish_origins, Strings{"*"});
+  EXPECT_EQ(c.cookie_name, "hubCookie");
+  EXPECT_EQ(c.heartbeat, milliseconds{15'000});
+  EXPECT_EQ(c.write_timeout, milliseconds{0});
+  EXPECT_EQ(c.dispatch_timeout, milliseconds{1'000});
+  EXPECT_EQ(c.read_timeout, milliseconds{3'000});
+  EXPECT_TRUE(c.ui);
+  EXPECT_TRUE(c.demo);
+  EXPECT_FALSE(c.debug);  // global options are not read
+  EXPECT_EQ(c.transport_url, "bolt:///var/run/mercure.db?size=100&cleanup_frequency=0.4");
+
+  const Strings expected_warnings = {
+      "hub.conf line 2: global options block ignored",
+      "hub.conf line 7: directive \"encode\" ignored (only the mercure block is read)",
+      "hub.conf line 8: directive \"log\" ignored (only the mercure block is read)",
+      "hub.conf line 34: directive \"respond\" ignored (only the mercure block is read)",
+      "hub.conf line 37: site block \"example.com\" ignored (it has no mercure block)",
+  };
+  EXPECT_EQ(loaded.warnings, expected_warnings);
+}
+
+TEST(ConfigFileLayer, FileMayHoldAMercureBlockAlone) {
+  const Config c = load({}, {}, "mercure {\n\tpublisher_jwt k\n\tanonymous\n\taddr 127.0.0.1:0\n}\n").config;
+  EXPECT_EQ(c.publisher_jwt.key, "k");
+  EXPECT_TRUE(c.anonymous);
+  EXPECT_EQ(c.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 0);
+}
+
+TEST(ConfigFileLayer, FileFindsAMercureBlockNestedInARoute) {
+  const Config c =
+      load({}, {}, "http://localhost:3005 {\n route {\n  mercure {\n   publisher_jwt k\n   anonymous\n  }\n }\n}\n")
+          .config;
+  EXPECT_EQ(c.listen_port, 3005);
+  EXPECT_EQ(c.publisher_jwt.key, "k");
+}
+
+TEST(ConfigFileLayer, FileOwnSettingsHaveDirectivesToo) {
+  const Config c = load({}, {},
+                        "mercure {\n publisher_jwt k\n anonymous\n workers 4\n log_format json\n debug\n"
+                        " use_forwarded_headers\n metrics_enabled\n metrics_addr 127.0.0.1:9100\n"
+                        " cert_file /c.pem\n key_file /k.pem\n transport_url local://\n}\n")
+                       .config;
+  EXPECT_EQ(c.workers, 4U);
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_TRUE(c.debug && c.use_forwarded_headers && c.metrics_enabled);
+  EXPECT_EQ(c.metrics_addr, "127.0.0.1:9100");
+  EXPECT_EQ(c.cert_file, "/c.pem");
+  EXPECT_EQ(c.key_file, "/k.pem");
+  EXPECT_EQ(c.transport_url, "local://");
+}
+
+TEST(ConfigFileLayer, BatchedSendsAreOnByDefaultAndEachLayerCanTurnThemOff) {
+  EXPECT_TRUE(load(kKeyed).config.io_uring);
+  EXPECT_FALSE(load(with(kKeyed, {{"IO_URING", "false"}})).config.io_uring);
+  EXPECT_FALSE(load(kKeyed, {"--io-uring=false"}).config.io_uring);
+  EXPECT_FALSE(load(kKeyed, {}, "mercure {\n io_uring false\n}\n").config.io_uring);
+  EXPECT_TRUE(load(with(kKeyed, {{"IO_URING", "true"}}), {}, "mercure {\n io_uring false\n}\n").config.io_uring);
+}
+
+TEST(ConfigFileLayer, FileAcceptsAMultiLinePemInQuotes) {
+  const auto cases = jwt_test::load_jwt_cases();
+  const std::string pem = jwt_test::str(cases.keys.at("EdDSA").as_object().at("public_pem"));
+  const Config c =
+      load({}, {}, "mercure {\n publisher_jwt \"" + pem + "\" EdDSA\n subscriber_jwt `" + pem + "` EdDSA\n}\n").config;
+  EXPECT_EQ(c.publisher_jwt.key, pem);
+  EXPECT_EQ(c.publisher_jwt.algorithm, "EdDSA");
+  EXPECT_EQ(c.subscriber_jwt.key, pem);
+}
+
+TEST(ConfigFileLayer, FilePlaceholdersComeFromTheGivenEnvironment) {
+  const Config c = load({{"PUB", "from-env"}, {"HB", "7s"}}, {},
+                        "{$SITE:localhost:3210} {\n mercure {\n  publisher_jwt {env.PUB}\n  heartbeat {$HB}\n"
+                        "  anonymous\n }\n}\n")
+                       .config;
+  EXPECT_EQ(c.publisher_jwt.key, "from-env");
+  EXPECT_EQ(c.heartbeat, milliseconds{7'000});
+  EXPECT_EQ(c.listen_port, 3210);
+}
+
+TEST(ConfigFileLayer, FileTransportBlocksBecomeUrls) {
+  auto url = [](const std::string& block) {
+    return load({}, {}, "mercure {\n publisher_jwt k\n anonymous\n " + block + "\n}\n").config.transport_url;
+  };
+  EXPECT_EQ(url("transport local"), "local://");
+  EXPECT_EQ(url("transport lmdb {\n path relative.db\n }"), "lmdb://relative.db");
+  EXPECT_EQ(url("transport lmdb {\n path \"/with space/h.db\"\n size 10\n }"), "lmdb:///with%20space/h.db?size=10");
+  EXPECT_EQ(url("transport redis {\n address \"a&b=c\"\n }"), "redis://?address=a%26b%3Dc");
+}
+
+TEST(ConfigFileLayer, FileUnknownDirectiveInsideTheBlockIsAnErrorNamingItAndItsLine) {
+  const ConfigError e = load_error({}, {}, "localhost {\n  mercure {\n    publisher_jwt k\n    hartbeat 10s\n  }\n}\n");
+  EXPECT_STREQ(e.what(), "hub.conf line 4: unknown directive \"hartbeat\" in the mercure block");
+  EXPECT_EQ(e.setting(), "hartbeat");
+}
+
+TEST(ConfigFileLayer, FileStructureErrorsNameTheLine) {
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n publisher_jwt k\n").what(),
+               "hub.conf line 1: the block opened here has no closing '}'");
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n publisher_jwt \"k\n}\n").what(),
+               "hub.conf line 2: unterminated quoted string");
+  EXPECT_STREQ(load_error({}, {}, "}\n").what(), "hub.conf line 1: '}' without a matching '{'");
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n}\nother {\n mercure {\n }\n}\n").what(),
+               "hub.conf lines 1 and 4: more than one mercure block; this hub serves one");
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n heartbeat\n}\n").what(),
+               "hub.conf line 2: heartbeat takes exactly one value");
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n cors_origins\n}\n").what(),
+               "hub.conf line 2: cors_origins needs at least one value");
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n publisher_jwt_key k\n}\n").what(),
+               "hub.conf line 2: unknown directive \"publisher_jwt_key\" in the mercure block");
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n publisher_jwks_url https://idp/jwks\n}\n").what(),
+               "hub.conf line 2: publisher_jwks_url is not supported yet; give the key itself with publisher_jwt "
+               "<PEM public key> <algorithm>");
+}
+
+TEST(ConfigFileLayer, FileValueErrorsNameTheDirectiveValueAndLine) {
+  const ConfigError e = load_error(kKeyed, {}, "mercure {\n  anonymous\n  heartbeat 4x\n}\n");
+  EXPECT_STREQ(e.what(),
+               "invalid heartbeat \"4x\" (hub.conf line 3): not a duration: unknown unit \"x\" (units: ns, us, ms, s, "
+               "m, h, d; examples: 40s, 500ms)");
+  EXPECT_EQ(e.setting(), "heartbeat");
+}
+
+TEST(ConfigFileLayer, FileReferenceTuningDirectivesAreIgnoredWithAWarning) {
+  const Loaded loaded = load(kKeyed, {}, "mercure {\n topic_selector_cache 10000 256\n}\n");
+  EXPECT_EQ(loaded.warnings,
+            Strings{"hub.conf line 2: directive \"topic_selector_cache\" is not needed by this hub and is ignored"});
+}
+
+TEST(ConfigFileLayer, FileWithoutAMercureBlockWarns) {
+  const Loaded loaded = load(kKeyed, {}, "# nothing\n");
+  EXPECT_EQ(loaded.warnings, Strings{"hub.conf: no mercure block found; the file sets nothing"});
+}
+
+TEST(ConfigFileLayer, ConfigFlagReadsTheNamedFile) {
+  const std::string path = ::testing::TempDir() + "/config_loader_test_hub.conf";
+  {
+    std::ofstream out(path);
+    out << "mercure {\n  publisher_jwt file-key\n  anonymous\n  heartbeat 12s\n}\n";
+  }
+  const Config c = load({}, {"--config", path}).config;
+  EXPECT_EQ(c.publisher_jwt.key, "file-key");
+  EXPECT_EQ(c.heartbeat, milliseconds{12'000});
+  std::remove(path.c_str());
+
+  const ConfigError e = load_error(kKeyed, {"--config", path});
+  EXPECT_EQ(e.setting(), "--config");
+  EXPECT_EQ(std::string(e.what()), "invalid --config \"" + path + "\": cannot read the file");
+}
+
+}  // namespace
+}  // namespace mercure
