@@ -7,8 +7,10 @@
 #include "core/error.hpp"
 #include "core/jwt_algorithm.hpp"
 #include "core/jwt_verifier.hpp"
+#include "core/key_set_verifier.hpp"
 #include "core/verified_token_cache.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +20,9 @@ namespace mercure {
 struct JwtKey {
   JwtAlgorithm algorithm = JwtAlgorithm::HS256;
   std::string key;  // HMAC secret or PEM public key; empty = role cannot authenticate
+  // When set, the role's keys are this JSON Web Key Set's (kept current by src/app's fetcher);
+  // `algorithm` and `key` are then unused.
+  std::shared_ptr<KeySetSource> key_set;
 };
 
 class Authorizer final {
@@ -32,14 +37,24 @@ class Authorizer final {
   [[nodiscard]] Result<Claims> verify_publisher(std::string_view token, VerifiedTokenCache& cache) const;
   [[nodiscard]] Result<Claims> verify_subscriber(std::string_view token, VerifiedTokenCache& cache) const;
   // False when no subscriber key is configured (a hub for anonymous subscribers only).
-  [[nodiscard]] bool has_subscriber_key() const { return subscriber_.has_value(); }
+  [[nodiscard]] bool has_subscriber_key() const { return subscriber_.configured(); }
 
  private:
-  [[nodiscard]] Result<Claims> verify_cached(const std::optional<JwtVerifier>& verifier, const char* role,
-                                             std::string_view token, VerifiedTokenCache& cache) const;
+  // One role's keys: a configured key, a key set, or none.
+  struct Role {
+    const char* name;
+    std::optional<JwtVerifier> verifier;
+    std::shared_ptr<KeySetSource> key_set;
 
-  std::optional<JwtVerifier> publisher_;
-  std::optional<JwtVerifier> subscriber_;
+    [[nodiscard]] bool configured() const { return verifier.has_value() || key_set != nullptr; }
+    [[nodiscard]] Result<Claims> verify_untimed(std::string_view token) const;
+  };
+  [[nodiscard]] static Role load(const JwtKey& key, const char* name);
+  [[nodiscard]] Result<Claims> verify(const Role& role, std::string_view token) const;
+  [[nodiscard]] Result<Claims> verify_cached(const Role& role, std::string_view token, VerifiedTokenCache& cache) const;
+
+  Role publisher_;
+  Role subscriber_;
   const Clock& clock_;
 };
 

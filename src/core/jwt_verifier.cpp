@@ -124,6 +124,18 @@ Result<JwtVerifier> JwtVerifier::create(JwtAlgorithm alg, std::string_view key) 
   return v;
 }
 
+Result<JwtVerifier> JwtVerifier::create_for_key(JwtAlgorithm alg, EVP_PKEY* key) {
+  if (is_hmac(alg) || key == nullptr) return Error{Errc::bad_request, "an HMAC algorithm needs a secret, not a key"};
+  if (auto ok = check_key_for_algorithm(alg, key); !ok) return ok.error();
+  JwtVerifier v(alg);
+  auto md = fetch_jwt_digest(alg);
+  if (!md) return md.error();
+  v.md_ = std::move(*md);
+  if (EVP_PKEY_up_ref(key) != 1) return Error{Errc::internal, "cannot share the key"};
+  v.key_.reset(key);
+  return v;
+}
+
 JwtVerifier::~JwtVerifier() {
   if (!secret_.empty()) OPENSSL_cleanse(secret_.data(), secret_.size());
 }

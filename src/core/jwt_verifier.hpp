@@ -6,7 +6,8 @@
 // - The algorithm is pinned by configuration: the header's `alg` must equal it exactly, so `none`
 //   and HS/RS confusion are impossible (an asymmetric verifier never uses its key as an HMAC
 //   secret; an HS* verifier refuses asymmetric tokens and refuses a PEM document as its secret).
-// - Headers `kid`, `jku`, `x5u`, `x5c`, `jwk`, `typ`, `cty` are ignored: nothing is ever fetched.
+// - Headers `kid`, `jku`, `x5u`, `x5c`, `jwk`, `typ`, `cty` are ignored: nothing is ever fetched
+//   (KeySetVerifier picks a verifier by `kid` among the keys of a configured key set).
 //   A `crit` header is refused (no JWS extension is understood, RFC 7515 section 4.1.11).
 // - Tokens over kMaxTokenSize bytes are refused before any decoding. Base64url is strict (no
 //   padding, no other characters, canonical). Header and claims must be JSON objects without
@@ -49,6 +50,7 @@ inline constexpr std::string_view kJwtCheckExp = "exp";              // expired
 inline constexpr std::string_view kJwtCheckNbf = "nbf";              // not valid yet
 inline constexpr std::string_view kJwtCheckIat = "iat";              // issued in the future
 inline constexpr std::string_view kJwtCheckKey = "key";              // no key configured for the role
+inline constexpr std::string_view kJwtCheckKid = "kid";              // no key of the role's key set has this kid
 inline constexpr std::string_view kJwtCheckOrigin = "origin";        // CSRF: cookie token from a foreign origin
 
 class JwtVerifier final {
@@ -60,6 +62,9 @@ class JwtVerifier final {
   // kept). Fails (Errc::bad_request) on an unreadable key, a key of the wrong type or curve, an RSA
   // key under 2048 bits, an empty secret, or a secret that is a PEM document.
   [[nodiscard]] static Result<JwtVerifier> create(JwtAlgorithm alg, std::string_view key);
+  // The same for a public key already loaded (from a JSON Web Key Set), shared with its owner
+  // (reference counted). Fails when `key` does not fit `alg`; `alg` must not be HS*.
+  [[nodiscard]] static Result<JwtVerifier> create_for_key(JwtAlgorithm alg, EVP_PKEY* key);
 
   // Checks `token` (compact JWS, no "Bearer " prefix) at time `now_unix_seconds`.
   [[nodiscard]] Result<Claims> verify(std::string_view token, std::int64_t now_unix_seconds) const;

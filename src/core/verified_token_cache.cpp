@@ -24,4 +24,12 @@ void VerifiedTokenCache::insert(std::string_view token, Claims claims) {
   map_.emplace(std::string(token), std::move(claims));
 }
 
+void VerifiedTokenCache::sync_generation(std::uint64_t generation) {
+  if (generation == generation_) return;
+  generation_ = generation;
+  map_.clear();
+  order_.clear();
+  next_ = 0;
+}
+
 }  // namespace mercure

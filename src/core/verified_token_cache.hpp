@@ -4,8 +4,9 @@
 // parsing were ~45% of the hub's instructions per publish (callgrind, HS256).
 //
 // Only the time-independent half of verification is cached (JwtVerifier::verify_untimed): the
-// caller checks exp/nbf/iat again at every use. Keys are the exact token bytes and the verifier
-// keys never change while the hub runs, so a hit means the same answer as a fresh check.
+// caller checks exp/nbf/iat again at every use. Keys are the exact token bytes, and the cache is
+// emptied when the role's keys change (a key set fetched again: sync_generation), so a hit means
+// the same answer as a fresh check.
 // Failures are never cached. Bounded: past `capacity` tokens, the oldest entry is evicted.
 //
 // Thread-safety: none; one cache per shard, used on the shard's thread only.
@@ -13,6 +14,7 @@
 #include "core/claims.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,8 @@ class VerifiedTokenCache final {
   [[nodiscard]] const Claims* find(std::string_view token) const;
   void insert(std::string_view token, Claims claims);
   [[nodiscard]] std::size_t size() const { return map_.size(); }
+  // Empties the cache when `generation` (of the keys the entries were verified with) changed.
+  void sync_generation(std::uint64_t generation);
 
  private:
   struct Hash {
@@ -39,6 +43,7 @@ class VerifiedTokenCache final {
   std::unordered_map<std::string, Claims, Hash, std::equal_to<>> map_;
   std::vector<std::string> order_;  // insertion ring: order_[next_] is the oldest once full
   std::size_t next_ = 0;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace mercure

@@ -1,0 +1,118 @@
+#include "core/key_set_verifier.hpp"
+
+#include "core/base64url.hpp"
+#include "core/strict_json.hpp"
+
+#include <boost/json/value.hpp>
+
+namespace mercure {
+
+namespace {
+
+Error reject(std::string_view check, std::string reason) {
+  return Error{Errc::unauthorized, std::move(reason), check};
+}
+
+struct Header {
+  std::string alg;
+  std::optional<std::string> kid;
+};
+
+// The `alg` and `kid` of a compact JWS; the rest is JwtVerifier's to check.
+Result<Header> peek_header(std::string_view token) {
+  if (token.size() > JwtVerifier::kMaxTokenSize) {
+    return reject(kJwtCheckFormat,
+                  "malformed token: larger than " + std::to_string(JwtVerifier::kMaxTokenSize) + " bytes");
+  }
+  const auto dot = token.find('.');
+  if (dot == std::string_view::npos || dot == 0) return reject(kJwtCheckFormat, "malformed token: no header");
+  auto json = base64url_decode(token.substr(0, dot));
+  if (!json) return reject(kJwtCheckFormat, "malformed token: bad base64 in header");
+  auto header = parse_strict_json(*json, "header");
+  if (!header) return reject(kJwtCheckFormat, "malformed token: " + header.error().reason);
+  const auto* obj = header->if_object();
+  if (obj == nullptr) return reject(kJwtCheckFormat, "malformed token: header is not a JSON object");
+  Header out;
+  const auto* alg = obj->if_contains("alg");
+  if (alg == nullptr || !alg->is_string()) return reject(kJwtCheckFormat, "malformed token: header has no alg string");
+  out.alg.assign(alg->as_string().data(), alg->as_string().size());
+  if (const auto* kid = obj->if_contains("kid"); kid != nullptr && !kid->is_null()) {
+    if (!kid->is_string()) return reject(kJwtCheckFormat, "malformed token: header kid is not a string");
+    out.kid.emplace(kid->as_string().data(), kid->as_string().size());
+  }
+  return out;
+}
+
+}  // namespace
+
+KeySetVerifier::KeySetVerifier(const JwkSet& set) {
+  for (const Jwk& key : set.keys) {
+    bool any = false;
+    for (JwtAlgorithm alg : key.algorithms) {
+      auto verifier = key.key ? JwtVerifier::create_for_key(alg, key.key.get()) : JwtVerifier::create(alg, key.secret);
+      if (!verifier) continue;
+      entries_.push_back(Entry{key.kid, alg, std::move(*verifier)});
+      any = true;
+    }
+    if (any) ++key_count_;
+  }
+}
+
+Result<Claims> KeySetVerifier::verify_untimed(std::string_view token) const {
+  auto header = peek_header(token);
+  if (!header) return header.error();
+  if (header->alg == "none") return reject(kJwtCheckAlg, "unsecured token (alg none) not allowed");
+  const auto alg = parse_jwt_algorithm(header->alg);
+  if (!alg) return reject(kJwtCheckAlg, "algorithm \"" + printable_excerpt(header->alg) + "\" not supported");
+
+  bool kid_known = false;
+  std::optional<Error> last;
+  for (const Entry& entry : entries_) {
+    if (header->kid && entry.kid != *header->kid) continue;
+    kid_known = true;
+    if (entry.alg != *alg) continue;
+    auto claims = entry.verifier.verify_untimed(token);
+    if (claims || header->kid) return claims;
+    last = claims.error();  // no kid: the next key may be the one
+  }
+  if (last) return *last;
+  if (header->kid && !kid_known) {
+    return reject(kJwtCheckKid, "no key with kid \"" + printable_excerpt(*header->kid) + "\" in the key set");
+  }
+  if (header->kid) {
+    return reject(kJwtCheckAlg, "the key \"" + printable_excerpt(*header->kid) + "\" does not verify " +
+                                    std::string(to_string(*alg)));
+  }
+  return reject(kJwtCheckAlg, "no key of the key set verifies " + std::string(to_string(*alg)));
+}
+
+void KeySetSource::replace(std::shared_ptr<const KeySetVerifier> set) {
+  current_.store(std::move(set));
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void KeySetSource::request_refresh() {
+  {
+    const std::lock_guard lock(mutex_);
+    refresh_requested_ = true;
+  }
+  wake_.notify_all();
+}
+
+bool KeySetSource::wait_for_refresh_request(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_until(lock, deadline, [&] { return refresh_requested_ || stopped_; });
+  if (stopped_ || !refresh_requested_) return false;
+  refresh_requested_ = false;
+  return true;
+}
+
+void KeySetSource::stop() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+  wake_.notify_all();
+}
+
+}  // namespace mercure

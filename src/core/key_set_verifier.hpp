@@ -1,0 +1,80 @@
+#pragma once
+// Verifies tokens against a JSON Web Key Set (publisher_jwks_url / subscriber_jwks_url): the key
+// is chosen by the token's `kid` header, the algorithm must be one the key may verify (JwkSet:
+// by its type, its size and its own `alg`), then JwtVerifier checks the token as it would with a
+// configured key. A token without `kid` is tried with every key that may verify its `alg`.
+//
+// KeySetSource holds the current set of one role while the hub runs: the fetcher (src/app)
+// replaces it when the set is fetched again; a token whose `kid` is unknown asks for that
+// (request_refresh), since the identity provider may have published a new key since.
+//
+// Thread-safety: KeySetVerifier is immutable after construction, verify_untimed() may run
+// concurrently. KeySetSource: every member may be called from any thread.
+
+#include "core/claims.hpp"
+#include "core/error.hpp"
+#include "core/jwk_set.hpp"
+#include "core/jwt_verifier.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mercure {
+
+class KeySetVerifier final {
+ public:
+  // Throws nothing; keys it cannot build a verifier for are left out (JwkSet already checked them).
+  explicit KeySetVerifier(const JwkSet& set);
+
+  // As JwtVerifier::verify_untimed. An unknown `kid` fails with Error::check == kJwtCheckKid.
+  [[nodiscard]] Result<Claims> verify_untimed(std::string_view token) const;
+
+  [[nodiscard]] std::size_t key_count() const noexcept { return key_count_; }
+
+ private:
+  struct Entry {
+    std::string kid;
+    JwtAlgorithm alg;
+    JwtVerifier verifier;
+  };
+  std::vector<Entry> entries_;  // one per (key, algorithm it may verify)
+  std::size_t key_count_ = 0;
+};
+
+class KeySetSource final {
+ public:
+  explicit KeySetSource(std::string url) : url_(std::move(url)) {}
+
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+
+  // The current set; null before the first replace().
+  [[nodiscard]] std::shared_ptr<const KeySetVerifier> current() const { return current_.load(); }
+  // Bumps generation(): tokens verified with an earlier set are verified again.
+  void replace(std::shared_ptr<const KeySetVerifier> set);
+  [[nodiscard]] std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+
+  // A token named a kid the set does not have: wakes the fetcher (it decides how often to fetch).
+  void request_refresh();
+  // For the fetcher: true when a refresh was requested before `deadline` (the request is
+  // consumed), false at the deadline or after stop().
+  bool wait_for_refresh_request(std::chrono::steady_clock::time_point deadline);
+  void stop();
+
+ private:
+  std::string url_;
+  std::atomic<std::shared_ptr<const KeySetVerifier>> current_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool refresh_requested_ = false;  // guarded by mutex_
+  bool stopped_ = false;            // guarded by mutex_
+};
+
+}  // namespace mercure

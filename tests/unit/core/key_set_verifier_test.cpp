@@ -1,0 +1,196 @@
+#include "core/key_set_verifier.hpp"
+
+#include "core/authorizer.hpp"
+#include "core/base64url.hpp"
+#include "core/clock.hpp"
+#include "core/verified_token_cache.hpp"
+
+#include "jwk_cases.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace mercure {
+namespace {
+
+using jwk_test::key_set_of;
+using jwk_test::load_jwk_cases;
+
+const boost::json::object& entry(const jwk_test::JwkCases& cases, const char* name) {
+  return cases.keys.at(name).as_object();
+}
+const boost::json::value& jwk_of(const jwk_test::JwkCases& cases, const char* name) {
+  return entry(cases, name).at("jwk");
+}
+std::string token_of(const jwk_test::JwkCases& cases, const char* name) {
+  return std::string(entry(cases, name).at("token").as_string());
+}
+
+KeySetVerifier verifier_of(const std::string& set_json) {
+  auto set = parse_jwk_set(set_json);
+  EXPECT_TRUE(set) << set.error().reason;
+  return KeySetVerifier(*set);
+}
+
+// `token` with its header replaced by `header_json` (the signature no longer matches it).
+std::string with_header(const std::string& token, const std::string& header_json) {
+  return base64url_encode(header_json) + token.substr(token.find('.'));
+}
+
+TEST(KeySetVerifier, EveryTokenJoseSignedWithAKidVerifiesThroughTheWholeSet) {
+  const auto cases = load_jwk_cases();
+  boost::json::array all;
+  for (const auto& [name, e] : cases.keys) all.push_back(e.as_object().at("jwk"));
+  const KeySetVerifier verifier = verifier_of(boost::json::serialize(boost::json::object{{"keys", all}}));
+  EXPECT_EQ(verifier.key_count(), 26U);
+  for (const auto& [name, e] : cases.keys) {
+    SCOPED_TRACE(std::string(name));
+    auto claims = verifier.verify_untimed(e.as_object().at("token").as_string());
+    ASSERT_TRUE(claims) << claims.error().reason;
+    ASSERT_TRUE(claims->publish.has_value());
+    EXPECT_EQ(*claims->publish, std::vector<std::string>{"https://example.com/jwks/{id}"});
+  }
+}
+
+TEST(KeySetVerifier, AnUnknownKidIsRefusedWithTheKidCheckBeforeAnySignatureWork) {
+  const auto cases = load_jwk_cases();
+  const KeySetVerifier verifier = verifier_of(key_set_of({jwk_of(cases, "ES256")}));
+  const auto claims = verifier.verify_untimed(with_header(token_of(cases, "ES256"), R"({"alg":"ES256","kid":"new"})"));
+  ASSERT_FALSE(claims);
+  EXPECT_EQ(claims.error().code, Errc::unauthorized);
+  EXPECT_EQ(claims.error().check, kJwtCheckKid);
+  EXPECT_EQ(claims.error().reason, R"(no key with kid "new" in the key set)");
+}
+
+TEST(KeySetVerifier, TheKeyNamedByTheKidMustBeTheSigningKey) {
+  const auto cases = load_jwk_cases();
+  // The other RS256 key published under the kid the token names.
+  auto impostor = jwk_of(cases, "RS256-other").as_object();
+  impostor["kid"] = "RS256";
+  const KeySetVerifier verifier = verifier_of(key_set_of({impostor, jwk_of(cases, "RS256-other")}));
+  const auto claims = verifier.verify_untimed(token_of(cases, "RS256"));
+  ASSERT_FALSE(claims);
+  EXPECT_EQ(claims.error().check, kJwtCheckSignature);
+}
+
+TEST(KeySetVerifier, AKeyVerifiesOnlyTheAlgorithmsItMay) {
+  const auto cases = load_jwk_cases();
+  const KeySetVerifier verifier = verifier_of(key_set_of({jwk_of(cases, "RS256"), jwk_of(cases, "HS256")}));
+  // HS256 under the RSA key's kid (the classic confusion: the public key as an HMAC secret).
+  for (const char* header :
+       {R"({"alg":"HS256","kid":"RS256"})", R"({"alg":"PS256","kid":"RS256"})", R"({"alg":"RS256","kid":"HS256"})"}) {
+    SCOPED_TRACE(header);
+    const auto claims = verifier.verify_untimed(with_header(token_of(cases, "RS256"), header));
+    ASSERT_FALSE(claims);
+    EXPECT_EQ(claims.error().check, kJwtCheckAlg);
+  }
+  const auto none = verifier.verify_untimed(with_header(token_of(cases, "RS256"), R"({"alg":"none","kid":"RS256"})"));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().check, kJwtCheckAlg);
+  EXPECT_EQ(none.error().reason, "unsecured token (alg none) not allowed");
+}
+
+TEST(KeySetVerifier, ATokenWithoutKidIsTriedWithEveryKeyOfItsAlgorithm) {
+  const auto jwt = jwt_test::load_jwt_cases();
+  const auto cases = load_jwk_cases();
+  const KeySetVerifier verifier =
+      verifier_of(key_set_of({jwk_of(cases, "ES256-other"), jwk_of(cases, "RS256"), jwk_of(cases, "ES256")}));
+  int checked = 0;
+  for (const auto& c : jwt.cases) {
+    const auto& o = c.as_object();
+    // (Tokens with a kid of their own are for the configured-key mode, where it is ignored.)
+    if (o.at("key").as_string() != "ES256" || !o.at("valid").as_bool()) continue;
+    if (std::string_view(o.at("name").as_string()).find("kid") != std::string_view::npos) continue;
+    auto claims = verifier.verify_untimed(o.at("token").as_string());
+    EXPECT_TRUE(claims) << o.at("name").as_string() << ": " << claims.error().reason;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+  const KeySetVerifier without_it = verifier_of(key_set_of({jwk_of(cases, "ES256-other")}));
+  for (const auto& c : jwt.cases) {
+    const auto& o = c.as_object();
+    if (o.at("key").as_string() != "ES256" || !o.at("valid").as_bool()) continue;
+    const auto claims = without_it.verify_untimed(o.at("token").as_string());
+    ASSERT_FALSE(claims);
+    EXPECT_EQ(claims.error().check, kJwtCheckSignature);
+    break;
+  }
+}
+
+// --- the Authorizer with a key set -----------------------------------------------------------
+
+struct KeySetRole : ::testing::Test {
+  jwk_test::JwkCases cases = load_jwk_cases();
+  ManualClock clock{cases.now};
+  std::shared_ptr<KeySetSource> source = std::make_shared<KeySetSource>("https://idp.example/jwks");
+  Authorizer authorizer{JwtKey{JwtAlgorithm::HS256, "", source}, JwtKey{}, clock};
+  VerifiedTokenCache cache;
+
+  void publish_set(std::initializer_list<boost::json::value> keys) {
+    auto set = parse_jwk_set(key_set_of(keys));
+    ASSERT_TRUE(set);
+    source->replace(std::make_shared<const KeySetVerifier>(*set));
+  }
+  bool refresh_requested() { return source->wait_for_refresh_request(std::chrono::steady_clock::now()); }
+};
+
+TEST_F(KeySetRole, BeforeTheSetIsLoadedTokensAreRefusedWithAReason) {
+  const auto claims = authorizer.verify_publisher(token_of(cases, "EdDSA"), cache);
+  ASSERT_FALSE(claims);
+  EXPECT_EQ(claims.error().reason, "the publisher key set is not loaded");
+  EXPECT_FALSE(authorizer.has_subscriber_key());
+}
+
+TEST_F(KeySetRole, AnUnknownKidAsksTheFetcherForTheSetAgain) {
+  publish_set({jwk_of(cases, "ES384")});
+  EXPECT_FALSE(refresh_requested());
+  const auto refused = authorizer.verify_publisher(token_of(cases, "EdDSA"), cache);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().check, kJwtCheckKid);
+  EXPECT_TRUE(refresh_requested());
+  EXPECT_FALSE(refresh_requested()) << "one request is consumed once";
+  // A bad signature under a known kid is no reason to fetch.
+  const auto forged = authorizer.verify_publisher(
+      with_header(token_of(cases, "ES384"), R"({"alg":"ES384","kid":"ES384","typ":"x"})"), cache);
+  ASSERT_FALSE(forged);
+  EXPECT_EQ(forged.error().check, kJwtCheckSignature);
+  EXPECT_FALSE(refresh_requested());
+
+  publish_set({jwk_of(cases, "ES384"), jwk_of(cases, "EdDSA")});
+  EXPECT_TRUE(authorizer.verify_publisher(token_of(cases, "EdDSA"), cache));
+}
+
+TEST_F(KeySetRole, AKeyRemovedFromTheSetNoLongerVerifiesEvenACachedToken) {
+  publish_set({jwk_of(cases, "PS384"), jwk_of(cases, "HS512")});
+  const std::string token = token_of(cases, "PS384");
+  ASSERT_TRUE(authorizer.verify_publisher(token, cache));
+  ASSERT_EQ(cache.size(), 1U);
+  ASSERT_TRUE(authorizer.verify_publisher(token, cache)) << "from the cache";
+  publish_set({jwk_of(cases, "HS512")});
+  const auto claims = authorizer.verify_publisher(token, cache);
+  ASSERT_FALSE(claims);
+  EXPECT_EQ(claims.error().check, kJwtCheckKid);
+  EXPECT_TRUE(authorizer.verify_publisher(token_of(cases, "HS512"), cache));
+}
+
+TEST_F(KeySetRole, TheTimeWindowIsStillChecked) {
+  publish_set({jwk_of(cases, "ES512")});
+  clock.set(entry(cases, "ES512").at("claims").as_object().at("exp").to_number<std::int64_t>());
+  const auto claims = authorizer.verify_publisher(token_of(cases, "ES512"), cache);
+  ASSERT_FALSE(claims);
+  EXPECT_EQ(claims.error().check, kJwtCheckExp);
+}
+
+TEST(KeySetSource, StopWakesAWaitingFetcherWithoutARequest) {
+  KeySetSource source("file:///etc/jwks.json");
+  std::thread stopper([&] { source.stop(); });
+  EXPECT_FALSE(source.wait_for_refresh_request(std::chrono::steady_clock::now() + std::chrono::hours(1)));
+  stopper.join();
+}
+
+}  // namespace
+}  // namespace mercure
