@@ -20,6 +20,9 @@ inline constexpr std::string_view kDevJwtKey = "!ChangeThisMercureHubJWTSecretKe
 struct JwtRole {
   std::string key;  // HMAC secret, or a PEM public key (real newlines; literal "\n" escapes are unfolded)
   std::string algorithm = "HS256";  // JOSE name, validated by ConfigLoader (parse_jwt_algorithm)
+  // A JSON Web Key Set (https://, http:// or file://) holding the role's keys; when set, `key`
+  // and `algorithm` are unused (as in the reference hub, the key set wins).
+  std::string jwks_url;
 };
 
 struct Config {

@@ -60,6 +60,11 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.subscriber_jwt.key = unfold_pem(v);
     } else if (key == "subscriber_jwt_algorithm") {
       c.subscriber_jwt.algorithm = v;
+    } else if (key == "publisher_jwks_url" || key == "subscriber_jwks_url") {
+      if (v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0 && v.rfind("file://", 0) != 0) {
+        throw std::invalid_argument("not an https://, http:// or file:// URL");
+      }
+      (key == "publisher_jwks_url" ? c.publisher_jwt : c.subscriber_jwt).jwks_url = v;
     } else if (key == "anonymous") {
       c.anonymous = parse_bool(v);
     } else if (key == "subscriptions") {
@@ -119,8 +124,8 @@ std::string supported_algorithms() {
   return "HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA";
 }
 
-void check_role(const JwtRole& role, const std::string& prefix, const Layer& merged, const std::string& missing_hint,
-                bool required) {
+void check_role(JwtRole& role, const std::string& prefix, const Layer& merged, const std::string& missing_hint,
+                bool required, std::vector<std::string>& warnings) {
   const auto raw_of = [&](const std::string& key, const std::string& fallback) {
     const auto it = merged.find(key);
     return it != merged.end() ? it->second : RawSetting{{}, fallback, ""};
@@ -129,6 +134,15 @@ void check_role(const JwtRole& role, const std::string& prefix, const Layer& mer
   const auto alg = parse_jwt_algorithm(role.algorithm);
   if (!alg) invalid(alg_raw, false, "unsupported JWT algorithm (supported: " + supported_algorithms() + ")");
   const RawSetting key_raw = raw_of(prefix + "_jwt_key", "JWT_KEY");
+  if (!role.jwks_url.empty()) {
+    // The reference hub does the same: the key set wins over a configured key.
+    if (!role.key.empty() && key_raw.name != "--dev") {
+      warnings.push_back(key_raw.name + " is ignored: " + prefix + "_jwks_url is set (the " + prefix +
+                         " keys come from the key set)");
+    }
+    role.key.clear();
+    return;
+  }
   if (role.key.empty()) {
     if (!required) return;
     const std::string upper = prefix == "publisher" ? "PUBLISHER" : "SUBSCRIBER";
@@ -168,13 +182,13 @@ Config build_config(const std::vector<const Layer*>& layers, bool dev, std::vect
   for (const auto& [key, raw] : merged) apply_setting(c, *find_setting(key), raw);
 
   check_role(c.publisher_jwt, "publisher", merged,
-             "the hub cannot authorize publishers (set JWT_KEY or PUBLISHER_JWT_KEY, or publisher_jwt in the "
-             "mercure block, or run with --dev)",
-             true);
+             "the hub cannot authorize publishers (set JWT_KEY or PUBLISHER_JWT_KEY, or publisher_jwt or "
+             "publisher_jwks_url in the mercure block, or run with --dev)",
+             true, warnings);
   check_role(c.subscriber_jwt, "subscriber", merged,
              "the hub cannot authorize subscribers (set JWT_KEY or SUBSCRIBER_JWT_KEY, or subscriber_jwt in the "
              "mercure block, or allow anonymous subscribers with ALLOW_ANONYMOUS=1)",
-             !c.anonymous);
+             !c.anonymous, warnings);
   if (c.cert_file.empty() != c.key_file.empty()) {
     const std::string given = c.cert_file.empty() ? "KEY_FILE" : "CERT_FILE";
     const std::string missing = c.cert_file.empty() ? "CERT_FILE" : "KEY_FILE";

@@ -95,11 +95,6 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
       if (argc == 2 && !arg(1).empty()) set(role + "_jwt_algorithm", {arg(1)});
       continue;
     }
-    if (node.name == "publisher_jwks_url" || node.name == "subscriber_jwks_url") {
-      file_error(node.name, where,
-                 node.name + " is not supported yet; give the key itself with " +
-                     node.name.substr(0, node.name.find('_')) + "_jwt <PEM public key> <algorithm>");
-    }
     if (std::find(std::begin(kIgnoredDirectives), std::end(kIgnoredDirectives), node.name) !=
         std::end(kIgnoredDirectives)) {
       warnings.push_back(where + ": directive \"" + node.name + "\" is not needed by this hub and is ignored");

@@ -2,6 +2,7 @@
 
 #include "app/cli.hpp"
 #include "app/config.hpp"
+#include "app/jwks_fetcher.hpp"
 #include "app/logging.hpp"
 #include "app/prometheus_metrics.hpp"
 #include "core/authorizer.hpp"
@@ -29,6 +30,7 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #ifndef MERCURE_HUB_VERSION
 #error "MERCURE_HUB_VERSION is defined by CMakeLists.txt (the project version)"
@@ -40,10 +42,19 @@ using namespace mercure;
 
 constexpr int kExitBadSetting = 2;
 
-JwtKey jwt_key(const JwtRole& role, const char* name) {
+// A role's keys: the configured key, or a key set whose fetcher is added to `fetchers` and
+// loaded now (throws std::runtime_error when it cannot be).
+JwtKey jwt_key(const JwtRole& role, const char* name, std::vector<std::unique_ptr<JwksFetcher>>& fetchers) {
+  if (!role.jwks_url.empty()) {
+    auto source = std::make_shared<KeySetSource>(role.jwks_url);
+    fetchers.push_back(std::make_unique<JwksFetcher>(name, source));
+    fetchers.back()->load();
+    return JwtKey{JwtAlgorithm::HS256, "", std::move(source)};
+  }
   auto alg = parse_jwt_algorithm(role.algorithm);
-  if (!alg) throw std::invalid_argument(std::string(name) + " algorithm \"" + role.algorithm + "\" is not supported");
-  return JwtKey{*alg, role.key};
+  if (!alg)
+    throw std::invalid_argument(std::string(name) + " JWT algorithm \"" + role.algorithm + "\" is not supported");
+  return JwtKey{*alg, role.key, nullptr};
 }
 
 // Throws std::invalid_argument for a bad URL and StoreError for a store that cannot be opened.
@@ -148,11 +159,12 @@ int run_hub(const Config& config) {
   Metrics& metrics = sharded_metrics ? static_cast<Metrics&>(*sharded_metrics) : null_metrics;
 
   SystemClock clock;
+  std::vector<std::unique_ptr<JwksFetcher>> key_set_fetchers;  // stopped after the server
   std::unique_ptr<Authorizer> authorizer;
   std::unique_ptr<Transport> transport;
   try {
-    authorizer = std::make_unique<Authorizer>(jwt_key(config.publisher_jwt, "publisher JWT"),
-                                              jwt_key(config.subscriber_jwt, "subscriber JWT"), clock);
+    authorizer = std::make_unique<Authorizer>(jwt_key(config.publisher_jwt, "publisher", key_set_fetchers),
+                                              jwt_key(config.subscriber_jwt, "subscriber", key_set_fetchers), clock);
     transport = make_transport(config.transport_url, sharded_metrics.get());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mercure-hub: %s\n", e.what());
@@ -206,6 +218,7 @@ int run_hub(const Config& config) {
     return 1;
   }
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
+  for (auto& fetcher : key_set_fetchers) fetcher->start();
   const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };
   spdlog::info("limits: connections {} ({}{} per address), streams per token {}", limit_text(options.max_connections),
                config.max_connections == 0 ? "from the open-file limit; " : "",
@@ -223,6 +236,7 @@ int run_hub(const Config& config) {
   transport->close();
   server.stop();
   if (metrics_server) metrics_server->stop();
+  for (auto& fetcher : key_set_fetchers) fetcher->stop();
   spdlog::info("stopped");
   return 0;
 }

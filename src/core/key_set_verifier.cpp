@@ -115,4 +115,9 @@ void KeySetSource::stop() {
   wake_.notify_all();
 }
 
+bool KeySetSource::stopped() const {
+  const std::lock_guard lock(mutex_);
+  return stopped_;
+}
+
 }  // namespace mercure

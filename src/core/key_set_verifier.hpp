@@ -66,12 +66,13 @@ class KeySetSource final {
   // consumed), false at the deadline or after stop().
   bool wait_for_refresh_request(std::chrono::steady_clock::time_point deadline);
   void stop();
+  [[nodiscard]] bool stopped() const;
 
  private:
   std::string url_;
   std::atomic<std::shared_ptr<const KeySetVerifier>> current_;
   std::atomic<std::uint64_t> generation_{0};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool refresh_requested_ = false;  // guarded by mutex_
   bool stopped_ = false;            // guarded by mutex_

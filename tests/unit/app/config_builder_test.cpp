@@ -21,7 +21,48 @@ TEST(ConfigBuilder, MissingPublisherKeyIsAnError) {
   EXPECT_EQ(e.setting(), "PUBLISHER_JWT_KEY");
   EXPECT_STREQ(e.what(),
                "missing publisher JWT key: the hub cannot authorize publishers (set JWT_KEY or PUBLISHER_JWT_KEY, or "
-               "publisher_jwt in the mercure block, or run with --dev)");
+               "publisher_jwt or publisher_jwks_url in the mercure block, or run with --dev)");
+}
+
+TEST(ConfigBuilder, AKeySetUrlReplacesTheKeyOfItsRoleFromEveryLayer) {
+  const Config from_env = load({{"PUBLISHER_JWKS_URL", "https://idp.example/.well-known/jwks.json"},
+                                {"SUBSCRIBER_JWKS_URL", "file:///etc/mercure/jwks.json"}})
+                              .config;
+  EXPECT_EQ(from_env.publisher_jwt.jwks_url, "https://idp.example/.well-known/jwks.json");
+  EXPECT_EQ(from_env.subscriber_jwt.jwks_url, "file:///etc/mercure/jwks.json");
+  EXPECT_TRUE(from_env.publisher_jwt.key.empty());
+
+  const Config from_flags =
+      load({}, {"--publisher-jwks-url", "http://127.0.0.1:8080/jwks", "--subscriber-jwks-url", "https://a/jwks"})
+          .config;
+  EXPECT_EQ(from_flags.publisher_jwt.jwks_url, "http://127.0.0.1:8080/jwks");
+  EXPECT_EQ(from_flags.subscriber_jwt.jwks_url, "https://a/jwks");
+
+  const Config from_file = load({{"JWT_KEY", "k"}}, {}, R"(mercure {
+  publisher_jwks_url https://idp.example/jwks
+})")
+                               .config;
+  EXPECT_EQ(from_file.publisher_jwt.jwks_url, "https://idp.example/jwks");
+  EXPECT_EQ(from_file.subscriber_jwt.key, "k");
+}
+
+TEST(ConfigBuilder, AKeyBesideAKeySetIsIgnoredWithAWarning) {
+  const Loaded loaded = load({{"PUBLISHER_JWT_KEY", "secret"}, {"SUBSCRIBER_JWT_KEY", "s"}},
+                             {"--publisher-jwks-url", "https://idp.example/jwks"});
+  EXPECT_TRUE(loaded.config.publisher_jwt.key.empty());
+  EXPECT_EQ(loaded.config.subscriber_jwt.key, "s");
+  ASSERT_EQ(loaded.warnings.size(), 1U);
+  EXPECT_EQ(loaded.warnings[0],
+            "PUBLISHER_JWT_KEY is ignored: publisher_jwks_url is set (the publisher keys come from the key set)");
+  // --dev's own key is no reason to warn.
+  EXPECT_TRUE(load({}, {"--dev", "--publisher-jwks-url", "https://idp.example/jwks"}).warnings.empty());
+}
+
+TEST(ConfigBuilder, AKeySetUrlMustBeHttpsHttpOrFile) {
+  const ConfigError e = load_error(kKeyed, {"--subscriber-jwks-url", "ftp://idp.example/jwks"});
+  EXPECT_EQ(e.setting(), "--subscriber-jwks-url");
+  EXPECT_STREQ(e.what(),
+               R"(invalid --subscriber-jwks-url "ftp://idp.example/jwks": not an https://, http:// or file:// URL)");
 }
 
 TEST(ConfigBuilder, MissingSubscriberKeyIsAnErrorUnlessAnonymous) {

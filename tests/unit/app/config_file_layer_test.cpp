@@ -181,9 +181,8 @@ TEST(ConfigFileLayer, FileStructureErrorsNameTheLine) {
                "hub.conf line 2: cors_origins needs at least one value");
   EXPECT_STREQ(load_error({}, {}, "mercure {\n publisher_jwt_key k\n}\n").what(),
                "hub.conf line 2: unknown directive \"publisher_jwt_key\" in the mercure block");
-  EXPECT_STREQ(load_error({}, {}, "mercure {\n publisher_jwks_url https://idp/jwks\n}\n").what(),
-               "hub.conf line 2: publisher_jwks_url is not supported yet; give the key itself with publisher_jwt "
-               "<PEM public key> <algorithm>");
+  EXPECT_STREQ(load_error({}, {}, "mercure {\n publisher_jwks_url https://a/jwks https://b/jwks\n}\n").what(),
+               "hub.conf line 2: publisher_jwks_url takes exactly one value");
 }
 
 TEST(ConfigFileLayer, FileValueErrorsNameTheDirectiveValueAndLine) {

@@ -1,0 +1,190 @@
+// Key sets (publisher_jwks_url / subscriber_jwks_url, as the reference hub's directives): tokens
+// signed by an identity provider's keys, picked by kid; a key the provider publishes after the
+// hub started is used as soon as a token names it; file:// sets; start-up errors (exit 2 with a
+// message naming the URL). Keys are made by node:crypto, tokens signed by npm jose.
+
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startHub } from '../lib/hub.mjs';
+import { Closer, DEFAULT_TIMEOUT_MS, publish, publishOk, subscribeOk } from '../lib/http.mjs';
+import { mint } from '../lib/tokens.mjs';
+import { runHubUntilExit, tempDir } from '../lib/store.mjs';
+
+const closer = new Closer();
+after(() => closer.closeAll());
+
+/** An identity provider's JWK Set endpoint on 127.0.0.1 (port 0); `keys` may change at any time. */
+class JwksServer {
+  constructor(keys = []) {
+    this.keys = keys;
+    this.requests = 0;
+    this.status = 200;
+    this.body = null; // when set, served instead of {keys}
+  }
+
+  async start() {
+    this.server = http.createServer((req, res) => {
+      this.requests += 1;
+      const body = this.body ?? JSON.stringify({ keys: this.keys.map((k) => k.jwk) });
+      res.writeHead(this.status, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${this.server.address().port}/.well-known/jwks.json`;
+    return this;
+  }
+
+  close() {
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/** A signing key of the provider: {kid, alg, privateKey, jwk (public, with kid)}. */
+function signingKey(kind, kid = randomUUID()) {
+  const made = {
+    es256: () => ({ alg: 'ES256', pair: generateKeyPairSync('ec', { namedCurve: 'P-256' }) }),
+    rs256: () => ({ alg: 'RS256', pair: generateKeyPairSync('rsa', { modulusLength: 2048 }) }),
+    eddsa: () => ({ alg: 'EdDSA', pair: generateKeyPairSync('ed25519') }),
+  }[kind]();
+  const jwk = { ...made.pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig' };
+  return { kid, alg: made.alg, privateKey: made.pair.privateKey, jwk };
+}
+
+/** A token signed by `key` with its kid (or `kid` when given) in the header. */
+function tokenOf(key, mercure, { kid = key.kid } = {}) {
+  return mint({ mercure }, { key: key.privateKey, alg: key.alg, header: { kid } });
+}
+
+async function jwksServer(t, keys) {
+  const server = await new JwksServer(keys).start();
+  t.after(() => server.close());
+  return server;
+}
+
+async function hubWith(t, env) {
+  const hub = await startHub({ env: { JWT_KEY: undefined, ...env } });
+  t.after(() => hub.stop());
+  return hub;
+}
+
+/** Publishes with `token` until the hub answers 200 (the hub fetches the set in the background). */
+async function publishUntilAccepted(hub, fields, token, deadlineMs = 4 * DEFAULT_TIMEOUT_MS) {
+  const deadline = Date.now() + deadlineMs;
+  const statuses = [];
+  for (;;) {
+    const res = await publish(hub, fields, { token });
+    statuses.push(res.status);
+    if (res.status === 200) return statuses;
+    assert.equal(res.status, 401, `only 401 until the key is known: ${statuses}`);
+    assert.ok(Date.now() < deadline, `the new key was not used within ${deadlineMs} ms: ${statuses.length} tries`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('tokens verified with a key set', () => {
+  test('keys of the set sign publishers and subscribers; the kid picks the key; anything else is 401', async (t) => {
+    const publisherKey = signingKey('es256');
+    const subscriberKey = signingKey('rs256');
+    const idp = await jwksServer(t, [publisherKey, subscriberKey]);
+    // The publisher's set through MERCURE_EXTRA_DIRECTIVES, as with the reference's Docker image.
+    const hub = await hubWith(t, {
+      MERCURE_EXTRA_DIRECTIVES: `publisher_jwks_url ${idp.url}`,
+      SUBSCRIBER_JWKS_URL: idp.url,
+    });
+    assert.ok(hub.stderr().includes(`publisher key set: 2 keys from ${idp.url}`), hub.output());
+
+    const topic = `https://example.com/jwks/${randomUUID()}`;
+    const sub = closer.add(await subscribeOk(hub, [topic], { token: await tokenOf(subscriberKey, { subscribe: [topic] }) }));
+    const publisherToken = await tokenOf(publisherKey, { publish: [topic] });
+    await publishOk(hub, [['topic', topic], ['data', 'for members'], ['private', 'on']], { token: publisherToken });
+    await sub.waitForEvent((e) => e.data === 'for members');
+
+    const stranger = signingKey('es256', publisherKey.kid); // another key under the same kid
+    const refused = {
+      'another key under a kid of the set': await tokenOf(stranger, { publish: [topic] }),
+      'a kid the set does not have': await tokenOf(publisherKey, { publish: [topic] }, { kid: 'unknown' }),
+      'the public RSA key of the set as an HMAC secret': await mint(
+        { mercure: { publish: [topic] } },
+        { key: createPublicKey(subscriberKey.privateKey).export({ type: 'spki', format: 'pem' }), alg: 'HS256', header: { kid: subscriberKey.kid } },
+      ),
+      'a configured-key token (no key is configured)': await mint({ mercure: { publish: [topic] } }),
+    };
+    for (const [what, token] of Object.entries(refused)) {
+      const res = await publish(hub, [['topic', topic], ['data', what]], { token });
+      assert.equal(res.status, 401, what);
+    }
+    assert.ok(!sub.events.some((e) => e.data !== 'for members'), 'nothing refused reached the subscriber');
+  });
+
+  test('a key published after start-up is used once a token names it', async (t) => {
+    const first = signingKey('eddsa');
+    const idp = await jwksServer(t, [first]);
+    const hub = await hubWith(t, { PUBLISHER_JWKS_URL: idp.url, SUBSCRIBER_JWT_KEY: 'subscriber-secret-subscriber-secret' });
+    assert.equal(idp.requests, 1, 'fetched once at start-up');
+    const topic = `https://example.com/rotated/${randomUUID()}`;
+    await publishOk(hub, [['topic', topic], ['data', 'first key']], { token: await tokenOf(first, { publish: ['*'] }) });
+
+    const rotated = signingKey('es256');
+    idp.keys = [first, rotated];
+    const statuses = await publishUntilAccepted(hub, [['topic', topic], ['data', 'new key']], await tokenOf(rotated, { publish: ['*'] }));
+    assert.equal(statuses[0], 401, 'the first token with the new kid arrives before the hub knows the key');
+    assert.ok(idp.requests >= 2, `the set was fetched again (${idp.requests} requests)`);
+
+    // The provider drops the first key: tokens it signed stop working once the set is fetched
+    // again (here, when a token names a kid the hub does not know yet).
+    const third = signingKey('es256');
+    idp.keys = [rotated, third];
+    await publishUntilAccepted(hub, [['topic', topic], ['data', 'third key']], await tokenOf(third, { publish: ['*'] }));
+    const old = await publish(hub, [['topic', topic], ['data', 'dropped key']], { token: await tokenOf(first, { publish: ['*'] }) });
+    assert.equal(old.status, 401, 'a key removed from the set no longer verifies, even a token seen before');
+  });
+
+  test('a file:// key set', async (t) => {
+    const key = signingKey('rs256');
+    const file = join(tempDir(t, 'jwks-'), 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [key.jwk] }));
+    const hub = await hubWith(t, { PUBLISHER_JWKS_URL: pathToFileURL(file).href, ALLOW_ANONYMOUS: '1' });
+    const topic = `https://example.com/file/${randomUUID()}`;
+    const sub = closer.add(await subscribeOk(hub, [topic]));
+    await publishOk(hub, [['topic', topic], ['data', 'from a file key']], { token: await tokenOf(key, { publish: [topic] }) });
+    await sub.waitForEvent((e) => e.data === 'from a file key');
+  });
+});
+
+describe('key set start-up errors: exit status 2 and a message naming the URL', () => {
+  async function assertRefused(env, url, reason) {
+    const run = await runHubUntilExit({ env: { JWT_KEY: 'subscriber-secret', ...env } });
+    const details = `${JSON.stringify({ code: run.code, ready: run.ready, timedOut: run.timedOut })}\n${run.stderr}${run.stdout}`;
+    assert.equal(run.ready, false, `the hub started anyway: ${details}`);
+    assert.equal(run.code, 2, details);
+    assert.ok(run.stderr.includes(`cannot load the publisher key set from ${url}: ${reason}`), details);
+  }
+
+  test('nothing listens at the URL', async (t) => {
+    const idp = await jwksServer(t, []);
+    await idp.close();
+    await assertRefused({ PUBLISHER_JWKS_URL: idp.url }, idp.url, 'Failed to connect');
+  });
+
+  test('the URL answers 404, or something that is not a key set, or a set without a usable key', async (t) => {
+    const idp = await jwksServer(t, []);
+    idp.status = 404;
+    await assertRefused({ PUBLISHER_JWKS_URL: idp.url }, idp.url, 'HTTP status 404');
+    idp.status = 200;
+    idp.body = '<html>login</html>';
+    await assertRefused({ PUBLISHER_JWKS_URL: idp.url }, idp.url, 'not a JSON Web Key Set');
+    idp.body = JSON.stringify({ keys: [{ kty: 'RSA', use: 'enc', n: 'AQAB', e: 'AQAB' }] });
+    await assertRefused({ PUBLISHER_JWKS_URL: idp.url }, idp.url, 'no usable key (key 1: "use" is "enc", not "sig")');
+  });
+
+  test('a file:// URL naming another machine or a missing file', async (t) => {
+    const missing = pathToFileURL(join(tempDir(t, 'jwks-'), 'missing.json')).href;
+    await assertRefused({ PUBLISHER_JWKS_URL: missing }, missing, 'cannot read');
+    await assertRefused({ PUBLISHER_JWKS_URL: 'file://idp.example/jwks.json' }, 'file://idp.example/jwks.json', 'a file:// URL names a file of this machine');
+  });
+});
