@@ -174,7 +174,7 @@ std::size_t hmac_min_bytes(JwtAlgorithm alg) {
 
 Read<Jwk> read_key(const boost::json::object& jwk) {
   const std::string use = string_member(jwk, "use");
-  if (!use.empty() && use != "sig") return Unusable{"\"use\" is \"" + use + "\", not \"sig\""};
+  if (!use.empty() && use != "sig") return Unusable{"\"use\" is " + quoted(use) + ", not \"sig\""};
   if (const auto* ops = jwk.if_contains("key_ops"); ops != nullptr && ops->is_array()) {
     const auto& list = ops->as_array();
     if (std::none_of(list.begin(), list.end(),
