@@ -5,7 +5,8 @@
 // after gen-jwt-cases.mjs: `node scripts/gen-jwk-cases.mjs`.
 //
 // {"now": <int>, "keys": {"<name>": {"alg", "jwk" (public, with kid = name, alg and use),
-//   "token" (kid = name, valid at now), "claims"}}, "small_rsa_jwk": a 1024-bit RSA key}
+//   "token" (kid = name, valid at now), "claims"}}, "small_rsa_jwk": a 1024-bit RSA key,
+//   "short_x_jwk" (a P-256 key whose x lacks its leading zero byte), "short_x_token"}
 
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -43,5 +44,17 @@ for (const [name, key] of Object.entries(cases.keys)) {
 // (jose refuses to make one: node:crypto does.)
 const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
 out.small_rsa_jwk = { ...small.publicKey.export({ format: 'jwk' }), alg: 'RS256' };
+// A P-256 key whose x starts with a zero byte, written without it (31 bytes), as some encoders
+// do, with a token it signed: jose and keyfunc read such keys, and so must the hub.
+for (;;) {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = pair.publicKey.export({ format: 'jwk' });
+  const x = Buffer.from(jwk.x, 'base64url');
+  if (x[0] !== 0) continue;
+  const token = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'short-x' }).sign(pair.privateKey);
+  out.short_x_jwk = { ...jwk, x: x.subarray(1).toString('base64url'), kid: 'short-x', alg: 'ES256' };
+  out.short_x_token = token;
+  break;
+}
 writeFileSync(new URL('jwk_cases.json', dataDir), `${JSON.stringify(out, null, 1)}\n`);
 console.log(`wrote tests/data/jwk_cases.json: ${Object.keys(out.keys).length} keys`);

@@ -130,19 +130,19 @@ void check_role(JwtRole& role, const std::string& prefix, const Layer& merged, c
     const auto it = merged.find(key);
     return it != merged.end() ? it->second : RawSetting{{}, fallback, ""};
   };
-  const RawSetting alg_raw = raw_of(prefix + "_jwt_algorithm", "JWT_ALGORITHM");
-  const auto alg = parse_jwt_algorithm(role.algorithm);
-  if (!alg) invalid(alg_raw, false, "unsupported JWT algorithm (supported: " + supported_algorithms() + ")");
   const RawSetting key_raw = raw_of(prefix + "_jwt_key", "JWT_KEY");
   if (!role.jwks_url.empty()) {
     // The reference hub does the same: the key set wins over a configured key.
     if (!role.key.empty() && key_raw.name != "--dev") {
-      warnings.push_back(key_raw.name + " is ignored: " + prefix + "_jwks_url is set (the " + prefix +
-                         " keys come from the key set)");
+      warnings.push_back(key_raw.name + " is ignored for " + prefix + "s: " + prefix + "_jwks_url is set (the " +
+                         prefix + " keys come from the key set)");
     }
     role.key.clear();
     return;
   }
+  const RawSetting alg_raw = raw_of(prefix + "_jwt_algorithm", "JWT_ALGORITHM");
+  const auto alg = parse_jwt_algorithm(role.algorithm);
+  if (!alg) invalid(alg_raw, false, "unsupported JWT algorithm (supported: " + supported_algorithms() + ")");
   if (role.key.empty()) {
     if (!required) return;
     const std::string upper = prefix == "publisher" ? "PUBLISHER" : "SUBSCRIBER";
@@ -186,8 +186,8 @@ Config build_config(const std::vector<const Layer*>& layers, bool dev, std::vect
              "publisher_jwks_url in the mercure block, or run with --dev)",
              true, warnings);
   check_role(c.subscriber_jwt, "subscriber", merged,
-             "the hub cannot authorize subscribers (set JWT_KEY or SUBSCRIBER_JWT_KEY, or subscriber_jwt in the "
-             "mercure block, or allow anonymous subscribers with ALLOW_ANONYMOUS=1)",
+             "the hub cannot authorize subscribers (set JWT_KEY or SUBSCRIBER_JWT_KEY, or subscriber_jwt or "
+             "subscriber_jwks_url in the mercure block, or allow anonymous subscribers with ALLOW_ANONYMOUS=1)",
              !c.anonymous, warnings);
   if (c.cert_file.empty() != c.key_file.empty()) {
     const std::string given = c.cert_file.empty() ? "KEY_FILE" : "CERT_FILE";

@@ -37,6 +37,7 @@ using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
 // A key that cannot be used: the reason, kept apart from Errc (these are not request errors).
 struct Unusable {
   std::string reason;
+  bool not_for_signatures = false;  // an encryption key: normal in a provider's set
 };
 template <typename T>
 using Read = std::variant<T, Unusable>;
@@ -52,7 +53,10 @@ Read<std::optional<std::string>> bytes_member(const boost::json::object& jwk, st
   if (v == nullptr || v->is_null()) return std::optional<std::string>();
   const auto* s = v->if_string();
   if (s == nullptr) return Unusable{"\"" + std::string(name) + "\" is not a string"};
-  auto decoded = base64url_decode(std::string_view(s->data(), s->size()));
+  std::string_view text(s->data(), s->size());
+  // Some providers pad their members ("AQAB=="): jose and keyfunc read them, so this does too.
+  while (text.ends_with('=')) text.remove_suffix(1);
+  auto decoded = base64url_decode(text);
   if (!decoded) return Unusable{"\"" + std::string(name) + "\" is not base64url"};
   if (decoded->empty()) return Unusable{"\"" + std::string(name) + "\" is empty"};
   return std::optional<std::string>(std::move(*decoded));
@@ -74,6 +78,18 @@ std::string string_member(const boost::json::object& jwk, std::string_view name)
   const boost::json::value* v = jwk.if_contains(name);
   if (v == nullptr || !v->is_string()) return {};
   return std::string(v->as_string().data(), v->as_string().size());
+}
+
+// A member that narrows what a key may do must not widen it by having the wrong type.
+std::optional<Unusable> wrong_type(const boost::json::object& jwk) {
+  for (std::string_view name : {"kty", "kid", "alg", "use", "crv"}) {
+    const boost::json::value* v = jwk.if_contains(name);
+    if (v != nullptr && !v->is_null() && !v->is_string())
+      return Unusable{"\"" + std::string(name) + "\" is not a string"};
+  }
+  const boost::json::value* ops = jwk.if_contains("key_ops");
+  if (ops != nullptr && !ops->is_null() && !ops->is_array()) return Unusable{"\"key_ops\" is not an array"};
+  return std::nullopt;
 }
 
 Read<EvpPkeyPtr> from_params(const char* type, OSSL_PARAM_BLD* bld) {
@@ -103,6 +119,9 @@ Read<EvpPkeyPtr> rsa_key(const boost::json::object& jwk) {
       BN_bin2bn(reinterpret_cast<const unsigned char*>(n_bytes.data()), static_cast<int>(n_bytes.size()), nullptr));
   BnPtr e_bn(
       BN_bin2bn(reinterpret_cast<const unsigned char*>(e_bytes.data()), static_cast<int>(e_bytes.size()), nullptr));
+  if (e_bn && (BN_num_bits(e_bn.get()) > 32 || !BN_is_odd(e_bn.get()))) {
+    return Unusable{"an RSA public exponent that is even or longer than 32 bits"};
+  }
   if (n_bn && BN_num_bits(n_bn.get()) < kMinRsaBits) {
     return Unusable{"an RSA key of " + std::to_string(BN_num_bits(n_bn.get())) + " bits (at least " +
                     std::to_string(kMinRsaBits) + " are needed)"};
@@ -130,8 +149,12 @@ Read<EvpPkeyPtr> ec_key(const boost::json::object& jwk, const Curve& curve) {
   if (auto* bad = std::get_if<Unusable>(&x)) return *bad;
   auto y = required_bytes(jwk, "y");
   if (auto* bad = std::get_if<Unusable>(&y)) return *bad;
-  const auto& xs = std::get<std::string>(x);
-  const auto& ys = std::get<std::string>(y);
+  // RFC 7518 section 6.2.1.2 wants the full length; some encoders drop leading zero bytes, which
+  // jose and keyfunc put back, so this does too.
+  auto xs = std::get<std::string>(x);
+  auto ys = std::get<std::string>(y);
+  if (xs.size() < curve.coordinate_bytes) xs.insert(0, curve.coordinate_bytes - xs.size(), '\0');
+  if (ys.size() < curve.coordinate_bytes) ys.insert(0, curve.coordinate_bytes - ys.size(), '\0');
   if (xs.size() != curve.coordinate_bytes || ys.size() != curve.coordinate_bytes) {
     return Unusable{"\"x\" and \"y\" must be " + std::to_string(curve.coordinate_bytes) + " bytes each for " +
                     std::string(curve.jwk_name)};
@@ -159,30 +182,19 @@ Read<EvpPkeyPtr> okp_key(const boost::json::object& jwk, int type, std::size_t s
 // The algorithms a key of this type may verify, before its `alg` and size narrow them.
 constexpr std::array kRsaAlgorithms{JwtAlgorithm::RS256, JwtAlgorithm::RS384, JwtAlgorithm::RS512,
                                     JwtAlgorithm::PS256, JwtAlgorithm::PS384, JwtAlgorithm::PS512};
-constexpr std::array kHmacAlgorithms{JwtAlgorithm::HS256, JwtAlgorithm::HS384, JwtAlgorithm::HS512};
-
-std::size_t hmac_min_bytes(JwtAlgorithm alg) {
-  switch (alg) {
-    case JwtAlgorithm::HS384:
-      return 48;
-    case JwtAlgorithm::HS512:
-      return 64;
-    default:
-      return 32;
-  }
-}
-
 Read<Jwk> read_key(const boost::json::object& jwk) {
+  if (auto bad = wrong_type(jwk)) return *bad;
   const std::string use = string_member(jwk, "use");
-  if (!use.empty() && use != "sig") return Unusable{"\"use\" is " + quoted(use) + ", not \"sig\""};
+  if (!use.empty() && use != "sig") return Unusable{"\"use\" is " + quoted(use) + ", not \"sig\"", true};
   if (const auto* ops = jwk.if_contains("key_ops"); ops != nullptr && ops->is_array()) {
     const auto& list = ops->as_array();
     if (std::none_of(list.begin(), list.end(),
                      [](const auto& op) { return op.is_string() && op.as_string() == "verify"; }))
-      return Unusable{"its \"key_ops\" do not include \"verify\""};
+      return Unusable{"its \"key_ops\" do not include \"verify\"", true};
   }
   std::optional<JwtAlgorithm> declared;
-  if (const std::string alg = string_member(jwk, "alg"); !alg.empty()) {
+  if (std::string alg = string_member(jwk, "alg"); !alg.empty()) {
+    if (alg == "Ed25519" || alg == "Ed448") alg = "EdDSA";  // RFC 9864's fully specified names
     declared = parse_jwt_algorithm(alg);
     if (!declared) return Unusable{"unsupported \"alg\" " + quoted(alg)};
   }
@@ -212,34 +224,25 @@ Read<Jwk> read_key(const boost::json::object& jwk) {
     }
     candidates = {JwtAlgorithm::EdDSA};
   } else if (kty == "oct") {
-    auto k = required_bytes(jwk, "k");
-    if (auto* bad = std::get_if<Unusable>(&k)) return *bad;
-    out.secret = std::move(std::get<std::string>(k));
-    candidates.assign(kHmacAlgorithms.begin(), kHmacAlgorithms.end());
+    // A key set is published: whoever can read it could sign tokens with a secret in it (the
+    // reference hub and jose refuse HMAC algorithms for key sets too).
+    return Unusable{"a symmetric (oct) key: whoever can read the key set could sign tokens with it"};
   } else {
     return Unusable{kty.empty() ? std::string("no \"kty\"") : "unsupported \"kty\" " + quoted(kty)};
   }
-  if (kty != "oct") {
-    if (auto* bad = std::get_if<Unusable>(&key)) return *bad;
-    out.key = std::move(std::get<EvpPkeyPtr>(key));
-  }
+  if (auto* bad = std::get_if<Unusable>(&key)) return *bad;
+  out.key = std::move(std::get<EvpPkeyPtr>(key));
 
   for (JwtAlgorithm alg : candidates) {
     if (declared && alg != *declared) continue;
-    if (out.key && !check_key_for_algorithm(alg, out.key.get())) continue;
-    if (!out.key && out.secret.size() < hmac_min_bytes(alg)) continue;
+    if (!check_key_for_algorithm(alg, out.key.get())) continue;
     out.algorithms.push_back(alg);
   }
   if (out.algorithms.empty()) {
     if (declared && std::find(candidates.begin(), candidates.end(), *declared) == candidates.end())
       return Unusable{"\"alg\" " + std::string(to_string(*declared)) + " does not fit a key of type " + kty};
-    if (out.key) {
-      auto why = check_key_for_algorithm(declared ? *declared : candidates.front(), out.key.get());
-      return Unusable{why ? std::string("no usable algorithm") : why.error().reason};
-    }
-    if (!declared) return Unusable{"an HMAC secret shorter than 32 bytes (RFC 7518 section 3.2)"};
-    return Unusable{"an HMAC secret shorter than " + std::to_string(hmac_min_bytes(*declared)) + " bytes for " +
-                    std::string(to_string(*declared))};
+    auto why = check_key_for_algorithm(declared ? *declared : candidates.front(), out.key.get());
+    return Unusable{why ? std::string("no usable algorithm") : why.error().reason};
   }
   return out;
 }
@@ -266,6 +269,7 @@ Result<JwkSet> parse_jwk_set(std::string_view json) {
     if (const std::string kid = string_member(*jwk, "kid"); !kid.empty()) name += " (kid " + quoted(kid) + ")";
     auto key = read_key(*jwk);
     if (auto* bad = std::get_if<Unusable>(&key)) {
+      if (bad->not_for_signatures) ++set.not_for_signatures;
       set.skipped.push_back(name + ": " + bad->reason);
       continue;
     }

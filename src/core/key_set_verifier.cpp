@@ -5,6 +5,8 @@
 
 #include <boost/json/value.hpp>
 
+#include <utility>
+
 namespace mercure {
 
 namespace {
@@ -49,7 +51,7 @@ KeySetVerifier::KeySetVerifier(const JwkSet& set) {
   for (const Jwk& key : set.keys) {
     bool any = false;
     for (JwtAlgorithm alg : key.algorithms) {
-      auto verifier = key.key ? JwtVerifier::create_for_key(alg, key.key.get()) : JwtVerifier::create(alg, key.secret);
+      auto verifier = JwtVerifier::create_for_key(alg, key.key.get());
       if (!verifier) continue;
       entries_.push_back(Entry{key.kid, alg, std::move(*verifier)});
       any = true;
@@ -65,15 +67,28 @@ Result<Claims> KeySetVerifier::verify_untimed(std::string_view token) const {
   const auto alg = parse_jwt_algorithm(header->alg);
   if (!alg) return reject(kJwtCheckAlg, "algorithm \"" + printable_excerpt(header->alg) + "\" not supported");
 
+  // With a kid: every key under it that may verify the algorithm (a provider may publish two
+  // keys under one kid while rotating). Without: every key of the algorithm, up to a bound, so a
+  // garbage token cannot make the hub check a signature with each key of a large set.
   bool kid_known = false;
-  std::optional<Error> last;
+  std::size_t candidates = 0;
   for (const Entry& entry : entries_) {
     if (header->kid && entry.kid != *header->kid) continue;
     kid_known = true;
-    if (entry.alg != *alg) continue;
+    if (entry.alg == *alg) ++candidates;
+  }
+  if (!header->kid && candidates > kMaxKidlessCandidates) {
+    return reject(kJwtCheckFormat, "token without kid, and " + std::to_string(candidates) +
+                                       " keys of the key set verify " + std::string(to_string(*alg)) +
+                                       " (a kid is required)");
+  }
+  std::optional<Error> last;
+  for (const Entry& entry : entries_) {
+    if ((header->kid && entry.kid != *header->kid) || entry.alg != *alg) continue;
     auto claims = entry.verifier.verify_untimed(token);
-    if (claims || header->kid) return claims;
-    last = claims.error();  // no kid: the next key may be the one
+    if (claims) return claims;
+    last = claims.error();
+    if (last->check != kJwtCheckSignature) return *last;  // not about the key: another one changes nothing
   }
   if (last) return *last;
   if (header->kid && !kid_known) {
@@ -92,6 +107,8 @@ void KeySetSource::replace(std::shared_ptr<const KeySetVerifier> set) {
 }
 
 void KeySetSource::request_refresh() {
+  // Cheap when a request is already pending: a flood of unknown kids wakes the fetcher once.
+  if (refresh_pending_.exchange(true, std::memory_order_acq_rel)) return;
   {
     const std::lock_guard lock(mutex_);
     refresh_requested_ = true;
@@ -99,11 +116,23 @@ void KeySetSource::request_refresh() {
   wake_.notify_all();
 }
 
+bool KeySetSource::take_refresh_request() {
+  const std::lock_guard lock(mutex_);
+  refresh_pending_.store(false, std::memory_order_release);
+  return std::exchange(refresh_requested_, false);
+}
+
+bool KeySetSource::wait_until_stopped(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return wake_.wait_until(lock, deadline, [&] { return stopped_; });
+}
+
 bool KeySetSource::wait_for_refresh_request(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   wake_.wait_until(lock, deadline, [&] { return refresh_requested_ || stopped_; });
   if (stopped_ || !refresh_requested_) return false;
   refresh_requested_ = false;
+  refresh_pending_.store(false, std::memory_order_release);
   return true;
 }
 

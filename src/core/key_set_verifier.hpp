@@ -2,7 +2,8 @@
 // Verifies tokens against a JSON Web Key Set (publisher_jwks_url / subscriber_jwks_url): the key
 // is chosen by the token's `kid` header, the algorithm must be one the key may verify (JwkSet:
 // by its type, its size and its own `alg`), then JwtVerifier checks the token as it would with a
-// configured key. A token without `kid` is tried with every key that may verify its `alg`.
+// configured key. A token without `kid` is tried with every key that may verify its `alg`, when
+// there are at most kMaxKidlessCandidates of them (else it is refused: a kid is required).
 //
 // KeySetSource holds the current set of one role while the hub runs: the fetcher (src/app)
 // replaces it when the set is fetched again; a token whose `kid` is unknown asks for that
@@ -30,10 +31,13 @@ namespace mercure {
 
 class KeySetVerifier final {
  public:
+  static constexpr std::size_t kMaxKidlessCandidates = 8;
+
   // Throws nothing; keys it cannot build a verifier for are left out (JwkSet already checked them).
   explicit KeySetVerifier(const JwkSet& set);
 
-  // As JwtVerifier::verify_untimed. An unknown `kid` fails with Error::check == kJwtCheckKid.
+  // As JwtVerifier::verify_untimed. An unknown `kid` fails with Error::check == kJwtCheckKid
+  // (as does a kid-less token matching too many keys).
   [[nodiscard]] Result<Claims> verify_untimed(std::string_view token) const;
 
   [[nodiscard]] std::size_t key_count() const noexcept { return key_count_; }
@@ -61,10 +65,15 @@ class KeySetSource final {
   [[nodiscard]] std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
 
   // A token named a kid the set does not have: wakes the fetcher (it decides how often to fetch).
+  // A no-op while a request is pending.
   void request_refresh();
   // For the fetcher: true when a refresh was requested before `deadline` (the request is
   // consumed), false at the deadline or after stop().
   bool wait_for_refresh_request(std::chrono::steady_clock::time_point deadline);
+  // For the fetcher: consumes a pending request; true when there was one.
+  bool take_refresh_request();
+  // For the fetcher: waits until `deadline`, or returns true at once when stopped.
+  bool wait_until_stopped(std::chrono::steady_clock::time_point deadline);
   void stop();
   [[nodiscard]] bool stopped() const;
 
@@ -74,8 +83,9 @@ class KeySetSource final {
   std::atomic<std::uint64_t> generation_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  bool refresh_requested_ = false;  // guarded by mutex_
-  bool stopped_ = false;            // guarded by mutex_
+  bool refresh_requested_ = false;            // guarded by mutex_
+  std::atomic<bool> refresh_pending_{false};  // request_refresh()'s lock-free fast path
+  bool stopped_ = false;                      // guarded by mutex_
 };
 
 }  // namespace mercure

@@ -53,7 +53,8 @@ TEST(ConfigBuilder, AKeyBesideAKeySetIsIgnoredWithAWarning) {
   EXPECT_EQ(loaded.config.subscriber_jwt.key, "s");
   ASSERT_EQ(loaded.warnings.size(), 1U);
   EXPECT_EQ(loaded.warnings[0],
-            "PUBLISHER_JWT_KEY is ignored: publisher_jwks_url is set (the publisher keys come from the key set)");
+            "PUBLISHER_JWT_KEY is ignored for publishers: publisher_jwks_url is set (the publisher keys come from the "
+            "key set)");
   // --dev's own key is no reason to warn.
   EXPECT_TRUE(load({}, {"--dev", "--publisher-jwks-url", "https://idp.example/jwks"}).warnings.empty());
 }

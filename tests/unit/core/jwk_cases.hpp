@@ -16,7 +16,10 @@ namespace mercure::jwk_test {
 
 struct JwkCases {
   std::int64_t now = 0;
-  boost::json::object keys;  // name -> {alg, jwk, token, claims}
+  boost::json::object keys;           // name -> {alg, jwk, token, claims}
+  boost::json::object small_rsa_jwk;  // a 1024-bit RSA key (node:crypto), alg RS256
+  boost::json::object short_x_jwk;    // a P-256 key whose x is written without its leading zero
+  std::string short_x_token;          // signed by it, kid "short-x"
 };
 
 inline JwkCases load_jwk_cases() {
@@ -26,7 +29,9 @@ inline JwkCases load_jwk_cases() {
   std::stringstream text;
   text << in.rdbuf();
   boost::json::value doc = boost::json::parse(text.str());
-  return JwkCases{doc.at("now").to_number<std::int64_t>(), doc.at("keys").as_object()};
+  return JwkCases{doc.at("now").to_number<std::int64_t>(), doc.at("keys").as_object(),
+                  doc.at("small_rsa_jwk").as_object(), doc.at("short_x_jwk").as_object(),
+                  std::string(doc.at("short_x_token").as_string())};
 }
 
 // {"keys": [jwk...]} as text.

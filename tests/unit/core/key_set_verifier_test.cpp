@@ -45,10 +45,18 @@ TEST(KeySetVerifier, EveryTokenJoseSignedWithAKidVerifiesThroughTheWholeSet) {
   const auto cases = load_jwk_cases();
   boost::json::array all;
   for (const auto& [name, e] : cases.keys) all.push_back(e.as_object().at("jwk"));
+  all.push_back(cases.short_x_jwk);
   const KeySetVerifier verifier = verifier_of(boost::json::serialize(boost::json::object{{"keys", all}}));
-  EXPECT_EQ(verifier.key_count(), 26U);
+  EXPECT_EQ(verifier.key_count(), 21U) << "the 20 asymmetric keys and the short-x one (HMAC keys are left out)";
+  EXPECT_TRUE(verifier.verify_untimed(cases.short_x_token));
   for (const auto& [name, e] : cases.keys) {
     SCOPED_TRACE(std::string(name));
+    if (std::string_view(name).starts_with("HS")) {
+      const auto refused = verifier.verify_untimed(e.as_object().at("token").as_string());
+      ASSERT_FALSE(refused);
+      EXPECT_EQ(refused.error().check, kJwtCheckKid);
+      continue;
+    }
     auto claims = verifier.verify_untimed(e.as_object().at("token").as_string());
     ASSERT_TRUE(claims) << claims.error().reason;
     ASSERT_TRUE(claims->publish.has_value());
@@ -79,10 +87,10 @@ TEST(KeySetVerifier, TheKeyNamedByTheKidMustBeTheSigningKey) {
 
 TEST(KeySetVerifier, AKeyVerifiesOnlyTheAlgorithmsItMay) {
   const auto cases = load_jwk_cases();
-  const KeySetVerifier verifier = verifier_of(key_set_of({jwk_of(cases, "RS256"), jwk_of(cases, "HS256")}));
+  const KeySetVerifier verifier = verifier_of(key_set_of({jwk_of(cases, "RS256"), jwk_of(cases, "ES256")}));
   // HS256 under the RSA key's kid (the classic confusion: the public key as an HMAC secret).
-  for (const char* header :
-       {R"({"alg":"HS256","kid":"RS256"})", R"({"alg":"PS256","kid":"RS256"})", R"({"alg":"RS256","kid":"HS256"})"}) {
+  for (const char* header : {R"({"alg":"HS256","kid":"RS256"})", R"({"alg":"PS256","kid":"RS256"})",
+                             R"({"alg":"RS256","kid":"ES256"})", R"({"alg":"HS256"})"}) {
     SCOPED_TRACE(header);
     const auto claims = verifier.verify_untimed(with_header(token_of(cases, "RS256"), header));
     ASSERT_FALSE(claims);
@@ -119,6 +127,45 @@ TEST(KeySetVerifier, ATokenWithoutKidIsTriedWithEveryKeyOfItsAlgorithm) {
     EXPECT_EQ(claims.error().check, kJwtCheckSignature);
     break;
   }
+}
+
+TEST(KeySetVerifier, EveryKeyUnderTheTokensKidIsTried) {
+  const auto cases = load_jwk_cases();
+  // Two keys published under one kid while a provider rotates.
+  auto first = jwk_of(cases, "ES256-other").as_object();
+  first["kid"] = "ES256";
+  const KeySetVerifier verifier = verifier_of(key_set_of({first, jwk_of(cases, "ES256")}));
+  EXPECT_TRUE(verifier.verify_untimed(token_of(cases, "ES256")));
+}
+
+TEST(KeySetVerifier, ATokenWithoutKidNeedsOneWhenManyKeysCouldVerifyIt) {
+  const auto jwt = jwt_test::load_jwt_cases();
+  const auto cases = load_jwk_cases();
+  // Nine RSA keys without alg: each may verify RS256; the signing key comes last.
+  boost::json::array nine;
+  for (const char* name :
+       {"RS256-other", "RS384", "RS384-other", "RS512", "RS512-other", "PS256", "PS256-other", "PS384", "RS256"}) {
+    auto jwk = jwk_of(cases, name).as_object();
+    jwk.erase("alg");
+    nine.push_back(jwk);
+  }
+  std::string kidless;
+  for (const auto& c : jwt.cases) {
+    const auto& o = c.as_object();
+    if (o.at("key").as_string() == "RS256" && o.at("valid").as_bool() &&
+        std::string_view(o.at("name").as_string()).find("kid") == std::string_view::npos) {
+      kidless = std::string(o.at("token").as_string());
+      break;
+    }
+  }
+  ASSERT_FALSE(kidless.empty());
+  const KeySetVerifier nine_keys = verifier_of(boost::json::serialize(boost::json::object{{"keys", nine}}));
+  const auto refused = nine_keys.verify_untimed(kidless);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().reason, "token without kid, and 9 keys of the key set verify RS256 (a kid is required)");
+  nine.erase(nine.begin());  // eight: each is tried, the last one verifies
+  const KeySetVerifier eight_keys = verifier_of(boost::json::serialize(boost::json::object{{"keys", nine}}));
+  EXPECT_TRUE(eight_keys.verify_untimed(kidless));
 }
 
 // --- the Authorizer with a key set -----------------------------------------------------------
@@ -165,16 +212,16 @@ TEST_F(KeySetRole, AnUnknownKidAsksTheFetcherForTheSetAgain) {
 }
 
 TEST_F(KeySetRole, AKeyRemovedFromTheSetNoLongerVerifiesEvenACachedToken) {
-  publish_set({jwk_of(cases, "PS384"), jwk_of(cases, "HS512")});
+  publish_set({jwk_of(cases, "PS384"), jwk_of(cases, "ES256")});
   const std::string token = token_of(cases, "PS384");
   ASSERT_TRUE(authorizer.verify_publisher(token, cache));
   ASSERT_EQ(cache.size(), 1U);
   ASSERT_TRUE(authorizer.verify_publisher(token, cache)) << "from the cache";
-  publish_set({jwk_of(cases, "HS512")});
+  publish_set({jwk_of(cases, "ES256")});
   const auto claims = authorizer.verify_publisher(token, cache);
   ASSERT_FALSE(claims);
   EXPECT_EQ(claims.error().check, kJwtCheckKid);
-  EXPECT_TRUE(authorizer.verify_publisher(token_of(cases, "HS512"), cache));
+  EXPECT_TRUE(authorizer.verify_publisher(token_of(cases, "ES256"), cache));
 }
 
 TEST_F(KeySetRole, TheTimeWindowIsStillChecked) {
@@ -183,6 +230,16 @@ TEST_F(KeySetRole, TheTimeWindowIsStillChecked) {
   const auto claims = authorizer.verify_publisher(token_of(cases, "ES512"), cache);
   ASSERT_FALSE(claims);
   EXPECT_EQ(claims.error().check, kJwtCheckExp);
+}
+
+TEST(KeySetSource, ManyRequestsBeforeTheFetcherLooksAreOne) {
+  KeySetSource source("https://idp.example/jwks");
+  for (int i = 0; i < 100; ++i) source.request_refresh();
+  EXPECT_TRUE(source.take_refresh_request());
+  EXPECT_FALSE(source.take_refresh_request());
+  source.request_refresh();  // after the fetch began: asks for the next one
+  EXPECT_TRUE(source.wait_for_refresh_request(std::chrono::steady_clock::now()));
+  EXPECT_FALSE(source.wait_until_stopped(std::chrono::steady_clock::now()));
 }
 
 TEST(KeySetSource, StopWakesAWaitingFetcherWithoutARequest) {
