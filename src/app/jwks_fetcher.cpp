@@ -33,8 +33,9 @@ JwksFetcher::Result JwksFetcher::refresh(bool initial) {
   }
   // Encryption keys (`use: enc`) are normal in a provider's set: named at debug level only.
   for (const std::string& line : set->skipped) {
-    const bool encryption =
-        line.find("not \"sig\"") != std::string::npos || line.find("\"verify\"") != std::string::npos;
+    const bool encryption = line.find("not \"sig\"") != std::string::npos ||
+                            line.find("\"verify\"") != std::string::npos ||
+                            line.find("an encryption algorithm") != std::string::npos;
     if (encryption) {
       spdlog::debug("{} key set {}: {} left out", role_, url_for_logs_, line);
     } else {

@@ -182,6 +182,15 @@ Read<EvpPkeyPtr> okp_key(const boost::json::object& jwk, int type, std::size_t s
 // The algorithms a key of this type may verify, before its `alg` and size narrow them.
 constexpr std::array kRsaAlgorithms{JwtAlgorithm::RS256, JwtAlgorithm::RS384, JwtAlgorithm::RS512,
                                     JwtAlgorithm::PS256, JwtAlgorithm::PS384, JwtAlgorithm::PS512};
+// JWE key management algorithms (RFC 7518 section 4): an identity provider's encryption keys
+// sit in the same set as its signing keys, often with an `alg` and no `use`.
+bool is_encryption_algorithm(std::string_view alg) {
+  for (std::string_view prefix : {"RSA-OAEP", "RSA1_5", "ECDH-ES", "A128", "A192", "A256", "PBES2", "dir"}) {
+    if (alg.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 Read<Jwk> read_key(const boost::json::object& jwk) {
   if (auto bad = wrong_type(jwk)) return *bad;
   const std::string use = string_member(jwk, "use");
@@ -196,6 +205,9 @@ Read<Jwk> read_key(const boost::json::object& jwk) {
   if (std::string alg = string_member(jwk, "alg"); !alg.empty()) {
     if (alg == "Ed25519" || alg == "Ed448") alg = "EdDSA";  // RFC 9864's fully specified names
     declared = parse_jwt_algorithm(alg);
+    if (!declared && is_encryption_algorithm(alg)) {
+      return Unusable{"\"alg\" " + quoted(alg) + " is an encryption algorithm", true};
+    }
     if (!declared) return Unusable{"unsupported \"alg\" " + quoted(alg)};
   }
 

@@ -146,6 +146,21 @@ TEST(JwkSet, KeysThatCannotVerifyAreLeftOutWithTheirReasonAndTheRestIsKept) {
   EXPECT_EQ(set->skipped[14], "key 15: an RSA public exponent that is even or longer than 32 bits");
 }
 
+TEST(JwkSet, EncryptionKeysOfAProvidersSetAreCountedApart) {
+  const auto cases = load_jwk_cases();
+  const boost::json::value oaep = "RSA-OAEP-256";
+  const boost::json::value ecdh = "ECDH-ES+A256KW";
+  const boost::json::value bogus = "XS256";
+  const auto set = parse_jwk_set(key_set_of({jwk_with(jwk_with(jwk_of(cases, "RS256"), "use"), "alg", &oaep),
+                                             jwk_with(jwk_with(jwk_of(cases, "ES256"), "use"), "alg", &ecdh),
+                                             jwk_with(jwk_of(cases, "ES384"), "alg", &bogus)}));
+  ASSERT_TRUE(set);
+  EXPECT_TRUE(set->keys.empty());
+  EXPECT_EQ(set->not_for_signatures, 2U);
+  EXPECT_EQ(set->skipped.at(0), R"(key 1 (kid "RS256"): "alg" "RSA-OAEP-256" is an encryption algorithm)");
+  EXPECT_EQ(set->skipped.at(2), R"(key 3 (kid "ES384"): unsupported "alg" "XS256")");
+}
+
 TEST(JwkSet, KidsAreNamedInTheSkippedLines) {
   const auto set = parse_jwk_set(R"({"keys":[{"kty":"nope","kid":"rotated-2026"}]})");
   ASSERT_TRUE(set);
