@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -230,6 +231,33 @@ TEST_F(KeySetRole, TheTimeWindowIsStillChecked) {
   const auto claims = authorizer.verify_publisher(token_of(cases, "ES512"), cache);
   ASSERT_FALSE(claims);
   EXPECT_EQ(claims.error().check, kJwtCheckExp);
+}
+
+TEST_F(KeySetRole, VerifiesConcurrentlyWhileTheSetIsReplaced) {
+  // Shards verify on their threads while the fetcher installs new sets (run under TSan too).
+  publish_set({jwk_of(cases, "ES256"), jwk_of(cases, "EdDSA")});
+  auto a = parse_jwk_set(key_set_of({jwk_of(cases, "ES256"), jwk_of(cases, "EdDSA")}));
+  auto b = parse_jwk_set(key_set_of({jwk_of(cases, "ES256")}));
+  ASSERT_TRUE(a && b);
+  const auto with_both = std::make_shared<const KeySetVerifier>(*a);
+  const auto without_eddsa = std::make_shared<const KeySetVerifier>(*b);
+  std::atomic<bool> done{false};
+  std::atomic<int> es256_refusals{0};
+  std::vector<std::thread> shards;
+  for (int i = 0; i < 3; ++i) {
+    shards.emplace_back([&] {
+      VerifiedTokenCache shard_cache;
+      while (!done.load()) {
+        if (!authorizer.verify_publisher(token_of(cases, "ES256"), shard_cache)) ++es256_refusals;
+        (void)authorizer.verify_publisher(token_of(cases, "EdDSA"), shard_cache);
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) source->replace(i % 2 == 0 ? without_eddsa : with_both);
+  done = true;
+  for (auto& t : shards) t.join();
+  EXPECT_EQ(es256_refusals.load(), 0) << "a key in every set verifies throughout";
+  EXPECT_EQ(source->generation(), 201U);
 }
 
 TEST(KeySetSource, ManyRequestsBeforeTheFetcherLooksAreOne) {
