@@ -76,7 +76,7 @@ std::string Hub::new_subscriber_id() {
   return uuids_.next();
 }
 
-void Hub::publish_subscription(Subscription s) {
+void Hub::publish_subscription(Subscription s, std::uint64_t announces) {
   if (!transport_.writable()) {
     // Shutting down (the transport closes first) or a failing store: nothing to tell.
     spdlog::debug("subscription event for {} not published: the transport is closed", s.subscriber);
@@ -89,6 +89,7 @@ void Hub::publish_subscription(Subscription s) {
   update->is_private = true;
   update->frame = make_sse_frame(*update);
   update->subscription = std::make_shared<const Subscription>(std::move(s));
+  update->announces = announces;
   std::string topic = update->topics.front();
   transport_.publish(std::move(update), [topic = std::move(topic)](Result<void> r) {
     if (!r) spdlog::warn("subscription event {} not published: {}", topic, r.error().reason);

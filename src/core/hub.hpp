@@ -38,8 +38,9 @@ class Hub final {
   // A new subscriber identifier ("urn:uuid:<UUIDv7>"), unique in this process and across restarts.
   [[nodiscard]] std::string new_subscriber_id();
   // Publishes the private subscription event of `s` through the transport (like any update:
-  // stored, dispatched, seen by the registry). Failures are logged, never thrown.
-  void publish_subscription(Subscription s);
+  // stored, dispatched, seen by the registry). Failures are logged, never thrown. `announces`:
+  // the announced subscriber's tag on a connect event (it does not receive its own), else 0.
+  void publish_subscription(Subscription s, std::uint64_t announces = 0);
 
   // Compiles subscription selectors through the bounded cache.
   [[nodiscard]] std::vector<SelectorPtr> compile(const std::vector<std::string>& selectors);

@@ -36,6 +36,7 @@ bool Subscriber::matches(std::span<const std::string_view> topics, bool is_priva
 
 bool Subscriber::may_see(const Update& u) const {
   if (!u.is_private) return true;
+  if (u.announces != 0 && u.announces == announcement_tag_) return false;  // its own connect event
   return allowed_private_.has_value() && any_topic_matches(*allowed_private_, u);
 }
 

@@ -45,6 +45,10 @@ class Subscriber final {
   [[nodiscard]] bool matches(std::span<const std::string_view> topics, bool is_private) const;
   // Only the private-visibility half of matches(): used when the index already matched.
   [[nodiscard]] bool may_see(const Update& u) const;
+  // A connect event tagged with this (Update::announces) is not delivered to this subscriber:
+  // as on the reference hub, a subscriber does not receive the event announcing itself.
+  // 0 = untagged (subscription events off).
+  void set_announcement_tag(std::uint64_t tag) { announcement_tag_ = tag; }
   // True when at least one selector is not an exact string (template or "*").
   [[nodiscard]] bool has_pattern_selectors() const { return has_pattern_; }
 
@@ -90,6 +94,7 @@ class Subscriber final {
   bool overflowed_ = false;
   bool replaying_ = false;
   std::uint64_t replayed_up_to_ = 0;  // push() ignores updates with seq <= this
+  std::uint64_t announcement_tag_ = 0;
   std::size_t pending_bytes_ = 0;
   std::vector<UpdatePtr> outbox_;
   std::function<void()> wake_;

@@ -30,6 +30,9 @@ struct Update {
   // Set on the hub's own subscription events (active subscriptions): what the event says, so
   // the subscription registry need not parse the JSON-LD it carries in `data`.
   std::shared_ptr<const Subscription> subscription;
+  // Set on a connect event: the tag of the subscriber it announces (Subscriber::announcement_tag),
+  // which does not receive it, as on the reference hub. 0 on every other update.
+  std::uint64_t announces = 0;
 };
 
 }  // namespace mercure

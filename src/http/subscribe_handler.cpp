@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <random>
 
@@ -182,15 +183,19 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
 
   if (SubscriptionRegistry* registry = shard->hub().subscriptions(); registry != nullptr) {
     // One subscription per selector, all under one subscriber id; announced once the
-    // subscriber is registered (so it may receive its own event) and withdrawn after it left.
+    // subscriber is registered and withdrawn after it left. The subscriber does not receive its
+    // own connect events (the reference announces before it registers the subscriber).
+    static std::atomic<std::uint64_t> next_tag{0};
+    const std::uint64_t tag = next_tag.fetch_add(1, std::memory_order_relaxed) + 1;
+    subscriber->set_announcement_tag(tag);
     auto subscriptions = std::make_shared<std::vector<Subscription>>();
     const std::string subscriber_id = shard->hub().new_subscriber_id();
     for (const auto& topic : topics) {
       subscriptions->push_back(Subscription{topic, subscriber_id, claims ? claims->payload_json : std::nullopt, true});
     }
     Hub* hub = &shard->hub();
-    settings.on_registered = [hub, subscriptions] {
-      for (const auto& s : *subscriptions) hub->publish_subscription(s);
+    settings.on_registered = [hub, subscriptions, tag] {
+      for (const auto& s : *subscriptions) hub->publish_subscription(s, tag);
     };
     settings.on_unregistered = [hub, subscriptions] {
       for (auto s : *subscriptions) {

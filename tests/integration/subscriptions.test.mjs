@@ -117,6 +117,21 @@ describe('subscription events', () => {
     }
   });
 
+  test('a subscriber does not receive the event announcing itself (as on the reference hub), only the others', async () => {
+    const first = await watchSubscriptionEvents();
+    const second = await watchSubscriptionEvents();
+    // The second watcher's connect event comes after the first's in the one global order: once
+    // the first watcher has it, it would have had its own before.
+    const announced = (watcher) =>
+      watcher.events.map((e) => JSON.parse(e.data)).filter((d) => d.active && d.topic === API_SELECTOR);
+    await first.waitFor(() => announced(first).length >= 1, { what: "the second watcher's connect event" });
+    assert.equal(announced(first).length, 1, 'only the second watcher is announced to the first');
+    const other = fresh();
+    const { subscriber } = await connectAndIdentify(second, [other]);
+    await eventsFor(first, subscriber, true, 1);
+    assert.equal(announced(second).length, 0, 'the second watcher never saw itself announced');
+  });
+
   test('no payload member when the token has none; anonymous subscribers are announced too', async () => {
     const watcher = await watchSubscriptionEvents();
     const topic = fresh();

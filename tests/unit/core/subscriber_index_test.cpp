@@ -83,6 +83,22 @@ TEST(SubscriberIndex, PrivateUpdatesNeedAMatchingSubscribeClaim) {
   EXPECT_EQ(pending(granted_on_alternate), 1U);
 }
 
+TEST(SubscriberIndex, AConnectEventIsNotDeliveredToTheSubscriberItAnnounces) {
+  SubscriberIndex index;
+  Subscriber announced(sel({"*"}), sel({"*"}), {});
+  Subscriber watcher(sel({"*"}), sel({"*"}), {});
+  announced.set_announcement_tag(7);
+  watcher.set_announcement_tag(8);
+  index.add(&announced);
+  index.add(&watcher);
+  auto connect = std::const_pointer_cast<Update>(update({"/.well-known/mercure/subscriptions/a/b"}, true));
+  connect->announces = 7;
+  EXPECT_EQ(index.dispatch(connect), 1U);
+  EXPECT_EQ(pending(announced), 0U);
+  EXPECT_EQ(pending(watcher), 1U);
+  EXPECT_EQ(index.dispatch(update({"/p"}, true)), 2U) << "other private updates reach both";
+}
+
 TEST(SubscriberIndex, RemovedSubscribersReceiveNothing) {
   SubscriberIndex index;
   Subscriber a(sel({"/a", "*"}), std::nullopt, {});
