@@ -190,8 +190,20 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     if (!ec && parser.is_header_done()) bad_framing = framing_error(parser.get());
     if (!ec && !bad_framing && !parser.is_done()) set_deadline(stream, deadline_of(started, opts.read_timeout));
     if (!ec && !bad_framing && !parser.is_done()) {
-      // curl and others wait for "100 Continue" before sending a body of more than 1 KiB.
+      // curl and others wait for "100 Continue" before sending a large body: a publisher whose
+      // token is refused is answered now, and the connection closed (its body is not read).
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        if (parser.get().method() == http::verb::post) {
+          if (auto target = parse_target(parser.get().target()); target && target->path == kHubPath) {
+            if (auto refusal = refuse_publish_before_body(shard, parser.get(), *target, remote)) {
+              refusal->keep_alive(false);
+              set_expiry(stream, opts.dispatch_timeout);
+              auto [wec, wn] = co_await http::async_write(stream, *refusal, asio::as_tuple(asio::use_awaitable));
+              if (!wec) co_await linger(&stream);
+              break;
+            }
+          }
+        }
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
                                                     asio::as_tuple(asio::use_awaitable));

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace mercure {
 
@@ -87,13 +88,10 @@ Response refuse(Shard* shard, const Request& req, const std::string& remote, con
   return res;
 }
 
-// Everything before the transport: the token, the CSRF check, the form and its topics, then
-// Hub::publish. Returns the refusal, or nullopt once the update is with the transport, which
-// then calls `done` (and `id`, `cors_origin` are set).
-std::optional<Response> start_publish(Shard* shard, const Request& req, const Target& target, const std::string& remote,
-                                      std::string& id, std::string_view& cors_origin, Transport::Done done) {
+// The token and the CSRF check: the publisher's claims, or the refusal.
+std::variant<Claims, Response> authorize(Shard* shard, const Request& req, const PublishFields& fields,
+                                         const Target& target, const std::string& remote) {
   const auto& opts = shard->options();
-  const PublishFields fields(req);
   auto found = find_token(fields.authorization, target.first("authorization"), fields.cookie, opts.cookie_name);
   if (!found) return refuse(shard, req, remote, found.error());
   if (found->source == TokenSource::none) {
@@ -108,6 +106,19 @@ std::optional<Response> start_publish(Shard* shard, const Request& req, const Ta
     return refuse(shard, req, remote,
                   Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason, claims.error().check});
   }
+  return std::move(*claims);
+}
+
+// Everything before the transport: the token, the CSRF check, the form and its topics, then
+// Hub::publish. Returns the refusal, or nullopt once the update is with the transport, which
+// then calls `done` (and `id`, `cors_origin` are set).
+std::optional<Response> start_publish(Shard* shard, const Request& req, const Target& target, const std::string& remote,
+                                      std::string& id, std::string_view& cors_origin, Transport::Done done) {
+  const auto& opts = shard->options();
+  const PublishFields fields(req);
+  auto authorized = authorize(shard, req, fields, target, remote);
+  if (auto* refusal = std::get_if<Response>(&authorized)) return std::move(*refusal);
+  auto* claims = &std::get<Claims>(authorized);
 
   if (!is_form_content_type(fields.content_type)) {
     return refuse(shard, req, remote,
@@ -195,6 +206,14 @@ struct PublishInitiation {
 };
 
 }  // namespace
+
+std::optional<Response> refuse_publish_before_body(Shard* shard, const Request& req, const Target& target,
+                                                   const std::string& remote) {
+  const PublishFields fields(req);
+  auto authorized = authorize(shard, req, fields, target, remote);
+  if (auto* refusal = std::get_if<Response>(&authorized)) return std::move(*refusal);
+  return std::nullopt;
+}
 
 asio::awaitable<PublishOutcome> handle_publish(Shard* shard, const Request* req, const Target* target,
                                                std::string remote) {

@@ -25,6 +25,12 @@ struct PublishOutcome {
   std::string_view cors_origin;  // the request's Origin when CORS allows it, else empty
 };
 
+// For a publish that waits for "100 Continue" before sending its body: the token and CSRF checks
+// now, so a refused publisher is answered at once instead of uploading its body first. The
+// refusal (counted and logged), or nullopt when the body is worth reading.
+[[nodiscard]] std::optional<Response> refuse_publish_before_body(Shard* shard, const Request& req, const Target& target,
+                                                                 const std::string& remote);
+
 boost::asio::awaitable<PublishOutcome> handle_publish(Shard* shard, const Request* req, const Target* target,
                                                       std::string remote);
 

@@ -31,6 +31,24 @@ describe('HTTP/1.1 details', () => {
     }
   });
 
+  test('Expect: 100-continue with a refused token gets the 401 at once, not a 100: the body is never sent', async () => {
+    for (const auth of ['Authorization: Bearer not-a-token\r\n', '']) {
+      const s = await rawSocket(hub);
+      try {
+        s.socket.write(
+          `POST ${HUB_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}` +
+            'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 900000\r\nExpect: 100-continue\r\n\r\n',
+        );
+        await s.waitFor((st) => /^HTTP\/1\.1 401 [^\r]*\r\n[\s\S]*\r\n\r\n/.test(st.text), 3000, 'a 401 before any body byte');
+        assert.ok(!/^HTTP\/1\.1 100 /.test(s.text), `no 100 Continue for a refused publisher: ${s.text}`);
+        assert.match(s.text, /\r\nconnection: close\r\n/i, 'the unread body closes the connection');
+      } finally {
+        s.socket.destroy();
+      }
+    }
+    await assertAlive(hub);
+  });
+
   test('a chunked request body is accepted', async () => {
     const conn = await Connection.open(hub, { parseSse: false });
     try {
