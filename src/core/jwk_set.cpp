@@ -20,19 +20,10 @@ namespace mercure {
 
 namespace {
 
-struct BnDeleter {
-  void operator()(BIGNUM* p) const noexcept { BN_free(p); }
-};
-struct ParamBldDeleter {
-  void operator()(OSSL_PARAM_BLD* p) const noexcept { OSSL_PARAM_BLD_free(p); }
-};
-struct ParamDeleter {
-  void operator()(OSSL_PARAM* p) const noexcept { OSSL_PARAM_free(p); }
-};
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
-};
-using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
+using BnPtr = OpenSslPtr<BIGNUM, BN_free>;
+using ParamBldPtr = OpenSslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamPtr = OpenSslPtr<OSSL_PARAM, OSSL_PARAM_free>;
+using PkeyCtxPtr = OpenSslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 
 // A key that cannot be used: the reason, kept apart from Errc (these are not request errors).
 struct Unusable {
@@ -93,15 +84,15 @@ std::optional<Unusable> wrong_type(const boost::json::object& jwk) {
 }
 
 Read<EvpPkeyPtr> from_params(const char* type, OSSL_PARAM_BLD* bld) {
-  std::unique_ptr<OSSL_PARAM, ParamDeleter> params(OSSL_PARAM_BLD_to_param(bld));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0 || raw == nullptr) {
     return openssl_failure("not a valid " + std::string(type) + " public key");
   }
   EvpPkeyPtr key(raw);
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
   if (!check || EVP_PKEY_public_check(check.get()) != 1) {
     return openssl_failure("not a valid " + std::string(type) + " public key");
   }
@@ -126,7 +117,7 @@ Read<EvpPkeyPtr> rsa_key(const boost::json::object& jwk) {
     return Unusable{"an RSA key of " + std::to_string(BN_num_bits(n_bn.get())) + " bits (at least " +
                     std::to_string(kMinRsaBits) + " are needed)"};
   }
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!n_bn || !e_bn || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n_bn.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e_bn.get()) != 1) {
     return openssl_failure("cannot build the RSA key");
@@ -160,7 +151,7 @@ Read<EvpPkeyPtr> ec_key(const boost::json::object& jwk, const Curve& curve) {
                     std::string(curve.jwk_name)};
   }
   std::string point = "\x04" + xs + ys;  // SEC 1 uncompressed point
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve.group, 0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
     return openssl_failure("cannot build the EC key");

@@ -28,6 +28,17 @@ struct EvpMacDeleter {
   void operator()(EVP_MAC* p) const noexcept { EVP_MAC_free(p); }
 };
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+
+// An owning handle for any other OpenSSL object: OpenSslPtr<BIGNUM, BN_free>.
+template <auto Free>
+struct OpenSslFree {
+  template <typename T>
+  void operator()(T* p) const noexcept {
+    Free(p);
+  }
+};
+template <typename T, auto Free>
+using OpenSslPtr = std::unique_ptr<T, OpenSslFree<Free>>;
 using EvpMdPtr = std::unique_ptr<EVP_MD, EvpMdDeleter>;
 using EvpMacPtr = std::unique_ptr<EVP_MAC, EvpMacDeleter>;
 

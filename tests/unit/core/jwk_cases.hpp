@@ -23,12 +23,7 @@ struct JwkCases {
 };
 
 inline JwkCases load_jwk_cases() {
-  const std::string path = std::string(MERCURE_TEST_DATA_DIR) + "/jwk_cases.json";
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << "cannot open " << path << " (run: node scripts/gen-jwk-cases.mjs)";
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::json::value doc = boost::json::parse(text.str());
+  boost::json::value doc = jwt_test::load_test_json("jwk_cases.json", "gen-jwk-cases.mjs");
   return JwkCases{doc.at("now").to_number<std::int64_t>(), doc.at("keys").as_object(),
                   doc.at("small_rsa_jwk").as_object(), doc.at("short_x_jwk").as_object(),
                   std::string(doc.at("short_x_token").as_string())};

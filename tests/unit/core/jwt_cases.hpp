@@ -21,13 +21,18 @@ struct JwtCases {
   boost::json::array cases;
 };
 
-inline JwtCases load_jwt_cases() {
-  const std::string path = std::string(MERCURE_TEST_DATA_DIR) + "/jwt_cases.json";
+// tests/data/<file>, parsed; `generator` names the script that writes it (for the message).
+inline boost::json::value load_test_json(const std::string& file, const std::string& generator) {
+  const std::string path = std::string(MERCURE_TEST_DATA_DIR) + "/" + file;
   std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << "cannot open " << path << " (run: node scripts/gen-jwt-cases.mjs)";
+  EXPECT_TRUE(in) << "cannot open " << path << " (run: node scripts/" << generator << ")";
   std::stringstream text;
   text << in.rdbuf();
-  boost::json::value doc = boost::json::parse(text.str());
+  return boost::json::parse(text.str());
+}
+
+inline JwtCases load_jwt_cases() {
+  boost::json::value doc = load_test_json("jwt_cases.json", "gen-jwt-cases.mjs");
   JwtCases out;
   out.now = doc.at("now").to_number<std::int64_t>();
   out.keys = doc.at("keys").as_object();
