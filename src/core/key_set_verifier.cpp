@@ -101,8 +101,16 @@ Result<Claims> KeySetVerifier::verify_untimed(std::string_view token) const {
   return reject(kJwtCheckAlg, "no key of the key set verifies " + std::string(to_string(*alg)));
 }
 
+std::shared_ptr<const KeySetVerifier> KeySetSource::current() const {
+  const std::lock_guard lock(current_mutex_);
+  return current_;
+}
+
 void KeySetSource::replace(std::shared_ptr<const KeySetVerifier> set) {
-  current_.store(std::move(set));
+  {
+    const std::lock_guard lock(current_mutex_);
+    current_.swap(set);
+  }  // the previous set is released outside the lock
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 

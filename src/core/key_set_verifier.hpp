@@ -59,7 +59,7 @@ class KeySetSource final {
   [[nodiscard]] const std::string& url() const noexcept { return url_; }
 
   // The current set; null before the first replace().
-  [[nodiscard]] std::shared_ptr<const KeySetVerifier> current() const { return current_.load(); }
+  [[nodiscard]] std::shared_ptr<const KeySetVerifier> current() const;
   // Bumps generation(): tokens verified with an earlier set are verified again.
   void replace(std::shared_ptr<const KeySetVerifier> set);
   [[nodiscard]] std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
@@ -79,7 +79,11 @@ class KeySetSource final {
 
  private:
   std::string url_;
-  std::atomic<std::shared_ptr<const KeySetVerifier>> current_;
+  // A mutex rather than std::atomic<std::shared_ptr>: libstdc++ 12's lock inside the latter is
+  // invisible to ThreadSanitizer, which reports its load/store as a race. Taken only when a
+  // token is verified afresh (cache misses) and when the set is replaced.
+  mutable std::mutex current_mutex_;
+  std::shared_ptr<const KeySetVerifier> current_;  // guarded by current_mutex_
   std::atomic<std::uint64_t> generation_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
