@@ -1,5 +1,7 @@
 #include "app/document_fetch.hpp"
 
+#include "core/form_data.hpp"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -95,13 +97,6 @@ DocumentFetch fetch_http(const std::string& url, const DocumentLimits& limits, c
   return success(std::move(transfer.body));
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 DocumentFetch read_file(const std::string& url, const DocumentLimits& limits) {
   std::string rest = url.substr(std::string_view("file://").size());
   rest = rest.substr(0, rest.find_first_of("?#"));
@@ -110,17 +105,10 @@ DocumentFetch read_file(const std::string& url, const DocumentLimits& limits) {
   if (!host.empty() && host != "localhost") {
     return failure("a file:// URL names a file of this machine (host empty or localhost, not \"" + host + "\")", false);
   }
-  std::string path;
   const std::string encoded = slash == std::string::npos ? std::string() : rest.substr(slash);
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    if (encoded[i] == '%' && i + 2 < encoded.size() && hex_value(encoded[i + 1]) >= 0 &&
-        hex_value(encoded[i + 2]) >= 0) {
-      path += static_cast<char>(hex_value(encoded[i + 1]) * 16 + hex_value(encoded[i + 2]));
-      i += 2;
-    } else {
-      path += encoded[i];
-    }
-  }
+  const auto decoded = percent_decode(encoded);
+  if (!decoded) return failure("a file:// URL with a '%' not followed by two hex digits", false);
+  const std::string& path = *decoded;
   // Non-blocking: opening a FIFO must not wait for a writer.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return failure("cannot read " + path + ": " + std::strerror(errno), false);
