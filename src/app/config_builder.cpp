@@ -86,7 +86,7 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.read_timeout = parse_duration(v);
     } else if (key == "transport_url") {
       if (!valid_url_scheme_prefix(v)) {
-        throw std::invalid_argument("not a transport URL (examples: local://, lmdb:///var/lib/mercure/hub.db)");
+        throw std::invalid_argument("not a transport URL (examples: local://, lmdb:///var/lib/mercure/hub.db, redis://127.0.0.1:6379/0)");
       }
       c.transport_url = v;
     } else if (key == "ui") {

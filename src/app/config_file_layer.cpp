@@ -31,7 +31,8 @@ std::string percent_encode(std::string_view s, std::string_view also_safe) {
   return out;
 }
 
-// `transport <name> { path P  key value ... }` -> "<name>://P?key=value&...".
+// `transport <name> { path P  key value ... }` -> "<name>://P?key=value&...";
+// `transport redis { url redis://h:p/0  key value ... }` -> "redis://h:p/0?key=value&...".
 std::string transport_url_from_block(const Node& node, const std::string& origin) {
   const std::string where = origin + " line " + std::to_string(node.line);
   if (node.args.size() != 1 || node.args[0].text.empty()) {
@@ -45,6 +46,7 @@ std::string transport_url_from_block(const Node& node, const std::string& origin
   if (!scheme_ok) file_error("transport", where, "invalid transport name " + quote(name));
   std::string path;
   std::string query;
+  std::string base_url;  // `url` of a redis block: the server, to which the other options add
   for (const Node& option : node.children) {
     const std::string option_where = origin + " line " + std::to_string(option.line);
     if (option.has_block || option.args.size() != 1) {
@@ -54,11 +56,23 @@ std::string transport_url_from_block(const Node& node, const std::string& origin
       path = percent_encode(option.args[0].text, "/:@");
       continue;
     }
+    if (option.name == "url" && (name == "redis" || name == "rediss")) {
+      base_url = option.args[0].text;
+      if (!base_url.starts_with(name + "://")) {
+        file_error(option.name, option_where, "the url of a " + name + " transport starts with " + name + "://");
+      }
+      continue;
+    }
     const bool key_ok = std::all_of(option.name.begin(), option.name.end(), [](unsigned char c) {
       return std::isalnum(c) || c == '_' || c == '-' || c == '.';
     });
     if (!key_ok) file_error(option.name, option_where, "invalid transport option name " + quote(option.name));
     query += (query.empty() ? "?" : "&") + option.name + "=" + percent_encode(option.args[0].text, "");
+  }
+  if (!base_url.empty()) {
+    if (!path.empty()) file_error("transport", where, "a redis transport takes url, not path");
+    if (!query.empty() && base_url.find('?') != std::string::npos) query[0] = '&';
+    return base_url + query;
   }
   return name + "://" + path + query;
 }

@@ -19,6 +19,8 @@
 #include "http/server.hpp"
 #include "transport/lmdb_options.hpp"
 #include "transport/lmdb_transport.hpp"
+#include "transport/redis_options.hpp"
+#include "transport/redis_transport.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -74,8 +76,16 @@ std::unique_ptr<Transport> make_transport(const std::string& url, Metrics* metri
                  options->sync ? "" : ", sync off", transport->stored_events());
     return transport;
   }
+  if (url.starts_with("redis:") || url.starts_with("rediss:")) {
+    auto options = parse_redis_url(url);
+    if (!options) throw std::invalid_argument("TRANSPORT_URL: " + options.error().reason);
+    auto transport = std::make_unique<RedisTransport>(*options, metrics);
+    spdlog::info("transport: Redis stream \"{}\" at {} ({} events kept)", options->stream, options->describe(),
+                 options->size == 0 ? std::string("all") : std::string("up to ") + std::to_string(options->size));
+    return transport;
+  }
   throw std::invalid_argument("TRANSPORT_URL \"" + url +
-                              "\": unsupported transport (this build supports lmdb:// and local://)");
+                              "\": unsupported transport (this build supports lmdb://, redis:// and local://)");
 }
 
 // Raises the soft open-file limit to the hard one (as Go programs, the reference hub included,

@@ -1,9 +1,11 @@
 #include "transport/lmdb_options.hpp"
 
+#include "core/form_data.hpp"
+#include "transport/url_query.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <optional>
-#include <set>
 
 namespace mercure {
 
@@ -15,48 +17,6 @@ constexpr std::string_view kLmdbSuffix = ".lmdb";
 
 Error bad(std::string reason) {
   return Error{Errc::bad_request, std::move(reason)};
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes `in`; '+' becomes a space when `plus_is_space` (query strings).
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string quoted(std::string_view s) {
-  return "\"" + std::string(s) + "\"";
-}
-
-template <class T>
-std::optional<T> parse_unsigned(std::string_view v) {
-  if (v.empty() || v.front() < '0' || v.front() > '9') return std::nullopt;  // no sign, no space
-  T out{};
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc{} || end != v.data() + v.size()) return std::nullopt;
-  return out;
 }
 
 std::optional<bool> parse_bool(std::string_view v) {
@@ -104,27 +64,6 @@ Result<void> apply_parameter(LmdbOptions& o, const std::string& key, const std::
   return {};
 }
 
-Result<void> apply_query(LmdbOptions& o, std::string_view query) {
-  std::set<std::string> seen;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;  // "a=1&&b=2", trailing '&'
-    const std::size_t eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq), true);
-    if (!key) return bad("query: bad percent-encoding in " + quoted(pair));
-    if (eq == std::string_view::npos) return bad("parameter " + quoted(*key) + " needs a value");
-    auto value = percent_decode(pair.substr(eq + 1), true);
-    if (!value) return bad("parameter " + quoted(*key) + ": bad percent-encoding");
-    if (value->empty()) return bad("parameter " + quoted(*key) + " needs a value");
-    if (!seen.insert(*key).second) return bad("parameter " + quoted(*key) + " is given more than once");
-    auto applied = apply_parameter(o, *key, *value);
-    if (!applied) return applied.error();
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<LmdbOptions> parse_lmdb_url(std::string_view url) {
@@ -155,7 +94,8 @@ Result<LmdbOptions> parse_lmdb_url(std::string_view url) {
   if (path->find('\0') != std::string::npos) return bad("path: must not contain a NUL byte");
 
   LmdbOptions o;
-  auto applied = apply_query(o, query);
+  auto applied = for_each_query_parameter(
+      query, [&o](const std::string& key, const std::string& value) { return apply_parameter(o, key, value); });
   if (!applied) return applied.error();
 
   if (bolt) {

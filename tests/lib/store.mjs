@@ -5,12 +5,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { before, after } from 'node:test';
 import { HUB_BIN, JWT_SECRET, sanitizerEnv, startHub, watchSanitizerReport } from './hub.mjs';
 import { Connection, DEFAULT_TIMEOUT_MS, HUB_PATH, formEncode, publishOk, subscribeOk, withDeadline } from './http.mjs';
 import { publisherToken } from './tokens.mjs';
+import { startRedis } from './redis.mjs';
 
 /** A fresh empty directory under the system temp dir; removed by the returned function. */
 export function makeTempDir(prefix = 'mercure-store-') {
@@ -31,12 +32,26 @@ export function lmdbUrl(dir, params = {}) {
   return `lmdb://${dir}${qs ? `?${qs}` : ''}`;
 }
 
+// MERCURE_TEST_TRANSPORT=redis (ctest's integration-redis test) runs the history suites on the
+// Redis transport: one redis-server for the test file, one stream per store directory.
+const REDIS_MODE = process.env.MERCURE_TEST_TRANSPORT === 'redis';
+let sharedRedis;
+
+/** The transport URL of the store named by `dir`: LMDB in it, or (Redis mode) a stream named after it. */
+async function storeUrl(dir, params) {
+  if (!REDIS_MODE) return lmdbUrl(dir, params);
+  sharedRedis ??= startRedis();
+  const { map_size: _m, sync: _s, cleanup_frequency: _c, ...redisParams } = params;
+  return (await sharedRedis).url({ stream: basename(dir), ...redisParams });
+}
+
 /**
  * Starts a hub on the LMDB store in `dir` (anonymous subscribers allowed unless `env` says
  * otherwise). `params`: query parameters of the transport URL (size, max_batch, ...).
  */
-export function startStoreHub(dir, { params = {}, env = {}, ...rest } = {}) {
-  return startHub({ ...rest, env: { ALLOW_ANONYMOUS: '1', TRANSPORT_URL: lmdbUrl(dir, params), ...env } });
+export async function startStoreHub(dir, { params = {}, env = {}, ...rest } = {}) {
+  const url = await storeUrl(dir, params);
+  return startHub({ ...rest, env: { ALLOW_ANONYMOUS: '1', TRANSPORT_URL: url, ...env } });
 }
 
 /**

@@ -159,6 +159,18 @@ TEST(ConfigFileLayer, FileTransportBlocksBecomeUrls) {
   EXPECT_EQ(url("transport lmdb {\n path relative.db\n }"), "lmdb://relative.db");
   EXPECT_EQ(url("transport lmdb {\n path \"/with space/h.db\"\n size 10\n }"), "lmdb:///with%20space/h.db?size=10");
   EXPECT_EQ(url("transport redis {\n address \"a&b=c\"\n }"), "redis://?address=a%26b%3Dc");
+  // A redis block's `url` is the server; the other options become its parameters.
+  EXPECT_EQ(url("transport redis {\n url redis://cache:6380/2\n stream hub\n size 500\n }"),
+            "redis://cache:6380/2?stream=hub&size=500");
+  EXPECT_EQ(url("transport redis {\n url redis://cache/0?max_batch=8\n stream hub\n }"),
+            "redis://cache/0?max_batch=8&stream=hub");
+  EXPECT_EQ(url("transport redis {\n url redis://cache\n }"), "redis://cache");
+}
+
+TEST(ConfigFileLayer, FileRedisBlockUrlMustBeRedis) {
+  const ConfigError e =
+      load_error({}, {}, "mercure {\n publisher_jwt k\n transport redis {\n  url http://cache\n }\n}\n");
+  EXPECT_STREQ(e.what(), "hub.conf line 4: the url of a redis transport starts with redis://");
 }
 
 TEST(ConfigFileLayer, FileUnknownDirectiveInsideTheBlockIsAnErrorNamingItAndItsLine) {

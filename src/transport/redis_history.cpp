@@ -1,0 +1,112 @@
+#include "transport/redis_history.hpp"
+
+#include "transport/event_record.hpp"
+#include "transport/redis_entry.hpp"
+
+#include <hiredis/hiredis.h>
+
+namespace mercure {
+
+namespace {
+
+constexpr std::chrono::milliseconds kTimeout{5000};
+
+Error unexpected(std::string_view what, const redisReply& reply) {
+  std::string text(reply_text(reply));
+  return Error{Errc::unavailable,
+               "redis " + std::string(what) + ": unexpected reply" + (text.empty() ? std::string() : ": " + text)};
+}
+
+}  // namespace
+
+Result<RedisReplyPtr> RedisHistory::command(std::span<const std::string_view> args) {
+  std::unique_ptr<RedisConnection> connection;
+  {
+    std::lock_guard lock(mutex_);
+    while (!idle_.empty() && !connection) {
+      connection = std::move(idle_.back());
+      idle_.pop_back();
+      if (!connection->idle_and_open()) connection.reset();  // closed by the server meanwhile
+    }
+  }
+  if (!connection) {
+    auto opened = RedisConnection::open(options_, kTimeout);
+    if (!opened) return opened.error();
+    connection = std::move(*opened);
+  }
+  auto reply = connection->command(args);
+  if (!connection->broken()) {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(connection));
+  }
+  return reply;
+}
+
+Result<std::optional<std::uint64_t>> RedisHistory::find(std::string_view id) {
+  const std::string index = options_.index_key();
+  const std::string_view args[] = {"HGET", index, id};
+  auto reply = command(args);
+  if (!reply) return reply.error();
+  if (reply_is_nil(**reply)) return std::optional<std::uint64_t>{};
+  if ((*reply)->type != REDIS_REPLY_STRING) return unexpected("HGET", **reply);
+  auto seq = seq_from_entry_id(reply_text(**reply));
+  if (!seq) return seq.error();
+  return std::optional<std::uint64_t>{*seq};
+}
+
+Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) {
+  ScanResult result{after, false};
+  if (max_events == 0) return result;
+  const std::string start = after == 0 ? std::string("-") : "(" + entry_id_from_seq(after);
+  // One more than asked, to tell whether anything follows the last event visited.
+  const std::string count = std::to_string(max_events + 1);
+  const std::string_view args[] = {"XRANGE", options_.stream, start, "+", "COUNT", count};
+  auto reply = command(args);
+  if (!reply) return reply.error();
+  const redisReply& entries = **reply;
+  if (entries.type != REDIS_REPLY_ARRAY) return unexpected("XRANGE", entries);
+  TopicViews topics;
+  std::size_t visited = 0;
+  for (; visited < entries.elements && visited < max_events; ++visited) {
+    auto entry = parse_entry(*entries.element[visited]);
+    if (!entry) return entry.error();
+    auto record = decode_event_record(entry->record, topics);
+    if (!record)
+      return Error{Errc::internal, "stream entry " + std::string(entry->entry_id) + ": " + record.error().reason};
+    const HistoryEvent event{entry->seq, record->id, topics, record->is_private, record->frame};
+    result.last_seq = entry->seq;
+    if (!visit(event)) {
+      ++visited;
+      break;
+    }
+  }
+  result.at_end = visited == entries.elements;
+  return result;
+}
+
+Result<std::optional<std::string>> RedisHistory::last_id() {
+  const std::string_view args[] = {"XREVRANGE", options_.stream, "+", "-", "COUNT", "1"};
+  auto reply = command(args);
+  if (!reply) return reply.error();
+  const redisReply& entries = **reply;
+  if (entries.type != REDIS_REPLY_ARRAY) return unexpected("XREVRANGE", entries);
+  if (entries.elements == 0) return std::optional<std::string>{};
+  auto entry = parse_entry(*entries.element[0]);
+  if (!entry) return entry.error();
+  return std::optional<std::string>{std::string(entry->id)};
+}
+
+Result<std::pair<std::uint64_t, std::uint64_t>> RedisHistory::counts() {
+  const std::string index = options_.index_key();
+  const std::string_view xlen[] = {"XLEN", options_.stream};
+  const std::string_view hlen[] = {"HLEN", index};
+  auto events = command(xlen);
+  if (!events) return events.error();
+  auto ids = command(hlen);
+  if (!ids) return ids.error();
+  if ((*events)->type != REDIS_REPLY_INTEGER) return unexpected("XLEN", **events);
+  if ((*ids)->type != REDIS_REPLY_INTEGER) return unexpected("HLEN", **ids);
+  return std::pair{static_cast<std::uint64_t>((*events)->integer), static_cast<std::uint64_t>((*ids)->integer)};
+}
+
+}  // namespace mercure

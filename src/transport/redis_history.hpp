@@ -1,0 +1,43 @@
+#pragma once
+// The Redis transport's History: reads the stream and its id index.
+//   find(id)   HGET <stream>:ids id -> the entry id -> seq (one round trip)
+//   scan(...)  XRANGE <stream> (<entry after> + COUNT max+1 (one round trip per step)
+//   last_id()  XREVRANGE <stream> + - COUNT 1
+// Calls block their thread for a round trip to Redis (the subscribe path's replay steps run
+// on the shard's event loop: on a LAN that is well under a millisecond). Errors are
+// Errc::unavailable naming the server.
+//
+// Thread-safety: every member may be called from any thread; each call borrows a connection
+// from a small pool (opened on demand, at most `kMaxIdle` kept).
+
+#include "core/history.hpp"
+#include "transport/redis_connection.hpp"
+#include "transport/redis_options.hpp"
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace mercure {
+
+class RedisHistory final : public History {
+ public:
+  explicit RedisHistory(RedisOptions options) : options_(std::move(options)) {}
+
+  [[nodiscard]] Result<std::optional<std::uint64_t>> find(std::string_view id) override;
+  [[nodiscard]] Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override;
+  [[nodiscard]] Result<std::optional<std::string>> last_id() override;
+
+  // Events in the stream and ids in the index (tests, metrics).
+  [[nodiscard]] Result<std::pair<std::uint64_t, std::uint64_t>> counts();
+
+ private:
+  static constexpr std::size_t kMaxIdle = 4;
+  [[nodiscard]] Result<RedisReplyPtr> command(std::span<const std::string_view> args);
+
+  const RedisOptions options_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<RedisConnection>> idle_;
+};
+
+}  // namespace mercure

@@ -1,0 +1,45 @@
+#pragma once
+// Options of the Redis transport and the parsing of its URL.
+//
+// Accepted URL (the config file form `transport redis { url redis://h:p/0; stream S; size N }`
+// reaches here as `redis://h:p/0?stream=S&size=N`, built by src/app):
+//   redis://[[username]:password@]host[:port][/db][?parameters]
+// host: a name, an IPv4 address or a bracketed IPv6 address; port: 6379 by default; db: the
+// database number (SELECT), 0 by default. Username and password are percent-decoded (AUTH).
+// Query parameters (percent-decoded, each at most once, never empty):
+//   stream=NAME       the Redis stream holding the history; the id index is NAME:ids. Default
+//                     "mercure". Hubs sharing a stream (and a Redis) form one cluster.
+//   size=N            events kept in the stream (0 = unbounded); default 100000
+//   max_batch=N       1..100000 publishes sent in one pipelined round trip; default 1024
+// `rediss://` (TLS) is refused with a reason (this build's hiredis has no TLS); anything else
+// (unknown parameter, bad value, fragment) is Errc::bad_request with one line naming the culprit.
+// Pure function; safe to call from any thread.
+
+#include "core/error.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mercure {
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  unsigned db = 0;
+  std::string username;  // empty: AUTH with the password alone (Redis < 6 style)
+  std::string password;  // empty: no AUTH
+  std::string stream = "mercure";
+  std::uint64_t size = 100'000;
+  std::size_t max_batch = 1024;
+
+  // host:port/db, for logs (never the password).
+  [[nodiscard]] std::string describe() const;
+  // The id index key: "<stream>:ids".
+  [[nodiscard]] std::string index_key() const { return stream + ":ids"; }
+};
+
+[[nodiscard]] Result<RedisOptions> parse_redis_url(std::string_view url);
+
+}  // namespace mercure

@@ -1,0 +1,389 @@
+#include "transport/redis_transport.hpp"
+
+#include "transport/event_record.hpp"
+#include "transport/lmdb_store.hpp"
+#include "transport/redis_entry.hpp"
+#include "transport/redis_script.hpp"
+#include "transport/url_query.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <random>
+#include <utility>
+
+namespace mercure {
+
+namespace {
+
+constexpr std::chrono::milliseconds kTimeout{5000};
+constexpr std::chrono::milliseconds kProbeInterval{1000};
+constexpr std::string_view kBlockMs = "2000";  // XREAD BLOCK: how long the reader waits for news
+constexpr std::chrono::milliseconds kReadTimeout{2000 + 5000};
+constexpr std::string_view kReadCount = "1024";
+// A stored publish the reader has not read back after this long is acknowledged anyway.
+constexpr std::chrono::seconds kUnreadAckDelay{5};
+// At close, how long the reader may take to read back what the writer stored last.
+constexpr std::chrono::seconds kCloseReadBackLimit{2};
+
+template <class F, class... Args>
+void call_quietly(const char* what, const F& f, Args&&... args) {
+  if (!f) return;
+  try {
+    f(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    spdlog::error("redis transport: a {} threw: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("redis transport: a {} threw", what);
+  }
+}
+
+std::string random_node_name() {
+  std::random_device device;
+  const std::uint64_t r = (std::uint64_t{device()} << 32) ^ device();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 0; i < 16; ++i) out[static_cast<std::size_t>(i)] = kHex[(r >> (4 * i)) & 15];
+  return out;
+}
+
+// Checks that `key` is free or holds a `type`; throws StoreError otherwise.
+void expect_type(RedisConnection& c, const RedisOptions& o, const std::string& key, std::string_view type) {
+  const std::string_view args[] = {"TYPE", key};
+  auto reply = c.command(args);
+  if (!reply) throw StoreError(reply.error().reason);
+  const std::string_view found = reply_text(**reply);
+  if (reply_is_error(**reply)) throw StoreError("redis " + o.describe() + ": TYPE " + key + ": " + std::string(found));
+  if (found != "none" && found != type) {
+    throw StoreError("redis " + o.describe() + ": key \"" + key + "\" holds a " + std::string(found) + ", not a " +
+                     std::string(type) + " (choose another stream name with ?stream=)");
+  }
+}
+
+}  // namespace
+
+RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
+    : options_(std::move(options)), metrics_(metrics), node_(random_node_name()), history_(options_) {
+  auto opened = RedisConnection::open(options_, kTimeout);
+  if (!opened) throw StoreError(opened.error().reason);
+  expect_type(**opened, options_, options_.stream, "stream");
+  expect_type(**opened, options_, options_.index_key(), "hash");
+  const std::string_view last[] = {"XREVRANGE", options_.stream, "+", "-", "COUNT", "1"};
+  auto reply = (*opened)->command(last);
+  if (!reply) throw StoreError(reply.error().reason);
+  const redisReply& entries = **reply;
+  if (entries.type != REDIS_REPLY_ARRAY) throw StoreError("redis " + options_.describe() + ": XREVRANGE failed");
+  last_entry_ = "0-0";
+  if (entries.elements > 0) {
+    auto entry = parse_entry(*entries.element[0]);
+    if (!entry) throw StoreError("redis " + options_.describe() + ": " + entry.error().reason);
+    last_entry_ = std::string(entry->entry_id);
+  }
+  writer_connection_ = std::move(*opened);
+  writer_ = std::thread([this] { write_loop(); });
+  reader_ = std::thread([this] { read_loop(); });
+}
+
+RedisTransport::~RedisTransport() {
+  close();
+}
+
+void RedisTransport::add_listener(Listener listener) {
+  std::lock_guard lock(listeners_mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+void RedisTransport::publish(NewUpdatePtr update, Done done) {
+  std::unique_lock lock(mutex_);
+  if (closing_) {
+    lock.unlock();
+    call_quietly("publish acknowledgement", done, Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
+    return;
+  }
+  const bool was_empty = queue_.empty();
+  queue_.push_back(Pending{std::move(update), std::move(done)});
+  lock.unlock();
+  if (was_empty) wake_.notify_all();
+}
+
+bool RedisTransport::writable() const {
+  return !stopping_.load() && !failing_.load();
+}
+
+void RedisTransport::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  stopping_.store(true);
+  wake_.notify_all();
+  std::lock_guard join(join_mutex_);
+  const auto self = std::this_thread::get_id();
+  // The writer sends what is queued, then the reader reads it back (bounded), then it stops.
+  if (writer_.joinable() && writer_.get_id() != self) writer_.join();
+  {
+    std::unique_lock lock(sent_mutex_);
+    sent_changed_.wait_for(lock, kCloseReadBackLimit, [&] { return sent_.empty(); });
+  }
+  {
+    std::lock_guard lock(mutex_);  // pause() waits under it
+    closed_.store(true);
+  }
+  {
+    std::lock_guard lock(reader_mutex_);
+    if (reader_connection_) reader_connection_->interrupt();
+  }
+  wake_.notify_all();
+  if (reader_.joinable() && reader_.get_id() != self) reader_.join();
+  acknowledge_unread(true);
+}
+
+std::optional<RedisTransport::Sent> RedisTransport::take_sent(std::uint64_t counter) {
+  std::lock_guard lock(sent_mutex_);
+  auto it = sent_.find(counter);
+  if (it == sent_.end()) return std::nullopt;
+  Sent taken = std::move(it->second);
+  sent_.erase(it);
+  sent_changed_.notify_all();
+  return taken;
+}
+
+void RedisTransport::acknowledge_unread(bool all) {
+  std::vector<Done> due;
+  const auto limit = std::chrono::steady_clock::now() - kUnreadAckDelay;
+  {
+    std::lock_guard lock(sent_mutex_);
+    for (auto it = sent_.begin(); it != sent_.end();) {
+      if (it->second.stored && (all || it->second.stored_at <= limit)) {
+        due.push_back(std::move(it->second.done));
+        it = sent_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (due.empty()) return;
+  spdlog::warn("redis transport: {} update(s) stored in Redis were not read back by this hub{}; acknowledged",
+               due.size(), all ? " before it stopped" : " within 5 s");
+  for (auto& done : due) call_quietly("publish acknowledgement", done, Result<void>{});
+}
+
+bool RedisTransport::pause(std::chrono::milliseconds d) {
+  std::unique_lock lock(mutex_);
+  return wake_.wait_for(lock, d, [&] { return closed_.load(); });
+}
+
+void RedisTransport::set_failing(bool failing, const Error* cause) {
+  if (failing) {
+    if (!failing_.exchange(true)) spdlog::error("redis transport: publishing fails: {}", cause->reason);
+  } else if (failing_.exchange(false)) {
+    spdlog::info("redis transport: {} takes publishes again", options_.describe());
+  }
+}
+
+bool RedisTransport::ensure_writer_connection(Error& error) {
+  if (writer_connection_ && writer_connection_->idle_and_open()) return true;
+  writer_connection_.reset();
+  auto opened = RedisConnection::open(options_, kTimeout);
+  if (!opened) {
+    error = opened.error();
+    return false;
+  }
+  writer_connection_ = std::move(*opened);
+  return true;
+}
+
+void RedisTransport::probe() {
+  Error error;
+  if (!ensure_writer_connection(error)) return;
+  const std::string_view ping[] = {"PING"};
+  auto reply = writer_connection_->command(ping);
+  if (reply && !reply_is_error(**reply)) set_failing(false, nullptr);
+}
+
+void RedisTransport::write_loop() {
+  std::vector<Pending> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      const auto has_work = [&] { return !queue_.empty() || closing_; };
+      // Idle, the writer wakes every second: to probe a failing Redis, and to acknowledge stored
+      // publishes the reader did not read back.
+      if (!wake_.wait_for(lock, kProbeInterval, has_work)) {
+        lock.unlock();
+        if (failing_.load()) probe();
+        acknowledge_unread(false);
+        continue;
+      }
+      if (queue_.empty()) break;  // closing, and everything queued was sent
+      const std::size_t n = std::min(queue_.size(), options_.max_batch);
+      batch.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    send_batch(batch);
+    batch.clear();
+  }
+  writer_connection_.reset();
+}
+
+void RedisTransport::send_batch(std::vector<Pending>& batch) {
+  Error unreachable;
+  if (!ensure_writer_connection(unreachable)) {
+    set_failing(true, &unreachable);
+    for (auto& p : batch) call_quietly("publish acknowledgement", p.done, Result<void>(unreachable));
+    return;
+  }
+  const std::string index = options_.index_key();
+  const std::string cap = std::to_string(options_.size);
+  std::vector<std::uint64_t> counters;
+  std::vector<std::string> ids;  // for messages: the updates now belong to sent_ (and the reader)
+  counters.reserve(batch.size());
+  ids.reserve(batch.size());
+  {
+    std::string record;
+    std::string origin;
+    std::string subscription;
+    for (auto& p : batch) {
+      const std::uint64_t counter = ++next_counter_;
+      counters.push_back(counter);
+      ids.push_back(p.update->id);
+      record = encode_event_record(*p.update);
+      origin = node_ + ":" + std::to_string(counter);
+      subscription = p.update->subscription ? encode_subscription(*p.update->subscription) : std::string();
+      const std::string_view args[] = {
+          "EVAL", kRedisPublishScript, "2", options_.stream, index, ids.back(), cap, record, origin, subscription};
+      writer_connection_->append(args);
+      std::lock_guard lock(sent_mutex_);
+      sent_.emplace(counter, Sent{std::move(p.update), std::move(p.done)});
+    }
+  }
+  std::size_t accepted = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Error error;
+    auto reply = writer_connection_->read_reply();
+    if (!reply) {
+      error = reply.error();
+      set_failing(true, &error);
+      error = Error{Errc::unavailable, "history store unavailable"};
+    } else if (reply_is_nil(**reply)) {
+      error = Error{Errc::conflict, "an update with id \"" + printable_excerpt(ids[i]) + "\" is already stored"};
+    } else if (reply_is_error(**reply) || (*reply)->type != REDIS_REPLY_STRING) {
+      spdlog::error("redis transport: {} refused update {}: {}", options_.describe(), ids[i], reply_text(**reply));
+      error = Error{Errc::unavailable, "history store refused the update"};
+    } else {
+      // Stored: the reader acknowledges it once it has fanned it out (unless it already has).
+      ++accepted;
+      std::lock_guard lock(sent_mutex_);
+      if (auto it = sent_.find(counters[i]); it != sent_.end()) {
+        it->second.stored = true;
+        it->second.stored_at = std::chrono::steady_clock::now();
+      }
+      continue;
+    }
+    if (auto sent = take_sent(counters[i])) call_quietly("publish acknowledgement", sent->done, Result<void>(error));
+  }
+  if (accepted > 0 && !writer_connection_->broken()) set_failing(false, nullptr);
+  if (metrics_ != nullptr) {
+    metrics_->commit_batch(batch.size());
+    metrics_->updates_committed(accepted);
+  }
+}
+
+void RedisTransport::read_loop() {
+  auto backoff = std::chrono::milliseconds(100);
+  bool lost = false;
+  for (;;) {
+    std::unique_ptr<RedisConnection> connection;
+    {
+      auto opened = RedisConnection::open(options_, kTimeout);
+      if (!opened) {
+        if (!lost) spdlog::error("redis transport: reader: {}; retrying", opened.error().reason);
+        lost = true;
+        if (pause(backoff)) return;
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        continue;
+      }
+      connection = std::move(*opened);
+      connection->set_timeout(kReadTimeout);
+    }
+    {
+      std::lock_guard lock(reader_mutex_);
+      if (closed_.load()) return;
+      reader_connection_ = std::move(connection);
+    }
+    if (lost) spdlog::info("redis transport: reader reconnected, reading on after entry {}", last_entry_);
+    lost = false;
+    backoff = std::chrono::milliseconds(100);
+
+    while (!closed_.load()) {
+      const std::string_view args[] = {"XREAD",  "COUNT",   kReadCount,      "BLOCK",
+                                       kBlockMs, "STREAMS", options_.stream, last_entry_};
+      auto reply = reader_connection_->command(args);
+      if (!reply) {
+        if (closed_.load()) return;
+        spdlog::error("redis transport: reader: {}; reconnecting", reply.error().reason);
+        lost = true;
+        break;
+      }
+      const redisReply& r = **reply;
+      if (reply_is_nil(r)) continue;  // nothing new within BLOCK
+      if (r.type != REDIS_REPLY_ARRAY) {
+        spdlog::error("redis transport: reader: XREAD: {}", reply_text(r));
+        if (pause(kProbeInterval)) return;
+        continue;
+      }
+      std::lock_guard listeners(listeners_mutex_);  // the reader runs before add_listener() ends
+      for (std::size_t s = 0; s < r.elements; ++s) {
+        const redisReply& stream = *r.element[s];
+        if (stream.type != REDIS_REPLY_ARRAY || stream.elements != 2) continue;
+        const redisReply& entries = *stream.element[1];
+        if (entries.type != REDIS_REPLY_ARRAY) continue;
+        for (std::size_t k = 0; k < entries.elements; ++k) deliver_entry(*entries.element[k]);
+      }
+    }
+    std::lock_guard lock(reader_mutex_);
+    reader_connection_.reset();
+    if (closed_.load()) return;
+  }
+}
+
+void RedisTransport::deliver_entry(const redisReply& raw) {
+  auto entry = parse_entry(raw);
+  if (!entry) {
+    // Not ours (another program wrote to the stream): skip it, and read on after it.
+    if (raw.type == REDIS_REPLY_ARRAY && raw.elements >= 1 && raw.element[0]->type == REDIS_REPLY_STRING) {
+      last_entry_ = std::string(reply_text(*raw.element[0]));
+    }
+    spdlog::error("redis transport: skipped a {}", entry.error().reason);
+    return;
+  }
+  last_entry_ = std::string(entry->entry_id);
+
+  std::optional<Sent> own;
+  const std::string_view origin = entry->origin;
+  if (origin.size() > node_.size() && origin.starts_with(node_) && origin[node_.size()] == ':') {
+    if (auto counter = parse_unsigned<std::uint64_t>(origin.substr(node_.size() + 1))) own = take_sent(*counter);
+  }
+  NewUpdatePtr update;
+  if (own) {
+    update = std::move(own->update);
+    update->seq = entry->seq;
+  } else {
+    auto decoded = update_from_entry(*entry);
+    if (!decoded) {
+      spdlog::error("redis transport: skipped a {}", decoded.error().reason);
+      return;
+    }
+    update = std::move(*decoded);
+  }
+  const UpdatePtr shared = std::move(update);
+  for (const auto& listener : listeners_) call_quietly("listener", listener, shared);
+  if (own) call_quietly("publish acknowledgement", own->done, Result<void>{});
+}
+
+}  // namespace mercure

@@ -1,0 +1,134 @@
+#pragma once
+// The cluster transport: every hub of a cluster appends its publishes to one Redis stream and
+// reads the stream back, so each hub fans out every update of the cluster, in one global order
+// (the stream's), and any hub can replay the history to a reconnecting subscriber.
+//
+// Writer thread: takes everything queued by publish() (up to max_batch) and sends it as one
+// pipeline of the publish script (transport/redis_script.hpp: refuse an id already in the
+// index, XADD, index the id, trim the oldest events beyond `size`, a bounded number per
+// publish), then reads the replies in order. 409 for an id already stored and 503 when Redis
+// refused or cannot be reached are acknowledged at once.
+//
+// Reader thread: XREAD BLOCK from the last entry it read (the stream's end at start-up), and
+// for each entry calls every listener with the update, seq derived from the entry id. An
+// update this hub published is delivered as the Update object it was given (recognised by the
+// entry's origin field), then acknowledged: as with the LMDB transport, a publisher's 200 means
+// the update is stored and this hub's subscribers have it, so a subscriber that connects after
+// the 200 never receives it live (it asks the history). An update Redis stored that the reader
+// has not met within kUnreadAckDelay (trimmed before it was read, or lost by a Redis restart
+// without persistence) is acknowledged anyway. Updates of other hubs are decoded from the entry.
+// After a lost connection the reader reconnects and reads on from the last entry it delivered,
+// so live subscribers miss nothing the stream still holds. Listeners run on the reader thread:
+// cheap and non-blocking. Durability is Redis's: stored means in Redis's memory (and, with
+// appendfsync always, on its disk).
+//
+// Thread-safety: every public member may be called from any thread. Entries read before a
+// listener was added are not delivered to it (the hub adds its listeners before it serves).
+
+#include "core/metrics.hpp"
+#include "core/transport.hpp"
+#include "transport/redis_connection.hpp"
+#include "transport/redis_history.hpp"
+#include "transport/redis_options.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mercure {
+
+class RedisTransport final : public Transport {
+ public:
+  // Connects, checks that the stream and index keys are free or of the right type, reads the
+  // stream's last entry, and starts both threads. Throws StoreError (transport/lmdb_store.hpp)
+  // naming the server when Redis cannot be reached or the keys hold something else.
+  explicit RedisTransport(RedisOptions options, Metrics* metrics = nullptr);
+  ~RedisTransport() override;
+  RedisTransport(const RedisTransport&) = delete;
+  RedisTransport& operator=(const RedisTransport&) = delete;
+
+  void add_listener(Listener listener) override;
+  void publish(NewUpdatePtr update, Done done) override;
+  [[nodiscard]] History* history() override { return &history_; }
+  // False after close() and while Redis refuses or cannot be reached (an idle writer probes
+  // it every second, so readiness comes back without a publisher).
+  [[nodiscard]] bool writable() const override;
+  // Idempotent: refuses new publishes, sends and acknowledges what is queued, stops the reader,
+  // joins both threads.
+  void close() override;
+
+  [[nodiscard]] RedisHistory& store() { return history_; }
+
+ private:
+  struct Pending {
+    NewUpdatePtr update;
+    Done done;
+  };
+
+  void write_loop();
+  void send_batch(std::vector<Pending>& batch);
+  // Opens the writer's connection when it has none (or a broken one); false with `error` when
+  // Redis cannot be reached.
+  bool ensure_writer_connection(Error& error);
+  // While failing: reconnects and PINGs; clears failing_ when Redis answers.
+  void probe();
+  // Logs transitions only: the first failure (with its cause) and the recovery.
+  void set_failing(bool failing, const Error* cause);
+  void read_loop();
+  void deliver_entry(const redisReply& entry);
+  // Sleeps up to `d` unless closing; true when closing.
+  bool pause(std::chrono::milliseconds d);
+
+  const RedisOptions options_;
+  Metrics* const metrics_;
+  const std::string node_;  // random, names this instance in the entries' origin field
+  RedisHistory history_;
+  // The reader starts with the transport, before the hub adds its listeners: it holds this
+  // mutex while it delivers what one XREAD returned.
+  std::mutex listeners_mutex_;
+  std::vector<Listener> listeners_;
+
+  std::mutex mutex_;  // guards queue_, closing_
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  bool closing_ = false;
+  std::atomic<bool> stopping_{false};  // close() began: no more publishes
+  std::atomic<bool> closed_{false};    // the reader stops
+  std::atomic<bool> failing_{false};
+
+  // A publish sent to Redis, until the reader meets its entry (or the writer learns it failed).
+  struct Sent {
+    NewUpdatePtr update;
+    Done done;
+    bool stored = false;  // Redis replied with an entry id
+    std::chrono::steady_clock::time_point stored_at;
+  };
+  // Takes the entry of `counter` out of sent_; nullopt when it is not there.
+  std::optional<Sent> take_sent(std::uint64_t counter);
+  // Acknowledges stored publishes the reader has not met for kUnreadAckDelay (all when `all`).
+  void acknowledge_unread(bool all);
+
+  std::mutex sent_mutex_;
+  std::condition_variable sent_changed_;                // the reader took an entry (close() waits for them)
+  std::map<std::uint64_t, Sent> sent_;                  // by publish counter
+  std::uint64_t next_counter_ = 0;                      // writer thread only
+  std::unique_ptr<RedisConnection> writer_connection_;  // writer thread only, after construction
+
+  std::string last_entry_;   // reader thread only, after construction
+  std::mutex reader_mutex_;  // guards reader_connection_ (interrupt() from close())
+  std::unique_ptr<RedisConnection> reader_connection_;
+
+  std::mutex join_mutex_;
+  std::thread writer_;
+  std::thread reader_;
+};
+
+}  // namespace mercure

@@ -1,0 +1,267 @@
+// The Redis transport: hubs sharing one Redis stream form a cluster. An update published on
+// any hub reaches the subscribers of every hub, in one global order; any hub replays the
+// history; ids are unique across the cluster; the stream is capped with its id index; the
+// subscriptions API lists the subscribers of every hub; Redis going away gives 503 and an
+// unready hub, and coming back heals both without losing live subscribers; start-up errors
+// name the server and never show the password. A real redis-server, started by the tests.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Closer, publish, publishOk, request, subscribeOk } from '../lib/http.mjs';
+import { startHub } from '../lib/hub.mjs';
+import { removeRedis, startRedis } from '../lib/redis.mjs';
+import { KeepAlivePublisher, anyPublisherToken, assertSameSequence, duplicates, eventsBefore, runHubUntilExit, waitForId } from '../lib/store.mjs';
+import { subscriberToken } from '../lib/tokens.mjs';
+
+const closer = new Closer();
+let redis;
+const hubs = [];
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await closer.closeAll();
+  for (const h of hubs) await h.stop();
+  if (redis) await removeRedis(redis);
+});
+
+/** Starts a hub on `stream` of the shared Redis (stopped after the file). */
+async function clusterHub(stream, { params = {}, env = {}, server = redis } = {}) {
+  const h = await startHub({ env: { ALLOW_ANONYMOUS: '1', TRANSPORT_URL: server.url({ stream, ...params }), ...env } });
+  hubs.push(h);
+  return h;
+}
+
+/** Two hubs on a fresh stream. */
+async function cluster(opts) {
+  const stream = `s-${randomUUID()}`;
+  return { stream, a: await clusterHub(stream, opts), b: await clusterHub(stream, opts) };
+}
+
+const freshTopic = () => `https://example.com/cluster/${randomUUID()}`;
+
+/** Polls `check` (bounded) for state that announces itself by no event (readiness). */
+async function until(check, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('a cluster of two hubs on one stream', () => {
+  test('an update published on either hub reaches the subscribers of both, byte for byte', async () => {
+    const { a, b } = await cluster();
+    const topic = freshTopic();
+    const onA = closer.add(await subscribeOk(a, [topic]));
+    const onB = closer.add(await subscribeOk(b, [topic]));
+    const token = await anyPublisherToken();
+    const first = await publishOk(a, { topic, data: 'from a', type: 'note', retry: '2500' }, { token });
+    const second = await publishOk(b, { topic, data: 'line 1\nline 2' }, { token });
+    for (const sub of [onA, onB]) {
+      await waitForId(sub, second);
+      assert.deepEqual(
+        sub.events.map((e) => [e.id, e.data]),
+        [
+          [first, 'from a'],
+          [second, 'line 1\nline 2'],
+        ],
+      );
+      assert.equal(sub.events[0].type, 'note');
+    }
+    assert.equal(onA.text.slice(onA.text.indexOf('id: ')), onB.text.slice(onB.text.indexOf('id: ')), 'same bytes on both hubs');
+  });
+
+  test('concurrent publishers on both hubs: every subscriber of either hub sees the same order, nothing lost or doubled', async () => {
+    const { a, b } = await cluster();
+    const topic = freshTopic();
+    const subs = [closer.add(await subscribeOk(a, [topic])), closer.add(await subscribeOk(b, [topic])), closer.add(await subscribeOk(b, ['*']))];
+    const token = await anyPublisherToken();
+    const PER = 300;
+    const publishers = [a, b, a, b].map((h) => new KeepAlivePublisher(h, token));
+    const sent = await Promise.all(
+      publishers.map(async (p, k) => {
+        const ids = [];
+        for (let i = 0; i < PER; i++) {
+          const r = await p.publish({ topic, id: `p${k}-${i}`, data: `${k}/${i}` });
+          assert.equal(r.status, 200, JSON.stringify(r));
+          ids.push(r.id);
+        }
+        p.close();
+        return ids;
+      }),
+    );
+    const end = await publishOk(a, { topic, id: `end-${randomUUID()}`, data: 'end' }, { token });
+    for (const sub of subs) await waitForId(sub, end, { timeoutMs: 20_000 });
+    const orders = subs.map((s) => eventsBefore(s, end).filter((e) => e.data !== 'end').map((e) => e.id).filter((id) => id.startsWith('p')));
+    assert.equal(orders[0].length, 4 * PER);
+    assert.deepEqual(duplicates(orders[0]), []);
+    assertSameSequence(orders[1], orders[0], 'hub b order vs hub a order');
+    assertSameSequence(orders[2], orders[0], '* subscriber order');
+    for (let k = 0; k < sent.length; k++) {
+      assertSameSequence(orders[0].filter((id) => id.startsWith(`p${k}-`)), sent[k], `publisher ${k} order`);
+    }
+  });
+
+  test('a subscriber resumes on the other hub: what followed its last id, then live, no gap', async () => {
+    const { a, b } = await cluster();
+    const topic = freshTopic();
+    const token = await anyPublisherToken();
+    const ids = [];
+    for (let i = 0; i < 8; i++) ids.push(await publishOk(a, { topic, id: `r-${randomUUID()}`, data: `d${i}` }, { token }));
+    const resumed = closer.add(await subscribeOk(b, [topic], { headers: { 'Last-Event-ID': ids[2] } }));
+    assert.equal(resumed.headers['last-event-id'], ids[2]);
+    const live = await publishOk(a, { topic, data: 'live' }, { token });
+    await waitForId(resumed, live);
+    assert.deepEqual(eventsBefore(resumed, live).map((e) => e.id), ids.slice(3));
+    const all = closer.add(await subscribeOk(b, [topic], { headers: { 'Last-Event-ID': 'earliest' } }));
+    await waitForId(all, live);
+    assert.deepEqual(all.events.map((e) => e.id), [...ids, live]);
+  });
+
+  test('an id is unique across the cluster: the second hub answers 409', async () => {
+    const { a, b } = await cluster();
+    const token = await anyPublisherToken();
+    const id = `u-${randomUUID()}`;
+    await publishOk(a, { topic: freshTopic(), id, data: 'first' }, { token });
+    const again = await publish(b, { topic: freshTopic(), id, data: 'second' }, { token });
+    assert.equal(again.status, 409, again.text);
+    assert.match(again.text, /already stored/);
+  });
+
+  test('a subscriber that connects after the 200 does not receive that update live', async () => {
+    const { a } = await cluster();
+    const topic = freshTopic();
+    const token = await anyPublisherToken();
+    for (let round = 0; round < 20; round++) {
+      const before = await publishOk(a, { topic, data: `before ${round}` }, { token });
+      const sub = closer.add(await subscribeOk(a, [topic]));
+      const marker = await publishOk(a, { topic, data: `marker ${round}` }, { token });
+      await waitForId(sub, marker);
+      assert.deepEqual(sub.events.map((e) => e.id), [marker], `round ${round}: ${before} was acknowledged before the subscription`);
+      sub.close();
+    }
+  });
+});
+
+test('size caps the stream and its id index; an evicted id resumes from `earliest`', async () => {
+  const stream = `cap-${randomUUID()}`;
+  const h = await clusterHub(stream, { params: { size: 10 } });
+  const topic = freshTopic();
+  const token = await anyPublisherToken();
+  const ids = [];
+  for (let i = 0; i < 40; i++) ids.push(await publishOk(h, { topic, id: `c${i}-${randomUUID()}`, data: `${i}` }, { token }));
+  assert.equal(await redis.command('XLEN', stream), 10);
+  assert.equal(await redis.command('HLEN', `${stream}:ids`), 10);
+  const kept = (await redis.command('XRANGE', stream, '-', '+')).map((e) => e[1][1]);
+  assert.deepEqual(kept, ids.slice(30));
+  const evicted = closer.add(await subscribeOk(h, [topic], { headers: { 'Last-Event-ID': ids[5] } }));
+  assert.equal(evicted.headers['last-event-id'], 'earliest');
+  // An evicted id is free again (as on the LMDB transport: ids are unique among stored events).
+  await publishOk(h, { topic, id: ids[0], data: 'reused' }, { token });
+});
+
+test('Redis going away: 503 and not ready; back: ready, publishing, and live subscribers of both hubs still served', async () => {
+  const own = await startRedis();
+  try {
+    const stream = `outage-${randomUUID()}`;
+    const a = await clusterHub(stream, { server: own });
+    const b = await clusterHub(stream, { server: own });
+    const topic = freshTopic();
+    const token = await anyPublisherToken();
+    const subs = [closer.add(await subscribeOk(a, [topic])), closer.add(await subscribeOk(b, [topic]))];
+    const ready = async (h) => (await request(h, { path: '/healthz/ready' })).status;
+    assert.equal(await ready(a), 200);
+
+    await own.stop();
+    const refused = await publish(a, { topic, data: 'during the outage' }, { token });
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(await ready(a), 503);
+
+    await own.start();
+    await until(async () => (await ready(a)) === 200 && (await ready(b)) === 200, 'both hubs ready again');
+    const after = await publishOk(b, { topic, data: 'after the outage' }, { token });
+    for (const sub of subs) {
+      await waitForId(sub, after, { timeoutMs: 10_000 });
+      assert.deepEqual(sub.events.map((e) => e.data), ['after the outage']);
+    }
+  } finally {
+    await removeRedis(own);
+  }
+});
+
+test('the subscriptions API of one hub lists the subscribers of the other; connect events cross hubs but not to their own subscriber', async () => {
+  const SUBS = '/.well-known/mercure/subscriptions';
+  const API = `${SUBS}{/topic}{/subscriber}`;
+  const { a, b } = await cluster({ env: { SUBSCRIPTIONS: '1' } });
+  const token = await subscriberToken([API]);
+  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  const topic = freshTopic();
+  const onB = closer.add(await subscribeOk(b, [topic]));
+  const connect = await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic);
+  const announced = JSON.parse(connect.data);
+  assert.equal(announced.active, true);
+  const listed = await until(async () => {
+    const res = await request(a, { path: SUBS, headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200, res.text);
+    const doc = JSON.parse(res.text);
+    return doc.subscriptions.find((s) => s.topic === topic && s.subscriber === announced.subscriber) ? doc : null;
+  }, 'hub a listing the subscriber of hub b');
+  assert.equal(listed.lastEventID, connect.id);
+  onB.close();
+  const gone = await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic && JSON.parse(e.data).active === false);
+  assert.equal(JSON.parse(gone.data).subscriber, announced.subscriber);
+  // The watcher's own connect event went to the other watchers, not to itself.
+  assert.equal(watcher.events.filter((e) => JSON.parse(e.data).topic === API).length, 0);
+});
+
+describe('start-up errors: exit 2 with one line naming the server, never the password', () => {
+  test('no Redis listening', async () => {
+    const port = redis.port;
+    const down = await startRedis();
+    const url = down.url({ stream: 'x' }, { auth: 'user:s3cret-pw@' });
+    await removeRedis(down);
+    const r = await runHubUntilExit({ env: { TRANSPORT_URL: url } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${down.port}/0: cannot connect`));
+    assert.doesNotMatch(r.stderr + r.stdout, /s3cret-pw/);
+    assert.notEqual(port, 0);
+  });
+
+  test('a key of another type under the stream name', async () => {
+    const stream = `taken-${randomUUID()}`;
+    await redis.command('SET', stream, 'not a stream');
+    const r = await runHubUntilExit({ env: { TRANSPORT_URL: redis.url({ stream }) } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /holds a string, not a stream/);
+  });
+
+  test('a bad URL, and TLS', async () => {
+    for (const [url, reason] of [
+      ['redis://127.0.0.1:6379/0?bogus=1', /unknown parameter "bogus"/],
+      ['rediss://user:s3cret-pw@127.0.0.1:6380', /TLS/],
+    ]) {
+      const r = await runHubUntilExit({ env: { TRANSPORT_URL: url } });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, reason);
+      assert.doesNotMatch(r.stderr + r.stdout, /s3cret-pw/);
+    }
+  });
+
+  test('a password-protected Redis: a wrong password is refused, the right one works', async () => {
+    const locked = await startRedis({ args: ['--requirepass', 's3cret-pw'] });
+    try {
+      const wrong = await runHubUntilExit({ env: { TRANSPORT_URL: locked.url({}, { auth: ':nope@' }) } });
+      assert.equal(wrong.code, 2, wrong.stderr);
+      assert.match(wrong.stderr, /AUTH refused/);
+      const h = await startHub({ env: { TRANSPORT_URL: locked.url({ stream: 'auth' }, { auth: ':s3cret-pw@' }) } });
+      hubs.push(h);
+      await publishOk(h, { topic: freshTopic(), data: 'x' }, { token: await anyPublisherToken() });
+    } finally {
+      await removeRedis(locked);
+    }
+  });
+});

@@ -1,0 +1,178 @@
+// A real redis-server for the cluster tests: started on a free loopback port in a temporary
+// directory (nothing saved), a minimal RESP client to look inside it, and hub URLs that point at
+// it. Every server is killed, and its directory removed, when the test process exits.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withDeadline } from './http.mjs';
+
+const servers = new Set();
+process.on('exit', () => {
+  for (const s of servers) s.kill();
+});
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Encodes a command as a RESP array of bulk strings. */
+function encodeCommand(args) {
+  let out = `*${args.length}\r\n`;
+  for (const a of args) {
+    const b = Buffer.from(String(a));
+    out += `$${b.length}\r\n${b.toString('latin1')}\r\n`;
+  }
+  return Buffer.from(out, 'latin1');
+}
+
+/** Parses one RESP reply at `pos`; returns [value, next] or null when incomplete. */
+function parseReply(buf, pos = 0) {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) return null;
+  const head = buf.toString('latin1', pos + 1, eol);
+  const next = eol + 2;
+  switch (String.fromCharCode(buf[pos])) {
+    case '+':
+      return [head, next];
+    case '-':
+      return [new Error(head), next];
+    case ':':
+      return [Number(head), next];
+    case '$': {
+      const n = Number(head);
+      if (n < 0) return [null, next];
+      if (buf.length < next + n + 2) return null;
+      return [buf.toString('utf8', next, next + n), next + n + 2];
+    }
+    case '*': {
+      const n = Number(head);
+      if (n < 0) return [null, next];
+      const items = [];
+      let at = next;
+      for (let i = 0; i < n; i++) {
+        const r = parseReply(buf, at);
+        if (!r) return null;
+        items.push(r[0]);
+        at = r[1];
+      }
+      return [items, at];
+    }
+    default:
+      throw new Error(`bad RESP reply: ${JSON.stringify(buf.toString('latin1', pos, pos + 40))}`);
+  }
+}
+
+/** Sends one command to 127.0.0.1:port; resolves with its reply (an Error reply rejects). */
+export function redisCommand(port, ...args) {
+  return withDeadline(
+    new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      sock.once('error', reject);
+      sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        const r = parseReply(buf);
+        if (!r) return;
+        sock.destroy();
+        if (r[0] instanceof Error) reject(r[0]);
+        else resolve(r[0]);
+      });
+      sock.write(encodeCommand(args));
+    }),
+    5_000,
+    `redis ${args[0]}`,
+  );
+}
+
+/**
+ * Spawns redis-server on `port` and waits for its "Ready to accept connections" line. The
+ * child and its pipes are unref'd: a test file's process exits when its tests end (the exit
+ * hook kills the server).
+ */
+function spawnServer(port, dir, extraArgs) {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const child = spawn('redis-server', [...args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const ready = new Promise((resolve, reject) => {
+    child.once('error', (e) => reject(new Error(`cannot start redis-server (installed by scripts/install-deps): ${e.message}`)));
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-400)}`)));
+    const onData = (d) => {
+      output += d;
+      if (output.includes('Ready to accept connections')) resolve();
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+  });
+  child.unref();
+  child.stdout.unref();
+  child.stderr.unref();
+  return { child, ready: withDeadline(ready, 10_000, 'redis-server start') };
+}
+
+/**
+ * Starts a redis-server (extra command-line arguments in `args`, e.g. ['--requirepass', 'x']).
+ * Resolves with { port, url(params), command(...args), stop(), start() }: stop() kills it (the
+ * data is gone: nothing is saved), start() starts it again on the same port.
+ */
+export async function startRedis({ args = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mercure-redis-'));
+  let current;
+  const server = {
+    port: 0,
+    url(params = {}, { auth = '' } = {}) {
+      const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+      return `redis://${auth}127.0.0.1:${server.port}/0${qs ? `?${qs}` : ''}`;
+    },
+    command: (...a) => redisCommand(server.port, ...a),
+    async stop() {
+      if (!current) return;
+      const child = current;
+      current = undefined;
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await gone;
+      }
+    },
+    async start() {
+      const s = spawnServer(server.port, dir, args);
+      current = s.child;
+      await s.ready;
+    },
+    kill() {
+      current?.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  servers.add(server);
+  let lastError;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    server.port = await freePort();
+    try {
+      await server.start();
+      return server;
+    } catch (e) {
+      lastError = e; // the port was taken meanwhile: try another one
+      await server.stop();
+    }
+  }
+  throw lastError;
+}
+
+/** Stops a server started by startRedis and removes its directory. */
+export async function removeRedis(server) {
+  await server.stop();
+  server.kill();
+  servers.delete(server);
+}

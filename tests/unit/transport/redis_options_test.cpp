@@ -1,0 +1,99 @@
+#include "transport/redis_options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace mercure {
+namespace {
+
+RedisOptions ok(std::string_view url) {
+  auto r = parse_redis_url(url);
+  EXPECT_TRUE(r.has_value()) << url << ": " << (r ? "" : r.error().reason);
+  return r ? *r : RedisOptions{};
+}
+
+// The error's reason; fails the test when the URL was accepted or the code is not 400.
+std::string bad(std::string_view url) {
+  auto r = parse_redis_url(url);
+  EXPECT_FALSE(r.has_value()) << url << " was accepted";
+  if (r) return {};
+  EXPECT_EQ(r.error().code, Errc::bad_request) << url;
+  EXPECT_EQ(r.error().reason.find('\n'), std::string::npos) << "one line";
+  return r.error().reason;
+}
+
+TEST(RedisOptions, DefaultsMatchTheDocumentation) {
+  const RedisOptions o = ok("redis://localhost");
+  EXPECT_EQ(o.host, "localhost");
+  EXPECT_EQ(o.port, 6379);
+  EXPECT_EQ(o.db, 0U);
+  EXPECT_EQ(o.stream, "mercure");
+  EXPECT_EQ(o.index_key(), "mercure:ids");
+  EXPECT_EQ(o.size, 100'000U);
+  EXPECT_EQ(o.max_batch, 1024U);
+  EXPECT_TRUE(o.username.empty());
+  EXPECT_TRUE(o.password.empty());
+}
+
+TEST(RedisOptions, HostPortDatabaseAndParameters) {
+  const RedisOptions o = ok("redis://10.0.0.7:6380/3?stream=hub%3Aevents&size=0&max_batch=64");
+  EXPECT_EQ(o.host, "10.0.0.7");
+  EXPECT_EQ(o.port, 6380);
+  EXPECT_EQ(o.db, 3U);
+  EXPECT_EQ(o.stream, "hub:events");
+  EXPECT_EQ(o.index_key(), "hub:events:ids");
+  EXPECT_EQ(o.size, 0U);
+  EXPECT_EQ(o.max_batch, 64U);
+  EXPECT_EQ(o.describe(), "10.0.0.7:6380/3");
+}
+
+TEST(RedisOptions, BracketedIpv6) {
+  const RedisOptions o = ok("redis://[::1]:7000/1");
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 7000);
+  EXPECT_EQ(o.describe(), "[::1]:7000/1");
+  EXPECT_EQ(ok("redis://[::1]").port, 6379);
+}
+
+TEST(RedisOptions, CredentialsArePercentDecodedAndNeverDescribed) {
+  const RedisOptions both = ok("redis://hub:p%40ss%3Aword@cache:6379");
+  EXPECT_EQ(both.username, "hub");
+  EXPECT_EQ(both.password, "p@ss:word");
+  EXPECT_EQ(both.host, "cache");
+  EXPECT_EQ(both.describe().find("p@ss"), std::string::npos);
+  // A lone userinfo, or an empty username, is the password (AUTH password).
+  EXPECT_EQ(ok("redis://secret@cache").password, "secret");
+  EXPECT_EQ(ok("redis://secret@cache").username, "");
+  EXPECT_EQ(ok("redis://:secret@cache").password, "secret");
+  EXPECT_EQ(ok("redis://:secret@cache").username, "");
+}
+
+TEST(RedisOptions, RefusesWhatItCannotServe) {
+  EXPECT_NE(bad("rediss://cache:6380").find("TLS"), std::string::npos);
+  EXPECT_NE(bad("redis:cache").find("redis://"), std::string::npos);
+  EXPECT_NE(bad("redis://").find("host"), std::string::npos);
+  EXPECT_NE(bad("redis://:pw@/0").find("host"), std::string::npos);
+  EXPECT_NE(bad("redis://cache:0").find("port"), std::string::npos);
+  EXPECT_NE(bad("redis://cache:65536").find("port"), std::string::npos);
+  EXPECT_NE(bad("redis://cache:63x").find("port"), std::string::npos);
+  EXPECT_NE(bad("redis://cache/db1").find("database"), std::string::npos);
+  EXPECT_NE(bad("redis://cache/0#frag").find("fragment"), std::string::npos);
+  EXPECT_NE(bad("redis://[::1/0").find("]"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?size=-1").find("size"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?max_batch=0").find("max_batch"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?max_batch=100001").find("max_batch"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?stream=a%20b").find("stream"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?stream=").find("stream"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?size=1&size=2").find("more than once"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?path=/x").find("unknown parameter"), std::string::npos);
+}
+
+TEST(RedisOptions, ErrorsNeverEchoThePassword) {
+  for (const char* url : {"redis://u:hunter2@cache:99999", "redis://u:hunter2@cache?bogus=1", "redis://u:hunter2@/0"}) {
+    EXPECT_EQ(bad(url).find("hunter2"), std::string::npos) << url;
+  }
+}
+
+}  // namespace
+}  // namespace mercure
