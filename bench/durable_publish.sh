@@ -6,7 +6,9 @@
 # The hub (2 workers + its writer thread) and the generator share this machine's 2 cores; set
 # PIN=1 to pin the hub to core 0 (1 worker) and the generator to core 1. MODES and PUBLISHERS
 # choose the points (e.g. MODES=group-commit PUBLISHERS=256: acceptance 4 alone); the mode
-# `local` (no history, nothing written) is the ceiling of the same HTTP path on this machine.
+# `local` (no history, nothing written) is the ceiling of the same HTTP path on this machine;
+# `redis` publishes through the Redis transport to a redis-server started here with appendonly
+# and appendfsync always (durable like group commit; Redis shares the 2 cores too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hub=${1:-build/release/mercure-hub}
@@ -31,6 +33,10 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
     store="$BENCH_TMP/store-$mode-$publishers"
     url="lmdb://$store?size=0&max_batch=$batch"
     [[ $mode == local ]] && url=local://
+    if [[ $mode == redis ]]; then
+      [[ -n $REDIS_PID ]] || start_redis --appendonly yes --appendfsync always
+      url="redis://127.0.0.1:$REDIS_PORT/0?stream=bench-$publishers&size=0"
+    fi
     start_hub "$mode-$publishers" "$url" --workers "$workers"
     out=$("${gen[@]}" "$load" --port "$HUB_PORT" --token "$token" --connections "$publishers" \
       --warmup 2 --duration "$seconds" --ids "$mode-$publishers-" --json)
@@ -45,7 +51,7 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
       exit 1
     fi
     ratio=1.00
-    if [[ $mode == local ]]; then
+    if [[ $mode == local || $mode == redis ]]; then
       ratio=-
     elif [[ $mode == fsync-per-update ]]; then
       baseline[$publishers]=$rate
@@ -55,4 +61,4 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
     printf '%-22s %10s %12s %10s %10s %10s %8s\n' "$mode" "$publishers" "$rate" "$p50" "$p99" "$max" "$ratio"
   done
 done
-echo "(ratio: group commit updates/s over one fsync per update, same publishers; local: no history, the HTTP path alone; workers=$workers, pinned=${PIN:-0})"
+echo "(ratio: group commit updates/s over one fsync per update, same publishers; local: no history, the HTTP path alone; redis: the cluster transport; workers=$workers, pinned=${PIN:-0})"

@@ -4,8 +4,10 @@
 KEY='!ChangeThisMercureHubJWTSecretKey!'
 BENCH_TMP=$(mktemp -d /tmp/mercure-bench.XXXXXX)
 HUB_PID=
+REDIS_PID=
 cleanup() {
   [[ -n $HUB_PID ]] && kill -TERM "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
+  [[ -n $REDIS_PID ]] && kill -TERM "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
   rm -rf "$BENCH_TMP"
 }
 trap cleanup EXIT
@@ -32,6 +34,25 @@ start_hub() {
 stop_hub() {
   kill -TERM "$HUB_PID" && wait "$HUB_PID" || true
   HUB_PID=
+}
+
+# start_redis [redis-server args...]: a redis-server on a free loopback port, its files in
+# BENCH_TMP; sets REDIS_PID and REDIS_PORT. Stopped on exit.
+start_redis() {
+  REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$BENCH_TMP/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --dir "$BENCH_TMP/redis" "$@" \
+    >"$BENCH_TMP/redis.log" 2>&1 &
+  REDIS_PID=$!
+  local deadline=$((SECONDS + 15))
+  while ((SECONDS < deadline)); do
+    grep -q 'Ready to accept connections' "$BENCH_TMP/redis.log" && return 0
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "redis-server did not start; its log:" >&2
+  cat "$BENCH_TMP/redis.log" >&2
+  exit 1
 }
 
 publisher_token() {

@@ -9,7 +9,9 @@ namespace mercure {
 
 namespace {
 
-constexpr std::chrono::milliseconds kTimeout{5000};
+// Replay steps run on event loops: a Redis that does not answer must not hold one for long.
+constexpr std::chrono::milliseconds kTimeout{2000};
+constexpr std::chrono::seconds kRetryAfterFailure{1};
 
 Error unexpected(std::string_view what, const redisReply& reply) {
   std::string text(reply_text(reply));
@@ -30,8 +32,17 @@ Result<RedisReplyPtr> RedisHistory::command(std::span<const std::string_view> ar
     }
   }
   if (!connection) {
+    {
+      std::lock_guard lock(mutex_);
+      if (std::chrono::steady_clock::now() < retry_after_) return Error{Errc::unavailable, last_failure_};
+    }
     auto opened = RedisConnection::open(options_, kTimeout);
-    if (!opened) return opened.error();
+    if (!opened) {
+      std::lock_guard lock(mutex_);
+      retry_after_ = std::chrono::steady_clock::now() + kRetryAfterFailure;
+      last_failure_ = opened.error().reason;
+      return opened.error();
+    }
     connection = std::move(*opened);
   }
   auto reply = connection->command(args);

@@ -7,6 +7,9 @@
 // on the shard's event loop: on a LAN that is well under a millisecond). Errors are
 // Errc::unavailable naming the server.
 //
+// While Redis cannot be reached, calls fail at once for a second after each failed connect
+// instead of each waiting for its own connect timeout on an event loop.
+//
 // Thread-safety: every member may be called from any thread; each call borrows a connection
 // from a small pool (opened on demand, at most `kMaxIdle` kept).
 
@@ -14,8 +17,10 @@
 #include "transport/redis_connection.hpp"
 #include "transport/redis_options.hpp"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace mercure {
@@ -38,6 +43,8 @@ class RedisHistory final : public History {
   const RedisOptions options_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<RedisConnection>> idle_;
+  std::chrono::steady_clock::time_point retry_after_{};  // guarded by mutex_
+  std::string last_failure_;                             // guarded by mutex_
 };
 
 }  // namespace mercure

@@ -205,6 +205,7 @@ void RedisTransport::probe() {
 
 void RedisTransport::write_loop() {
   std::vector<Pending> batch;
+  auto last_sweep = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -227,6 +228,10 @@ void RedisTransport::write_loop() {
     }
     send_batch(batch);
     batch.clear();
+    if (const auto now = std::chrono::steady_clock::now(); now - last_sweep >= kProbeInterval) {
+      last_sweep = now;  // also under a load that never lets the writer idle
+      acknowledge_unread(false);
+    }
   }
   writer_connection_.reset();
 }
