@@ -8,7 +8,8 @@
 # choose the points (e.g. MODES=group-commit PUBLISHERS=256: acceptance 4 alone); the mode
 # `local` (no history, nothing written) is the ceiling of the same HTTP path on this machine;
 # `redis` publishes through the Redis transport to a redis-server started here with appendonly
-# and appendfsync always (durable like group commit; Redis shares the 2 cores too).
+# and appendfsync always (durable like group commit; Redis shares the 2 cores too), and
+# `redis-memory` the same with Redis's AOF off (acknowledged = in Redis's memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hub=${1:-build/release/mercure-hub}
@@ -33,8 +34,12 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
     store="$BENCH_TMP/store-$mode-$publishers"
     url="lmdb://$store?size=0&max_batch=$batch"
     [[ $mode == local ]] && url=local://
-    if [[ $mode == redis ]]; then
-      [[ -n $REDIS_PID ]] || start_redis --appendonly yes --appendfsync always
+    if [[ $mode == redis || $mode == redis-memory ]]; then
+      if [[ ${redis_mode:-} != "$mode" ]]; then
+        stop_redis
+        if [[ $mode == redis ]]; then start_redis --appendonly yes --appendfsync always; else start_redis --appendonly no; fi
+        redis_mode=$mode
+      fi
       url="redis://127.0.0.1:$REDIS_PORT/0?stream=bench-$publishers&size=0"
     fi
     start_hub "$mode-$publishers" "$url" --workers "$workers"
@@ -51,7 +56,7 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
       exit 1
     fi
     ratio=1.00
-    if [[ $mode == local || $mode == redis ]]; then
+    if [[ $mode == local || $mode == redis* ]]; then
       ratio=-
     elif [[ $mode == fsync-per-update ]]; then
       baseline[$publishers]=$rate

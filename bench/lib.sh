@@ -55,6 +55,13 @@ start_redis() {
   exit 1
 }
 
+stop_redis() {
+  [[ -n $REDIS_PID ]] || return 0
+  kill -TERM "$REDIS_PID" && wait "$REDIS_PID" || true
+  REDIS_PID=
+  rm -rf "$BENCH_TMP/redis"
+}
+
 publisher_token() {
   "$hub" token --key "$KEY" --publish '*'
 }
