@@ -206,8 +206,10 @@ int run_hub(const Config& config) {
     std::function<HistoryGauges()> history;
     auto* lmdb = dynamic_cast<LmdbTransport*>(transport.get());
     if (lmdb != nullptr) history = [lmdb] { return HistoryGauges{lmdb->stored_events(), lmdb->store().used_bytes()}; };
+    // The batch histogram: LMDB transactions, or the Redis transport's pipelines.
+    const bool batches = lmdb != nullptr || dynamic_cast<RedisTransport*>(transport.get()) != nullptr;
     metrics_page =
-        std::make_unique<PrometheusMetrics>(*sharded_metrics, MERCURE_HUB_VERSION, std::move(history), lmdb != nullptr);
+        std::make_unique<PrometheusMetrics>(*sharded_metrics, MERCURE_HUB_VERSION, std::move(history), batches);
     if (!config.metrics_addr.empty()) {
       metrics_server = std::make_unique<MetricsServer>(*metrics_page);
       try {

@@ -13,6 +13,7 @@ import { startHub } from '../lib/hub.mjs';
 import { removeRedis, startRedis } from '../lib/redis.mjs';
 import { KeepAlivePublisher, anyPublisherToken, assertSameSequence, duplicates, eventsBefore, runHubUntilExit, waitForId } from '../lib/store.mjs';
 import { subscriberToken } from '../lib/tokens.mjs';
+import { scrape } from '../lib/prometheus.mjs';
 
 const closer = new Closer();
 let redis;
@@ -216,6 +217,20 @@ test('the subscriptions API of one hub lists the subscribers of the other; conne
   assert.equal(JSON.parse(gone.data).subscriber, announced.subscriber);
   // The watcher's own connect event went to the other watchers, not to itself.
   assert.equal(watcher.events.filter((e) => JSON.parse(e.data).topic === API).length, 0);
+});
+
+test('metrics: updates accepted and the pipeline batch histogram', async () => {
+  const stream = `metrics-${randomUUID()}`;
+  const h = await clusterHub(stream, { env: { METRICS_ENABLED: '1' } });
+  const token = await anyPublisherToken();
+  const before = await scrape(h);
+  for (let i = 0; i < 5; i++) await publishOk(h, { topic: freshTopic(), data: `${i}` }, { token });
+  const dup = await publish(h, { topic: freshTopic(), id: (await redis.command('XRANGE', stream, '-', '+'))[0][1][1] }, { token });
+  assert.equal(dup.status, 409);
+  const after = await scrape(h);
+  assert.equal(after.value('mercure_updates_total') - before.value('mercure_updates_total'), 5);
+  const batches = after.histogram('mercure_history_commit_batch_size');
+  assert.equal(batches.sum - before.histogram('mercure_history_commit_batch_size').sum, 6, 'six updates sent, one refused');
 });
 
 describe('start-up errors: exit 2 with one line naming the server, never the password', () => {
