@@ -5,6 +5,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+
 namespace mercure {
 
 namespace {
@@ -12,6 +14,8 @@ namespace {
 // Replay steps run on event loops: a Redis that does not answer must not hold one for long.
 constexpr std::chrono::milliseconds kTimeout{2000};
 constexpr std::chrono::seconds kRetryAfterFailure{1};
+// Entries read per XRANGE of a scan.
+constexpr std::size_t kScanChunk = 128;
 
 Error unexpected(std::string_view what, const redisReply& reply) {
   std::string text(reply_text(reply));
@@ -67,31 +71,37 @@ Result<std::optional<std::uint64_t>> RedisHistory::find(std::string_view id) {
 
 Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) {
   ScanResult result{after, false};
-  if (max_events == 0) return result;
-  const std::string start = after == 0 ? std::string("-") : "(" + entry_id_from_seq(after);
-  // One more than asked, to tell whether anything follows the last event visited.
-  const std::string count = std::to_string(max_events + 1);
-  const std::string_view args[] = {"XRANGE", options_.stream, start, "+", "COUNT", count};
-  auto reply = command(args);
-  if (!reply) return reply.error();
-  const redisReply& entries = **reply;
-  if (entries.type != REDIS_REPLY_ARRAY) return unexpected("XRANGE", entries);
   TopicViews topics;
-  std::size_t visited = 0;
-  for (; visited < entries.elements && visited < max_events; ++visited) {
-    auto entry = parse_entry(*entries.element[visited]);
-    if (!entry) return entry.error();
-    auto record = decode_event_record(entry->record, topics);
-    if (!record)
-      return Error{Errc::internal, "stream entry " + std::string(entry->entry_id) + ": " + record.error().reason};
-    const HistoryEvent event{entry->seq, record->id, topics, record->is_private, record->frame};
-    result.last_seq = entry->seq;
-    if (!visit(event)) {
+  std::size_t remaining = max_events;
+  while (remaining > 0) {
+    // Small reads: a replay step usually stops at its byte budget long before max_events, and
+    // one more entry than visited tells whether anything follows.
+    const std::size_t chunk = std::min(remaining, kScanChunk);
+    const std::string start = result.last_seq == 0 ? std::string("-") : "(" + entry_id_from_seq(result.last_seq);
+    const std::string count = std::to_string(chunk + 1);
+    const std::string_view args[] = {"XRANGE", options_.stream, start, "+", "COUNT", count};
+    auto reply = command(args);
+    if (!reply) return reply.error();
+    const redisReply& entries = **reply;
+    if (entries.type != REDIS_REPLY_ARRAY) return unexpected("XRANGE", entries);
+    std::size_t visited = 0;
+    bool stopped = false;
+    while (visited < entries.elements && visited < chunk && !stopped) {
+      auto entry = parse_entry(*entries.element[visited]);
+      if (!entry) return entry.error();
+      auto record = decode_event_record(entry->record, topics);
+      if (!record) {
+        return Error{Errc::internal, "stream entry " + std::string(entry->entry_id) + ": " + record.error().reason};
+      }
+      const HistoryEvent event{entry->seq, record->id, topics, record->is_private, record->frame};
+      result.last_seq = entry->seq;
       ++visited;
-      break;
+      stopped = !visit(event);
     }
+    result.at_end = visited == entries.elements;
+    if (stopped || result.at_end) break;
+    remaining -= visited;
   }
-  result.at_end = visited == entries.elements;
   return result;
 }
 
