@@ -11,23 +11,12 @@ namespace mercure {
 
 namespace {
 
-constexpr auto kSyncInterval = std::chrono::seconds(1);
+constexpr std::chrono::milliseconds kSyncInterval{1000};
 // After a failed commit, how often an idle writer checks whether the store takes writes again
 // (so that readiness comes back without waiting for a publisher).
-constexpr auto kProbeInterval = std::chrono::seconds(1);
+constexpr std::chrono::milliseconds kProbeInterval{1000};
 
-// A listener or an acknowledgement that throws must not take the writer thread down.
-template <class F, class... Args>
-void call_quietly(const char* what, const F& f, Args&&... args) {
-  if (!f) return;
-  try {
-    f(std::forward<Args>(args)...);
-  } catch (const std::exception& e) {
-    spdlog::error("lmdb transport: a {} threw: {}", what, e.what());
-  } catch (...) {
-    spdlog::error("lmdb transport: a {} threw", what);
-  }
-}
+constexpr const char* kWho = "lmdb transport";
 
 }  // namespace
 
@@ -44,23 +33,16 @@ LmdbTransport::~LmdbTransport() {
 }
 
 void LmdbTransport::add_listener(Listener listener) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(listeners_mutex_);
   listeners_.push_back(std::move(listener));
 }
 
 void LmdbTransport::publish(NewUpdatePtr update, Done done) {
-  std::unique_lock lock(mutex_);
-  if (closing_) {
-    lock.unlock();
-    call_quietly("publish acknowledgement", done, Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
-    return;
+  Pending pending{std::move(update), std::move(done)};
+  if (!queue_.push(pending)) {
+    call_quietly(kWho, "publish acknowledgement", pending.done,
+                 Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
   }
-  const bool was_empty = queue_.empty();
-  queue_.push_back(Pending{std::move(update), std::move(done)});
-  lock.unlock();
-  // The writer only sleeps on an empty queue; when the queue was not empty it is busy and
-  // will take this update with the next batch.
-  if (was_empty) wake_.notify_one();
 }
 
 bool LmdbTransport::writable() const {
@@ -68,12 +50,8 @@ bool LmdbTransport::writable() const {
 }
 
 void LmdbTransport::close() {
-  {
-    std::lock_guard lock(mutex_);
-    closing_ = true;
-  }
+  queue_.close();
   closed_.store(true);
-  wake_.notify_all();
   std::lock_guard join(join_mutex_);
   if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
 }
@@ -102,27 +80,15 @@ void LmdbTransport::run() {
   };
 
   for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      const auto has_work = [&] { return !queue_.empty() || closing_; };
-      const bool failing = last_commit_failed_.load();
-      if (unsynced || failing) {
-        if (!wake_.wait_for(lock, unsynced ? kSyncInterval : kProbeInterval, has_work)) {
-          lock.unlock();
-          if (unsynced) flush();  // a second without work
-          if (failing) probe();
-          continue;
-        }
-      } else {
-        wake_.wait(lock, has_work);
-      }
-      if (queue_.empty()) break;  // closing, and everything queued was written
-      const std::size_t n = std::min(queue_.size(), max_batch_);
-      batch.clear();
-      for (std::size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+    const bool failing = last_commit_failed_.load();
+    std::optional<std::chrono::milliseconds> wait;
+    if (unsynced || failing) wait = unsynced ? kSyncInterval : kProbeInterval;
+    const auto taken = queue_.take(batch, max_batch_, wait);
+    if (taken == PublishQueue::Taken::drained) break;  // closing, and everything queued was written
+    if (taken == PublishQueue::Taken::timeout) {
+      if (unsynced) flush();  // a second without work
+      if (failing) probe();
+      continue;
     }
 
     updates.clear();
@@ -148,7 +114,7 @@ void LmdbTransport::run() {
 void LmdbTransport::deliver(std::vector<Pending>& batch, Result<LmdbStore::BatchOutcome>& outcome) {
   if (!outcome) {
     last_commit_failed_.store(true);
-    for (auto& p : batch) call_quietly("publish acknowledgement", p.done, Result<void>(outcome.error()));
+    for (auto& p : batch) call_quietly(kWho, "publish acknowledgement", p.done, Result<void>(outcome.error()));
     return;
   }
   if (last_commit_failed_.exchange(false)) spdlog::info("lmdb transport: the history store takes writes again");
@@ -156,10 +122,10 @@ void LmdbTransport::deliver(std::vector<Pending>& batch, Result<LmdbStore::Batch
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!outcome->results[i]) continue;
     const UpdatePtr shared = std::move(batch[i].update);
-    for (const auto& listener : listeners_) call_quietly("listener", listener, shared);
+    for (const auto& listener : listeners_) call_quietly(kWho, "listener", listener, shared);
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    call_quietly("publish acknowledgement", batch[i].done, std::move(outcome->results[i]));
+    call_quietly(kWho, "publish acknowledgement", batch[i].done, std::move(outcome->results[i]));
   }
 }
 

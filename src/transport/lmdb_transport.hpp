@@ -22,12 +22,11 @@
 #include "core/transport.hpp"
 #include "transport/lmdb_options.hpp"
 #include "transport/lmdb_store.hpp"
+#include "transport/publish_queue.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -67,10 +66,7 @@ class LmdbTransport final : public Transport {
   [[nodiscard]] LmdbStore& store() { return *store_; }
 
  private:
-  struct Pending {
-    NewUpdatePtr update;
-    Done done;
-  };
+  using Pending = PublishQueue::Pending;
 
   void run();
   void deliver(std::vector<Pending>& batch, Result<LmdbStore::BatchOutcome>& outcome);
@@ -81,10 +77,8 @@ class LmdbTransport final : public Transport {
   Metrics* const metrics_;
   std::vector<Listener> listeners_;  // written before the first publish, then read by the writer
 
-  std::mutex mutex_;  // guards queue_, closing_, listeners_ (writes)
-  std::condition_variable wake_;
-  std::deque<Pending> queue_;
-  bool closing_ = false;
+  std::mutex listeners_mutex_;  // guards listeners_ (writes)
+  PublishQueue queue_;
 
   std::atomic<bool> closed_{false};
   std::atomic<bool> last_commit_failed_{false};

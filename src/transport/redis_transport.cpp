@@ -28,17 +28,7 @@ constexpr std::chrono::seconds kUnreadAckDelay{5};
 // At close, how long the reader may take to read back what the writer stored last.
 constexpr std::chrono::seconds kCloseReadBackLimit{2};
 
-template <class F, class... Args>
-void call_quietly(const char* what, const F& f, Args&&... args) {
-  if (!f) return;
-  try {
-    f(std::forward<Args>(args)...);
-  } catch (const std::exception& e) {
-    spdlog::error("redis transport: a {} threw: {}", what, e.what());
-  } catch (...) {
-    spdlog::error("redis transport: a {} threw", what);
-  }
-}
+constexpr const char* kWho = "redis transport";
 
 std::string random_node_name() {
   std::random_device device;
@@ -96,16 +86,11 @@ void RedisTransport::add_listener(Listener listener) {
 }
 
 void RedisTransport::publish(NewUpdatePtr update, Done done) {
-  std::unique_lock lock(mutex_);
-  if (closing_) {
-    lock.unlock();
-    call_quietly("publish acknowledgement", done, Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
-    return;
+  Pending pending{std::move(update), std::move(done)};
+  if (!queue_.push(pending)) {
+    call_quietly(kWho, "publish acknowledgement", pending.done,
+                 Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
   }
-  const bool was_empty = queue_.empty();
-  queue_.push_back(Pending{std::move(update), std::move(done)});
-  lock.unlock();
-  if (was_empty) wake_.notify_all();
 }
 
 bool RedisTransport::writable() const {
@@ -113,12 +98,8 @@ bool RedisTransport::writable() const {
 }
 
 void RedisTransport::close() {
-  {
-    std::lock_guard lock(mutex_);
-    closing_ = true;
-  }
   stopping_.store(true);
-  wake_.notify_all();
+  queue_.close();
   std::lock_guard join(join_mutex_);
   const auto self = std::this_thread::get_id();
   // The writer sends what is queued, then the reader reads it back (bounded), then it stops.
@@ -128,14 +109,14 @@ void RedisTransport::close() {
     sent_changed_.wait_for(lock, kCloseReadBackLimit, [&] { return sent_.empty(); });
   }
   {
-    std::lock_guard lock(mutex_);  // pause() waits under it
+    std::lock_guard lock(pause_mutex_);  // pause() waits under it
     closed_.store(true);
   }
+  stopped_.notify_all();
   {
     std::lock_guard lock(reader_mutex_);
     if (reader_connection_) reader_connection_->interrupt();
   }
-  wake_.notify_all();
   if (reader_.joinable() && reader_.get_id() != self) reader_.join();
   acknowledge_unread(true);
 }
@@ -167,12 +148,12 @@ void RedisTransport::acknowledge_unread(bool all) {
   if (due.empty()) return;
   spdlog::warn("redis transport: {} update(s) stored in Redis were not read back by this hub{}; acknowledged",
                due.size(), all ? " before it stopped" : " within 5 s");
-  for (auto& done : due) call_quietly("publish acknowledgement", done, Result<void>{});
+  for (auto& done : due) call_quietly(kWho, "publish acknowledgement", done, Result<void>{});
 }
 
 bool RedisTransport::pause(std::chrono::milliseconds d) {
-  std::unique_lock lock(mutex_);
-  return wake_.wait_for(lock, d, [&] { return closed_.load(); });
+  std::unique_lock lock(pause_mutex_);
+  return stopped_.wait_for(lock, d, [&] { return closed_.load(); });
 }
 
 void RedisTransport::set_failing(bool failing, const Error* cause) {
@@ -207,24 +188,15 @@ void RedisTransport::write_loop() {
   std::vector<Pending> batch;
   auto last_sweep = std::chrono::steady_clock::now();
   for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      const auto has_work = [&] { return !queue_.empty() || closing_; };
-      // Idle, the writer wakes every second: to probe a failing Redis, and to acknowledge stored
-      // publishes the reader did not read back.
-      if (!wake_.wait_for(lock, kProbeInterval, has_work)) {
-        lock.unlock();
-        if (failing_.load()) probe();
-        acknowledge_unread(false);
-        continue;
-      }
-      if (queue_.empty()) break;  // closing, and everything queued was sent
-      const std::size_t n = std::min(queue_.size(), options_.max_batch);
-      batch.clear();
-      for (std::size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+    // Idle, the writer wakes every second: to probe a failing Redis, and to acknowledge stored
+    // publishes the reader did not read back.
+    const auto taken = queue_.take(batch, options_.max_batch, kProbeInterval);
+    if (taken == PublishQueue::Taken::drained) break;  // closing, and everything queued was sent
+    if (taken == PublishQueue::Taken::timeout) {
+      if (failing_.load()) probe();
+      acknowledge_unread(false);
+      last_sweep = std::chrono::steady_clock::now();
+      continue;
     }
     send_batch(batch);
     batch.clear();
@@ -240,7 +212,7 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
   Error unreachable;
   if (!ensure_writer_connection(unreachable)) {
     set_failing(true, &unreachable);
-    for (auto& p : batch) call_quietly("publish acknowledgement", p.done, Result<void>(unreachable));
+    for (auto& p : batch) call_quietly(kWho, "publish acknowledgement", p.done, Result<void>(unreachable));
     return;
   }
   const std::string index = options_.index_key();
@@ -290,7 +262,8 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
       }
       continue;
     }
-    if (auto sent = take_sent(counters[i])) call_quietly("publish acknowledgement", sent->done, Result<void>(error));
+    if (auto sent = take_sent(counters[i]))
+      call_quietly(kWho, "publish acknowledgement", sent->done, Result<void>(error));
   }
   if (accepted > 0 && !writer_connection_->broken()) set_failing(false, nullptr);
   if (metrics_ != nullptr) {
@@ -387,8 +360,8 @@ void RedisTransport::deliver_entry(const redisReply& raw) {
     update = std::move(*decoded);
   }
   const UpdatePtr shared = std::move(update);
-  for (const auto& listener : listeners_) call_quietly("listener", listener, shared);
-  if (own) call_quietly("publish acknowledgement", own->done, Result<void>{});
+  for (const auto& listener : listeners_) call_quietly(kWho, "listener", listener, shared);
+  if (own) call_quietly(kWho, "publish acknowledgement", own->done, Result<void>{});
 }
 
 }  // namespace mercure

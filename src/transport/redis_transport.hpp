@@ -27,6 +27,7 @@
 
 #include "core/metrics.hpp"
 #include "core/transport.hpp"
+#include "transport/publish_queue.hpp"
 #include "transport/redis_connection.hpp"
 #include "transport/redis_history.hpp"
 #include "transport/redis_options.hpp"
@@ -34,7 +35,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,10 +68,7 @@ class RedisTransport final : public Transport {
   [[nodiscard]] RedisHistory& store() { return history_; }
 
  private:
-  struct Pending {
-    NewUpdatePtr update;
-    Done done;
-  };
+  using Pending = PublishQueue::Pending;
 
   void write_loop();
   void send_batch(std::vector<Pending>& batch);
@@ -96,10 +93,9 @@ class RedisTransport final : public Transport {
   std::mutex listeners_mutex_;
   std::vector<Listener> listeners_;
 
-  std::mutex mutex_;  // guards queue_, closing_
-  std::condition_variable wake_;
-  std::deque<Pending> queue_;
-  bool closing_ = false;
+  PublishQueue queue_;
+  std::mutex pause_mutex_;  // with stopped_: wakes the reader from its reconnect pauses at close
+  std::condition_variable stopped_;
   std::atomic<bool> stopping_{false};  // close() began: no more publishes
   std::atomic<bool> closed_{false};    // the reader stops
   std::atomic<bool> failing_{false};
