@@ -1,5 +1,7 @@
 #include "app/config_builder.hpp"
 
+#include "app/document_fetch.hpp"
+
 #include "app/config_settings.hpp"
 #include "core/jwt_algorithm.hpp"
 #include "core/jwt_verifier.hpp"
@@ -86,7 +88,8 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.read_timeout = parse_duration(v);
     } else if (key == "transport_url") {
       if (!valid_url_scheme_prefix(v)) {
-        throw std::invalid_argument("not a transport URL (examples: local://, lmdb:///var/lib/mercure/hub.db, redis://127.0.0.1:6379/0)");
+        throw std::invalid_argument(
+            "not a transport URL (examples: local://, lmdb:///var/lib/mercure/hub.db, redis://127.0.0.1:6379/0)");
       }
       c.transport_url = v;
     } else if (key == "ui") {
@@ -116,6 +119,11 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       settings::apply_limit_setting(c, key, v);
     }
   } catch (const std::invalid_argument& e) {
+    if (key == "transport_url") {
+      RawSetting shown = raw;  // a redis:// URL may hold a password
+      for (auto& value : shown.values) value = redact_url(value);
+      invalid(shown, false, e.what());
+    }
     invalid(raw, spec.kind == Kind::kSecret, e.what());
   }
 }

@@ -148,12 +148,13 @@ DocumentFetch fetch_document(const std::string& url, const DocumentLimits& limit
 }
 
 std::string redact_url(const std::string& url) {
+  // Everything before the last '@' after the scheme is hidden, even when that '@' is in the
+  // path or query: hiding a host too is better than showing a password that holds '/' or '?'.
   const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const auto authority_end = url.find_first_of("/?#", scheme + 3);
-  const auto at = url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
-  if (at == std::string::npos || at < scheme + 3) return url;
-  return url.substr(0, scheme + 3) + "***" + url.substr(at);
+  const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = url.rfind('@');
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
 }
 
 }  // namespace mercure

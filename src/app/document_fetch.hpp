@@ -30,7 +30,8 @@ struct DocumentLimits {
 [[nodiscard]] DocumentFetch fetch_document(const std::string& url, const DocumentLimits& limits,
                                            const std::function<bool()>& abandon = {});
 
-// `url` fit for a log line: a password in it (`https://user:secret@host/`) is replaced by `***`.
+// `url` fit for a log line: what precedes its last '@' after the scheme (`user:secret` in
+// `https://user:secret@host/`) is replaced by `***`.
 [[nodiscard]] std::string redact_url(const std::string& url);
 
 }  // namespace mercure

@@ -2,6 +2,7 @@
 
 #include "app/cli.hpp"
 #include "app/config.hpp"
+#include "app/document_fetch.hpp"
 #include "app/jwks_fetcher.hpp"
 #include "app/logging.hpp"
 #include "app/prometheus_metrics.hpp"
@@ -59,6 +60,12 @@ JwtKey jwt_key(const JwtRole& role, const char* name, std::vector<std::unique_pt
   return JwtKey{*alg, role.key, nullptr};
 }
 
+// Closes a transport when it goes out of scope (close() is idempotent).
+struct CloseOnExit {
+  Transport& transport;
+  ~CloseOnExit() { transport.close(); }
+};
+
 // Throws std::invalid_argument for a bad URL and StoreError for a store that cannot be opened.
 // `metrics`: optional (nullptr when metrics are off).
 std::unique_ptr<Transport> make_transport(const std::string& url, Metrics* metrics) {
@@ -84,7 +91,7 @@ std::unique_ptr<Transport> make_transport(const std::string& url, Metrics* metri
                  options->size == 0 ? std::string("all") : std::string("up to ") + std::to_string(options->size));
     return transport;
   }
-  throw std::invalid_argument("TRANSPORT_URL \"" + url +
+  throw std::invalid_argument("TRANSPORT_URL \"" + redact_url(url) +
                               "\": unsupported transport (this build supports lmdb://, redis:// and local://)");
 }
 
@@ -185,6 +192,9 @@ int run_hub(const Config& config) {
   UuidGenerator uuids;
   Hub hub(*transport, selectors, uuids);
   SubscriptionRegistry subscriptions;
+  // The transport may call its listeners from its own threads (the Redis reader runs from the
+  // start): it is closed before what they point to is destroyed, on every way out.
+  const CloseOnExit close_before_subscriptions{*transport};
   if (config.subscriptions) {
     if (History* history = transport->history()) {
       auto last = history->last_id();
@@ -223,6 +233,7 @@ int run_hub(const Config& config) {
     }
   }
   Server server(options, hub, *authorizer, *transport, metrics, metrics_server ? nullptr : metrics_page.get());
+  const CloseOnExit close_before_server{*transport};
   try {
     server.start();
   } catch (const std::exception& e) {

@@ -54,6 +54,11 @@ std::string entry_id_from_seq(std::uint64_t seq) {
   return std::to_string(seq >> kSeqBits) + "-" + std::to_string(seq & kMaxSeqInMilli);
 }
 
+std::string_view raw_entry_id(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 1) return {};
+  return text_of(*reply.element[0]);
+}
+
 Result<RedisEntry> parse_entry(const redisReply& reply) {
   if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2) return malformed("not [id, fields]");
   const redisReply& id = *reply.element[0];

@@ -40,6 +40,9 @@ struct RedisEntry {
 [[nodiscard]] Result<std::uint64_t> seq_from_entry_id(std::string_view entry_id);
 [[nodiscard]] std::string entry_id_from_seq(std::uint64_t seq);
 
+// The entry id of an XRANGE / XREAD element, whatever its fields; empty when there is none.
+[[nodiscard]] std::string_view raw_entry_id(const redisReply& reply);
+
 // Reads one entry of an XRANGE / XREAD reply: [entry id, [field, value, ...]]. The views point
 // into `reply`. Errc::internal for anything else (a stream written by another program).
 [[nodiscard]] Result<RedisEntry> parse_entry(const redisReply& reply);

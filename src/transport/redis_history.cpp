@@ -12,7 +12,7 @@ namespace mercure {
 namespace {
 
 // Replay steps run on event loops: a Redis that does not answer must not hold one for long.
-constexpr std::chrono::milliseconds kTimeout{2000};
+constexpr std::chrono::milliseconds kTimeout{1000};
 constexpr std::chrono::seconds kRetryAfterFailure{1};
 // Entries read per XRANGE of a scan.
 constexpr std::size_t kScanChunk = 128;
@@ -50,9 +50,13 @@ Result<RedisReplyPtr> RedisHistory::command(std::span<const std::string_view> ar
     connection = std::move(*opened);
   }
   auto reply = connection->command(args);
+  std::lock_guard lock(mutex_);
   if (!connection->broken()) {
-    std::lock_guard lock(mutex_);
     if (idle_.size() < kMaxIdle) idle_.push_back(std::move(connection));
+  } else if (!reply) {
+    // A Redis that times out (hung, overloaded) is treated as unreachable for a while too.
+    retry_after_ = std::chrono::steady_clock::now() + kRetryAfterFailure;
+    last_failure_ = reply.error().reason;
   }
   return reply;
 }
@@ -87,15 +91,20 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
     std::size_t visited = 0;
     bool stopped = false;
     while (visited < entries.elements && visited < chunk && !stopped) {
-      auto entry = parse_entry(*entries.element[visited]);
-      if (!entry) return entry.error();
-      auto record = decode_event_record(entry->record, topics);
+      const redisReply& raw = *entries.element[visited];
+      ++visited;
+      auto entry = parse_entry(raw);
+      auto record = entry ? decode_event_record(entry->record, topics) : Result<EventRecordView>(entry.error());
       if (!record) {
-        return Error{Errc::internal, "stream entry " + std::string(entry->entry_id) + ": " + record.error().reason};
+        // Not a hub's entry: skipped (as the reader skips it) once its id tells where it is.
+        const auto id = raw_entry_id(raw);
+        auto seq = seq_from_entry_id(id);
+        if (!seq) return Error{Errc::internal, "stream entry \"" + printable_excerpt(id) + "\": " + seq.error().reason};
+        result.last_seq = *seq;
+        continue;
       }
       const HistoryEvent event{entry->seq, record->id, topics, record->is_private, record->frame};
       result.last_seq = entry->seq;
-      ++visited;
       stopped = !visit(event);
     }
     result.at_end = visited == entries.elements;
@@ -106,15 +115,16 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
 }
 
 Result<std::optional<std::string>> RedisHistory::last_id() {
-  const std::string_view args[] = {"XREVRANGE", options_.stream, "+", "-", "COUNT", "1"};
+  // The newest entry written by a hub (entries of other programs are skipped, as everywhere).
+  const std::string_view args[] = {"XREVRANGE", options_.stream, "+", "-", "COUNT", "16"};
   auto reply = command(args);
   if (!reply) return reply.error();
   const redisReply& entries = **reply;
   if (entries.type != REDIS_REPLY_ARRAY) return unexpected("XREVRANGE", entries);
-  if (entries.elements == 0) return std::optional<std::string>{};
-  auto entry = parse_entry(*entries.element[0]);
-  if (!entry) return entry.error();
-  return std::optional<std::string>{std::string(entry->id)};
+  for (std::size_t i = 0; i < entries.elements; ++i) {
+    if (auto entry = parse_entry(*entries.element[i])) return std::optional<std::string>{std::string(entry->id)};
+  }
+  return std::optional<std::string>{};
 }
 
 Result<std::pair<std::uint64_t, std::uint64_t>> RedisHistory::counts() {

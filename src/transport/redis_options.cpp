@@ -70,11 +70,11 @@ Result<void> apply_host_port(RedisOptions& o, std::string_view hostport) {
   if (o.host.empty()) return bad("the URL needs a host (example: redis://127.0.0.1:6379/0)");
   for (unsigned char c : o.host) {
     if (c <= ' ' || c == 0x7f || c == '/' || c == '@')
-      return bad("host: " + quoted(o.host) + " is not a host name or address");
+      return bad("host: not a host name or address");  // not quoted: it may hold part of a password
   }
   if (!port.empty()) {
     auto n = parse_unsigned<std::uint32_t>(port);
-    if (!n || *n == 0 || *n > 65535) return bad("port: " + quoted(port) + " is not a port number");
+    if (!n || *n == 0 || *n > 65535) return bad("port: not a port number (1-65535)");
     o.port = static_cast<std::uint16_t>(*n);
   }
   return {};
@@ -111,8 +111,7 @@ Result<RedisOptions> parse_redis_url(std::string_view url) {
   if (auto applied = apply_host_port(o, authority); !applied) return applied.error();
   if (!path.empty()) {
     auto db = parse_unsigned<unsigned>(path);
-    if (!db || *db > 1'000'000)
-      return bad("database: " + quoted(path) + " is not a database number (redis://host:port/0)");
+    if (!db || *db > 1'000'000) return bad("database: not a database number (redis://host:port/0)");
     o.db = *db;
   }
   auto applied = for_each_query_parameter(

@@ -67,9 +67,18 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
   if (entries.type != REDIS_REPLY_ARRAY) throw StoreError("redis " + options_.describe() + ": XREVRANGE failed");
   last_entry_ = "0-0";
   if (entries.elements > 0) {
-    auto entry = parse_entry(*entries.element[0]);
-    if (!entry) throw StoreError("redis " + options_.describe() + ": " + entry.error().reason);
-    last_entry_ = std::string(entry->entry_id);
+    // Whoever wrote the newest entry, its id must order (seq) for this hub to follow the stream.
+    const std::string_view id = raw_entry_id(*entries.element[0]);
+    if (auto seq = seq_from_entry_id(id); !seq) {
+      throw StoreError("redis " + options_.describe() + ": stream \"" + options_.stream + "\": " + seq.error().reason);
+    }
+    last_entry_ = std::string(id);
+  }
+  if (options_.size != 0 && options_.size < 10 * options_.max_batch) {
+    spdlog::warn(
+        "redis transport: size {} is small: a hub that falls more than {} events behind the stream "
+        "misses live updates (trimmed before it read them)",
+        options_.size, options_.size);
   }
   writer_connection_ = std::move(*opened);
   writer_ = std::thread([this] { write_loop(); });
@@ -167,8 +176,16 @@ void RedisTransport::set_failing(bool failing, const Error* cause) {
 bool RedisTransport::ensure_writer_connection(Error& error) {
   if (writer_connection_ && writer_connection_->idle_and_open()) return true;
   writer_connection_.reset();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < reconnect_after_) {
+    // Failed less than a second ago: answer at once instead of waiting for another connect.
+    error = last_connect_error_;
+    return false;
+  }
   auto opened = RedisConnection::open(options_, kTimeout);
   if (!opened) {
+    reconnect_after_ = std::chrono::steady_clock::now() + kProbeInterval;
+    last_connect_error_ = opened.error();
     error = opened.error();
     return false;
   }
@@ -178,10 +195,23 @@ bool RedisTransport::ensure_writer_connection(Error& error) {
 
 void RedisTransport::probe() {
   Error error;
-  if (!ensure_writer_connection(error)) return;
-  const std::string_view ping[] = {"PING"};
-  auto reply = writer_connection_->command(ping);
-  if (reply && !reply_is_error(**reply)) set_failing(false, nullptr);
+  if (!ensure_writer_connection(error)) {
+    set_failing(true, &error);
+    return;
+  }
+  // A write, so that a Redis refusing writes (OOM, a read-only replica) stays not ready.
+  const std::string key = options_.stream + ":probe";
+  const std::string_view set[] = {"SET", key, node_, "PX", "5000"};
+  auto reply = writer_connection_->command(set);
+  if (!reply) {
+    const Error lost = reply.error();
+    set_failing(true, &lost);
+  } else if (reply_is_error(**reply)) {
+    const Error cause{Errc::unavailable, "redis " + options_.describe() + ": " + std::string(reply_text(**reply))};
+    set_failing(true, &cause);
+  } else {
+    set_failing(false, nullptr);
+  }
 }
 
 void RedisTransport::write_loop() {
@@ -193,7 +223,8 @@ void RedisTransport::write_loop() {
     const auto taken = queue_.take(batch, options_.max_batch, kProbeInterval);
     if (taken == PublishQueue::Taken::drained) break;  // closing, and everything queued was sent
     if (taken == PublishQueue::Taken::timeout) {
-      if (failing_.load()) probe();
+      // Also when idle: readiness follows Redis without waiting for a publish to fail.
+      if (failing_.load() || !writer_connection_ || !writer_connection_->idle_and_open()) probe();
       acknowledge_unread(false);
       last_sweep = std::chrono::steady_clock::now();
       continue;
@@ -250,7 +281,16 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
     } else if (reply_is_nil(**reply)) {
       error = Error{Errc::conflict, "an update with id \"" + printable_excerpt(ids[i]) + "\" is already stored"};
     } else if (reply_is_error(**reply) || (*reply)->type != REDIS_REPLY_STRING) {
-      spdlog::error("redis transport: {} refused update {}: {}", options_.describe(), ids[i], reply_text(**reply));
+      // OOM, READONLY after a failover...: not ready until a probe or a publish gets through.
+      const Error cause{Errc::unavailable, "redis " + options_.describe() + " refused update " +
+                                               printable_excerpt(ids[i]) + ": " + std::string(reply_text(**reply))};
+      set_failing(true, &cause);
+      error = Error{Errc::unavailable, "history store refused the update"};
+    } else if (auto seq = seq_from_entry_id(reply_text(**reply)); !seq) {
+      // Stored under an id this hub cannot order (the stream holds a foreign entry far in the
+      // future): nobody will read it back; refuse rather than acknowledge an undeliverable update.
+      const Error cause{Errc::unavailable, "redis " + options_.describe() + ": " + seq.error().reason};
+      set_failing(true, &cause);
       error = Error{Errc::unavailable, "history store refused the update"};
     } else {
       // Stored: the reader acknowledges it once it has fanned it out (unless it already has).
@@ -259,6 +299,9 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
       if (auto it = sent_.find(counters[i]); it != sent_.end()) {
         it->second.stored = true;
         it->second.stored_at = std::chrono::steady_clock::now();
+        // Not read back, yet the reader is past its id: the stream's ids went back (recreated,
+        // or failed over). The reader stores read_seq_ only after it took its own entry.
+        if (*seq <= read_seq_.load(std::memory_order_relaxed)) went_back_.store(true);
       }
       continue;
     }
@@ -299,6 +342,7 @@ void RedisTransport::read_loop() {
     backoff = std::chrono::milliseconds(100);
 
     while (!closed_.load()) {
+      if (went_back_.exchange(false)) rewind();
       const std::string_view args[] = {"XREAD",  "COUNT",   kReadCount,      "BLOCK",
                                        kBlockMs, "STREAMS", options_.stream, last_entry_};
       auto reply = reader_connection_->command(args);
@@ -309,7 +353,10 @@ void RedisTransport::read_loop() {
         break;
       }
       const redisReply& r = **reply;
-      if (reply_is_nil(r)) continue;  // nothing new within BLOCK
+      if (reply_is_nil(r)) {  // nothing new within BLOCK
+        if (stream_went_back(*reader_connection_)) rewind();
+        continue;
+      }
       if (r.type != REDIS_REPLY_ARRAY) {
         spdlog::error("redis transport: reader: XREAD: {}", reply_text(r));
         if (pause(kProbeInterval)) return;
@@ -330,12 +377,40 @@ void RedisTransport::read_loop() {
   }
 }
 
+bool RedisTransport::stream_went_back(RedisConnection& connection) {
+  if (last_entry_ == "0-0") return false;
+  const std::string_view info[] = {"XINFO", "STREAM", options_.stream};
+  auto reply = connection.command(info);
+  if (!reply) return false;  // the next XREAD finds the broken connection
+  const redisReply& r = **reply;
+  if (reply_is_error(r)) return true;  // no such key: deleted (FLUSHALL, DEL)
+  if (r.type != REDIS_REPLY_ARRAY) return false;
+  for (std::size_t k = 0; k + 1 < r.elements; k += 2) {
+    if (reply_text(*r.element[k]) != "last-generated-id") continue;
+    const auto last = seq_from_entry_id(reply_text(*r.element[k + 1]));
+    const auto ours = seq_from_entry_id(last_entry_);
+    return last && ours && *last < *ours;
+  }
+  return false;
+}
+
+void RedisTransport::rewind() {
+  spdlog::warn(
+      "redis transport: the ids of stream \"{}\" went back below entry {} (the stream was deleted or recreated, or "
+      "Redis failed over to a replica that missed entries): reading it again from its first entry; subscribers may "
+      "receive updates again",
+      options_.stream, last_entry_);
+  last_entry_ = "0-0";
+  read_seq_.store(0, std::memory_order_relaxed);
+}
+
 void RedisTransport::deliver_entry(const redisReply& raw) {
   auto entry = parse_entry(raw);
   if (!entry) {
-    // Not ours (another program wrote to the stream): skip it, and read on after it.
-    if (raw.type == REDIS_REPLY_ARRAY && raw.elements >= 1 && raw.element[0]->type == REDIS_REPLY_STRING) {
-      last_entry_ = std::string(reply_text(*raw.element[0]));
+    // Not a hub's entry (another program wrote to the stream): skipped, read on after it.
+    if (const auto id = raw_entry_id(raw); !id.empty()) {
+      last_entry_ = std::string(id);
+      if (auto seq = seq_from_entry_id(id)) read_seq_.store(*seq, std::memory_order_relaxed);
     }
     spdlog::error("redis transport: skipped a {}", entry.error().reason);
     return;
@@ -359,6 +434,9 @@ void RedisTransport::deliver_entry(const redisReply& raw) {
     }
     update = std::move(*decoded);
   }
+  // After take_sent(): a publish of this hub still in sent_ with a seq at or below this was
+  // skipped by the reader (see send_batch()).
+  read_seq_.store(entry->seq, std::memory_order_relaxed);
   const UpdatePtr shared = std::move(update);
   for (const auto& listener : listeners_) call_quietly(kWho, "listener", listener, shared);
   if (own) call_quietly(kWho, "publish acknowledgement", own->done, Result<void>{});

@@ -80,6 +80,10 @@ class RedisTransport final : public Transport {
   // Logs transitions only: the first failure (with its cause) and the recovery.
   void set_failing(bool failing, const Error* cause);
   void read_loop();
+  // Whether the stream's last generated id is below the last entry read (reader thread).
+  bool stream_went_back(RedisConnection& connection);
+  // Reads the stream again from its first entry (reader thread).
+  void rewind();
   void deliver_entry(const redisReply& entry);
   // Sleeps up to `d` unless closing; true when closing.
   bool pause(std::chrono::milliseconds d);
@@ -113,10 +117,16 @@ class RedisTransport final : public Transport {
   void acknowledge_unread(bool all);
 
   std::mutex sent_mutex_;
-  std::condition_variable sent_changed_;                // the reader took an entry (close() waits for them)
-  std::map<std::uint64_t, Sent> sent_;                  // by publish counter
-  std::uint64_t next_counter_ = 0;                      // writer thread only
-  std::unique_ptr<RedisConnection> writer_connection_;  // writer thread only, after construction
+  std::condition_variable sent_changed_;                     // the reader took an entry (close() waits for them)
+  std::map<std::uint64_t, Sent> sent_;                       // by publish counter
+  std::uint64_t next_counter_ = 0;                           // writer thread only
+  std::unique_ptr<RedisConnection> writer_connection_;       // writer thread only, after construction
+  std::chrono::steady_clock::time_point reconnect_after_{};  // writer thread only
+  Error last_connect_error_;                                 // writer thread only
+  // The seq of the last entry the reader delivered; the writer sets went_back_ when Redis
+  // stores one of its updates at or below it (the stream was recreated or failed over).
+  std::atomic<std::uint64_t> read_seq_{0};
+  std::atomic<bool> went_back_{false};
 
   std::string last_entry_;   // reader thread only, after construction
   std::mutex reader_mutex_;  // guards reader_connection_ (interrupt() from close())

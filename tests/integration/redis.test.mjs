@@ -178,6 +178,8 @@ test('Redis going away: 503 and not ready; back: ready, publishing, and live sub
     assert.equal(await ready(a), 200);
 
     await own.stop();
+    // Hub b publishes nothing: its readiness follows Redis by itself.
+    await until(async () => (await ready(b)) === 503, 'hub b not ready while Redis is down');
     const refused = await publish(a, { topic, data: 'during the outage' }, { token });
     assert.equal(refused.status, 503, refused.text);
     assert.equal(await ready(a), 503);
@@ -192,6 +194,55 @@ test('Redis going away: 503 and not ready; back: ready, publishing, and live sub
   } finally {
     await removeRedis(own);
   }
+});
+
+test('Redis refusing writes (maxmemory): 503 and not ready; accepting again: ready', async () => {
+  const { a } = await cluster();
+  const token = await anyPublisherToken();
+  const ready = async () => (await request(a, { path: '/healthz/ready' })).status;
+  await redis.command('CONFIG', 'SET', 'maxmemory', '1');
+  try {
+    const refused = await publish(a, { topic: freshTopic(), data: 'x' }, { token });
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(await ready(), 503);
+  } finally {
+    await redis.command('CONFIG', 'SET', 'maxmemory', '0');
+  }
+  await until(async () => (await ready()) === 200, 'ready again once Redis accepts writes');
+  await publishOk(a, { topic: freshTopic(), data: 'y' }, { token });
+});
+
+test('the stream deleted under running hubs, its ids going back: updates still reach subscribers', async () => {
+  const { stream, a, b } = await cluster();
+  const topic = freshTopic();
+  const token = await anyPublisherToken();
+  const sub = closer.add(await subscribeOk(b, [topic]));
+  const first = await publishOk(a, { topic, data: 'before' }, { token });
+  await waitForId(sub, first);
+  // An entry of another program, 60 s in the future, then the stream is deleted: new ids are
+  // below what the hubs have read.
+  await redis.command('XADD', stream, `${Date.now() + 60_000}-0`, 'foreign', 'entry');
+  await redis.command('DEL', stream, `${stream}:ids`);
+  const second = await publishOk(a, { topic, data: 'after' }, { token });
+  await waitForId(sub, second, { timeoutMs: 10_000 });
+  assert.deepEqual(sub.events.map((e) => e.data), ['before', 'after']);
+});
+
+test('entries written by another program are skipped: start-up, replay and live', async () => {
+  const stream = `foreign-${randomUUID()}`;
+  const a = await clusterHub(stream);
+  const topic = freshTopic();
+  const token = await anyPublisherToken();
+  const sub = closer.add(await subscribeOk(a, [topic]));
+  const first = await publishOk(a, { topic, data: 'one' }, { token });
+  await redis.command('XADD', stream, '*', 'foreign', 'entry');
+  const b = await clusterHub(stream); // starts although the newest entry is not a hub's
+  const second = await publishOk(b, { topic, data: 'two' }, { token });
+  await waitForId(sub, second);
+  assert.deepEqual(sub.events.map((e) => e.id), [first, second]);
+  const replay = closer.add(await subscribeOk(b, [topic], { headers: { 'Last-Event-ID': 'earliest' } }));
+  await waitForId(replay, second);
+  assert.deepEqual(replay.events.map((e) => e.id), [first, second]);
 });
 
 test('the subscriptions API of one hub lists the subscribers of the other; connect events cross hubs but not to their own subscriber', async () => {
@@ -258,6 +309,11 @@ describe('start-up errors: exit 2 with one line naming the server, never the pas
     for (const [url, reason] of [
       ['redis://127.0.0.1:6379/0?bogus=1', /unknown parameter "bogus"/],
       ['rediss://user:s3cret-pw@127.0.0.1:6380', /TLS/],
+      // Unencoded '/' or '?' in the password, a scheme in capitals, a missing ':'.
+      ['redis://user:s3cret-pw/x@127.0.0.1', /port|host|database/],
+      ['redis://u:12/s3cret-pw@127.0.0.1', /database/],
+      ['Redis://:s3cret-pw@127.0.0.1', /unsupported transport|not a transport URL/],
+      ['redis//:s3cret-pw@127.0.0.1', /not a transport URL|unsupported transport/],
     ]) {
       const r = await runHubUntilExit({ env: { TRANSPORT_URL: url } });
       assert.equal(r.code, 2, r.stderr);
