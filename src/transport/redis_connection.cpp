@@ -74,7 +74,7 @@ Result<std::unique_ptr<RedisConnection>> RedisConnection::open(const RedisOption
     }
     return {};
   };
-  if (!options.password.empty()) {
+  if (!options.password.empty() || !options.username.empty()) {  // an ACL user may have no password
     std::vector<std::string_view> auth{"AUTH"};
     if (!options.username.empty()) auth.emplace_back(options.username);
     auth.emplace_back(options.password);

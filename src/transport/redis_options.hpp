@@ -29,7 +29,7 @@ struct RedisOptions {
   std::uint16_t port = 6379;
   unsigned db = 0;
   std::string username;  // empty: AUTH with the password alone (Redis < 6 style)
-  std::string password;  // empty: no AUTH
+  std::string password;  // empty, and no username: no AUTH
   std::string stream = "mercure";
   std::uint64_t size = 100'000;
   std::size_t max_batch = 1024;

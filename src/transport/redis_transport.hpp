@@ -69,8 +69,13 @@ class RedisTransport final : public Transport {
 
  private:
   using Pending = PublishQueue::Pending;
+  static constexpr const char* kWho = "redis transport";
+  // Connect, read and write timeout of the writer's and the reader's connections.
+  static constexpr std::chrono::milliseconds kTimeout{2000};
+  // How often an idle writer probes Redis; the reader's longest pause between reconnections.
+  static constexpr std::chrono::milliseconds kProbeInterval{1000};
 
-  void write_loop();
+  void write_loop();  // redis_transport.cpp
   void send_batch(std::vector<Pending>& batch);
   // Opens the writer's connection when it has none (or a broken one); false with `error` when
   // Redis cannot be reached.
@@ -79,7 +84,7 @@ class RedisTransport final : public Transport {
   void probe();
   // Logs transitions only: the first failure (with its cause) and the recovery.
   void set_failing(bool failing, const Error* cause);
-  void read_loop();
+  void read_loop();  // redis_reader.cpp
   // Whether the stream's last generated id is below the last entry read (reader thread).
   bool stream_went_back(RedisConnection& connection);
   // Reads the stream again from its first entry (reader thread).
