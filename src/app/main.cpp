@@ -256,8 +256,11 @@ int run_hub(const Config& config) {
     spdlog::info("received SIGHUP: ignored (settings are read at start-up; restart the hub to change them)");
   }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  transport->close();
+  // The HTTP side first: publishes in flight are still stored and answered, and the streams'
+  // ends still publish their disconnect events (which other hubs of a cluster need). Then the
+  // transport stores what is queued and stops.
   server.stop();
+  transport->close();
   if (metrics_server) metrics_server->stop();
   for (auto& fetcher : key_set_fetchers) fetcher->stop();
   spdlog::info("stopped");

@@ -284,6 +284,26 @@ test('metrics: updates accepted and the pipeline batch histogram', async () => {
   assert.equal(batches.sum - before.histogram('mercure_history_commit_batch_size').sum, 6, 'six updates sent, one refused');
 });
 
+test('a hub stopped with SIGTERM announces its subscribers\' departure to the other hubs', async () => {
+  const SUBS = '/.well-known/mercure/subscriptions';
+  const API = `${SUBS}{/topic}{/subscriber}`;
+  const { a, b } = await cluster({ env: { SUBSCRIPTIONS: '1' } });
+  const token = await subscriberToken([API]);
+  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  const topic = freshTopic();
+  closer.add(await subscribeOk(b, [topic]));
+  const connect = await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic);
+  const { subscriber } = JSON.parse(connect.data);
+  await b.stop();
+  const gone = await watcher.waitForEvent((e) => {
+    const doc = JSON.parse(e.data);
+    return doc.subscriber === subscriber && doc.active === false;
+  });
+  assert.equal(JSON.parse(gone.data).topic, topic);
+  const res = await request(a, { path: SUBS, headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(JSON.parse(res.text).subscriptions.filter((s) => s.subscriber === subscriber).length, 0);
+});
+
 describe('start-up errors: exit 2 with one line naming the server, never the password', () => {
   test('no Redis listening', async () => {
     const port = redis.port;
