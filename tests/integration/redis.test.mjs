@@ -40,6 +40,17 @@ async function cluster(opts) {
   return { stream, a: await clusterHub(stream, opts), b: await clusterHub(stream, opts) };
 }
 
+const SUBS = '/.well-known/mercure/subscriptions';
+const API = `${SUBS}{/topic}{/subscriber}`;
+
+/** Two hubs with subscription events, and a watcher of every subscription event on hub a. */
+async function watchedCluster() {
+  const { a, b } = await cluster({ env: { SUBSCRIPTIONS: '1' } });
+  const token = await subscriberToken([API]);
+  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  return { a, b, token, watcher };
+}
+
 const freshTopic = () => `https://example.com/cluster/${randomUUID()}`;
 
 /** Polls `check` (bounded) for state that announces itself by no event (readiness). */
@@ -246,11 +257,7 @@ test('entries written by another program are skipped: start-up, replay and live'
 });
 
 test('the subscriptions API of one hub lists the subscribers of the other; connect events cross hubs but not to their own subscriber', async () => {
-  const SUBS = '/.well-known/mercure/subscriptions';
-  const API = `${SUBS}{/topic}{/subscriber}`;
-  const { a, b } = await cluster({ env: { SUBSCRIPTIONS: '1' } });
-  const token = await subscriberToken([API]);
-  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  const { a, b, token, watcher } = await watchedCluster();
   const topic = freshTopic();
   const onB = closer.add(await subscribeOk(b, [topic]));
   const connect = await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic);
@@ -285,11 +292,7 @@ test('metrics: updates accepted and the pipeline batch histogram', async () => {
 });
 
 test('a hub stopped with SIGTERM announces its subscribers\' departure to the other hubs', async () => {
-  const SUBS = '/.well-known/mercure/subscriptions';
-  const API = `${SUBS}{/topic}{/subscriber}`;
-  const { a, b } = await cluster({ env: { SUBSCRIPTIONS: '1' } });
-  const token = await subscriberToken([API]);
-  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  const { a, b, token, watcher } = await watchedCluster();
   const topic = freshTopic();
   closer.add(await subscribeOk(b, [topic]));
   const connect = await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic);
