@@ -89,7 +89,9 @@ bool RedisTransport::stream_went_back(RedisConnection& connection) {
   auto reply = connection.command(info);
   if (!reply) return false;  // the next XREAD finds the broken connection
   const redisReply& r = **reply;
-  if (reply_is_error(r)) return true;  // no such key: deleted (FLUSHALL, DEL)
+  // "no such key": deleted (FLUSHALL, DEL). Any other error (NOAUTH after a restart...) is not
+  // a reason to read the whole stream again.
+  if (reply_is_error(r)) return reply_text(r).find("no such key") != std::string_view::npos;
   if (r.type != REDIS_REPLY_ARRAY) return false;
   for (std::size_t k = 0; k + 1 < r.elements; k += 2) {
     if (reply_text(*r.element[k]) != "last-generated-id") continue;
