@@ -29,6 +29,8 @@ Result<RedisReplyPtr> RedisHistory::command(std::span<const std::string_view> ar
   std::unique_ptr<RedisConnection> connection;
   {
     std::lock_guard lock(mutex_);
+    // Checked first: a hung Redis keeps pooled connections open, and each would wait a timeout.
+    if (std::chrono::steady_clock::now() < retry_after_) return Error{Errc::unavailable, last_failure_};
     while (!idle_.empty() && !connection) {
       connection = std::move(idle_.back());
       idle_.pop_back();
@@ -36,10 +38,6 @@ Result<RedisReplyPtr> RedisHistory::command(std::span<const std::string_view> ar
     }
   }
   if (!connection) {
-    {
-      std::lock_guard lock(mutex_);
-      if (std::chrono::steady_clock::now() < retry_after_) return Error{Errc::unavailable, last_failure_};
-    }
     auto opened = RedisConnection::open(options_, kTimeout);
     if (!opened) {
       std::lock_guard lock(mutex_);

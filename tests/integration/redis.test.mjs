@@ -8,7 +8,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Closer, publish, publishOk, request, subscribeOk } from '../lib/http.mjs';
+import { Closer, publish, publishOk, request, subscribe, subscribeOk } from '../lib/http.mjs';
 import { startHub } from '../lib/hub.mjs';
 import { removeRedis, startRedis } from '../lib/redis.mjs';
 import { KeepAlivePublisher, anyPublisherToken, assertSameSequence, duplicates, eventsBefore, runHubUntilExit, waitForId } from '../lib/store.mjs';
@@ -221,6 +221,32 @@ test('Redis refusing writes (maxmemory): 503 and not ready; accepting again: rea
   }
   await until(async () => (await ready()) === 200, 'ready again once Redis accepts writes');
   await publishOk(a, { topic: freshTopic(), data: 'y' }, { token });
+});
+
+test('a Redis that does not answer: resumes get 503 at once instead of holding the event loops', async () => {
+  const own = await startRedis();
+  try {
+    const h = await clusterHub(`paused-${randomUUID()}`, { server: own });
+    const topic = freshTopic();
+    const id = await publishOk(h, { topic, data: 'stored' }, { token: await anyPublisherToken() });
+    // Every other client's commands wait for 4 s: Redis accepts connections but answers nothing.
+    await own.command('CLIENT', 'PAUSE', '4000', 'ALL');
+    const t0 = Date.now();
+    const resumes = await Promise.all(
+      Array.from({ length: 8 }, () => subscribe(h, [topic], { headers: { 'Last-Event-ID': id }, timeoutMs: 10_000 })),
+    );
+    const elapsed = Date.now() - t0;
+    for (const r of resumes) {
+      r.close();
+      assert.equal(r.status, 503, r.text);
+    }
+    // One command timeout (1 s) at most, then the others are refused at once: well before the
+    // pause ends (waiting each for its own timeout on 2 event loops would take 4 s).
+    assert.ok(elapsed < 3000, `8 resumes answered in ${elapsed} ms`);
+    await own.command('CLIENT', 'UNPAUSE');
+  } finally {
+    await removeRedis(own);
+  }
 });
 
 test('the stream deleted under running hubs, its ids going back: updates still reach subscribers', async () => {
