@@ -18,9 +18,12 @@
 // has not met within kUnreadAckDelay (trimmed before it was read, or lost by a Redis restart
 // without persistence) is acknowledged anyway. Updates of other hubs are decoded from the entry.
 // After a lost connection the reader reconnects and reads on from the last entry it delivered,
-// so live subscribers miss nothing the stream still holds. Listeners run on the reader thread:
-// cheap and non-blocking. Durability is Redis's: stored means in Redis's memory (and, with
-// appendfsync always, on its disk).
+// so live subscribers miss nothing the stream still holds. When the stream's ids go back below
+// that entry (the stream deleted or recreated, a failover to a replica that missed entries:
+// seen when an idle XREAD times out, or when the writer stores an update at or below it), the
+// reader reads the stream again from its first entry: repeats are possible, losses are not.
+// Listeners run on the reader thread: cheap and non-blocking. Durability is Redis's: stored
+// means in Redis's memory (and, with appendfsync always, on its disk).
 //
 // Thread-safety: every public member may be called from any thread. Entries read before a
 // listener was added are not delivered to it (the hub adds its listeners before it serves).
