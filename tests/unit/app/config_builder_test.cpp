@@ -127,7 +127,8 @@ TEST(ConfigBuilder, ValueErrorsAreOneLineNamingTheSettingAsWritten) {
       {{{"TRANSPORT_URL", "/var/db"}},
        {},
        "TRANSPORT_URL",
-       "invalid TRANSPORT_URL \"/var/db\": not a transport URL (examples: local://, lmdb:///var/lib/mercure/hub.db, redis://127.0.0.1:6379/0)"},
+       "invalid TRANSPORT_URL \"/var/db\": not a transport URL (examples: local://, lmdb:///var/lib/mercure/hub.db, "
+       "redis://127.0.0.1:6379/0)"},
       {{{"CERT_FILE", "c.pem"}}, {}, "KEY_FILE", "missing KEY_FILE: CERT_FILE is set, TLS needs both"},
       {{{"METRICS_ENABLED", "1"}, {"METRICS_ADDR", ":3000"}},
        {},
