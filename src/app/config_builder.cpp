@@ -1,8 +1,7 @@
 #include "app/config_builder.hpp"
 
-#include "app/document_fetch.hpp"
-
 #include "app/config_settings.hpp"
+#include "app/document_fetch.hpp"
 #include "core/jwt_algorithm.hpp"
 #include "core/jwt_verifier.hpp"
 
@@ -119,12 +118,10 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       settings::apply_limit_setting(c, key, v);
     }
   } catch (const std::invalid_argument& e) {
-    if (key == "transport_url") {
-      RawSetting shown = raw;  // a redis:// URL may hold a password
-      for (auto& value : shown.values) value = redact_url(value);
-      invalid(shown, false, e.what());
-    }
-    invalid(raw, spec.kind == Kind::kSecret, e.what());
+    if (key != "transport_url") invalid(raw, spec.kind == Kind::kSecret, e.what());
+    RawSetting shown = raw;  // a redis:// URL may hold a password
+    for (auto& value : shown.values) value = redact_url(value);
+    invalid(shown, false, e.what());
   }
 }
 

@@ -38,11 +38,7 @@ void LmdbTransport::add_listener(Listener listener) {
 }
 
 void LmdbTransport::publish(NewUpdatePtr update, Done done) {
-  Pending pending{std::move(update), std::move(done)};
-  if (!queue_.push(pending)) {
-    call_quietly(kWho, "publish acknowledgement", pending.done,
-                 Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
-  }
+  queue_.submit(kWho, std::move(update), std::move(done));
 }
 
 bool LmdbTransport::writable() const {

@@ -45,17 +45,21 @@ class PublishQueue {
     drained,  // closed, and everything queued was taken
   };
 
-  // Queues a publish (moved from `pending`) and wakes the writer; false, leaving `pending` as
-  // it was, once close() was called.
-  [[nodiscard]] bool push(Pending& pending) {
+  // Queues a publish and wakes the writer; once close() was called, answers `done` at once with
+  // 503 "hub is shutting down" instead (`who` names the transport in logs).
+  void submit(const char* who, Transport::NewUpdatePtr update, Transport::Done done) {
     std::unique_lock lock(mutex_);
-    if (closed_) return false;
+    if (closed_) {
+      lock.unlock();
+      call_quietly(who, "publish acknowledgement", done,
+                   Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
+      return;
+    }
     const bool was_empty = queue_.empty();
-    queue_.push_back(std::move(pending));
+    queue_.push_back(Pending{std::move(update), std::move(done)});
     lock.unlock();
     // The writer only sleeps on an empty queue; otherwise it is busy and takes this next.
     if (was_empty) wake_.notify_one();
-    return true;
   }
 
   // Waits for work (at most `timeout`, or without limit), then moves up to `max` queued

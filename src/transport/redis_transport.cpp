@@ -88,11 +88,7 @@ void RedisTransport::add_listener(Listener listener) {
 }
 
 void RedisTransport::publish(NewUpdatePtr update, Done done) {
-  Pending pending{std::move(update), std::move(done)};
-  if (!queue_.push(pending)) {
-    call_quietly(kWho, "publish acknowledgement", pending.done,
-                 Result<void>(Error{Errc::unavailable, "hub is shutting down"}));
-  }
+  queue_.submit(kWho, std::move(update), std::move(done));
 }
 
 bool RedisTransport::writable() const {
