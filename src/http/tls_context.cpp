@@ -1,0 +1,115 @@
+#include "http/tls_context.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <utility>
+
+namespace mercure {
+
+namespace {
+
+// The reason of the oldest error OpenSSL queued, e.g. "no start line", "key values mismatch".
+std::string openssl_reason() {
+  const unsigned long code = ERR_peek_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason != nullptr ? reason : "unknown error";
+}
+
+void check_readable(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw TlsSetupError(std::string(what) + " \"" + path + "\": cannot read the file: it is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int e = errno;
+    throw TlsSetupError(std::string(what) + " \"" + path + "\": cannot read the file: " + std::strerror(e));
+  }
+}
+
+// ALPN: HTTP/1.1 is the only protocol served.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in, unsigned in_len,
+                void*) {
+  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+  for (unsigned i = 0; i < in_len;) {
+    const unsigned len = in[i];
+    if (i + 1 + len > in_len) break;
+    if (len == sizeof kHttp11 && std::memcmp(in + i + 1, kHttp11, len) == 0) {
+      *out = in + i + 1;
+      *out_len = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+int no_passphrase(char*, int, int, void*) {
+  return -1;
+}
+
+}  // namespace
+
+std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file, const std::string& key_file) {
+  check_readable(cert_file, "CERT_FILE");
+  check_readable(key_file, "KEY_FILE");
+  ERR_clear_error();
+  SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
+  if (raw == nullptr) throw TlsSetupError("TLS: cannot create a context: " + openssl_reason());
+  std::shared_ptr<const TlsContext> ctx(new TlsContext(raw));
+  SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Idle event streams hold no record buffers (a few KiB each otherwise).
+  SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_alpn_select_cb(raw, select_alpn, nullptr);
+  if (SSL_CTX_use_certificate_chain_file(raw, cert_file.c_str()) != 1) {
+    throw TlsSetupError("CERT_FILE \"" + cert_file + "\": not a PEM certificate chain: " + openssl_reason());
+  }
+  EVP_PKEY* key = nullptr;
+  if (BIO* in = BIO_new_file(key_file.c_str(), "r"); in != nullptr) {
+    // No passphrase prompt: an encrypted key fails here instead of waiting on the terminal.
+    key = PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr);
+    BIO_free(in);
+  }
+  if (key == nullptr) {
+    throw TlsSetupError("KEY_FILE \"" + key_file + "\": not an unencrypted PEM private key: " + openssl_reason());
+  }
+  const int used = SSL_CTX_use_PrivateKey(raw, key);
+  EVP_PKEY_free(key);
+  if (used != 1 || SSL_CTX_check_private_key(raw) != 1) {
+    throw TlsSetupError("KEY_FILE \"" + key_file + "\": the key does not match the certificate in \"" + cert_file +
+                        "\": " + openssl_reason());
+  }
+  return ctx;
+}
+
+TlsContext::~TlsContext() {
+  SSL_CTX_free(ctx_);
+}  // sessions still open hold a reference of their own
+
+TlsCertificates::TlsCertificates(std::string cert_file, std::string key_file)
+    : cert_file_(std::move(cert_file)),
+      key_file_(std::move(key_file)),
+      current_(TlsContext::load(cert_file_, key_file_)) {}
+
+std::shared_ptr<const TlsContext> TlsCertificates::current() const {
+  const std::lock_guard lock(mutex_);
+  return current_;
+}
+
+void TlsCertificates::reload() {
+  auto fresh = TlsContext::load(cert_file_, key_file_);  // outside the lock: it reads files
+  const std::lock_guard lock(mutex_);
+  current_ = std::move(fresh);
+}
+
+}  // namespace mercure
