@@ -168,12 +168,30 @@ void find_mercure_blocks(const std::vector<Node>& nodes, const Node* site, int d
       find_mercure_blocks(node.children, is_site ? &node : site, depth + 1, origin, found, warnings);
       continue;
     }
+    if (depth == 1 && site != nullptr && node.name == "tls") continue;  // read with the site (site_tls)
     if (depth == 0 && node.has_block && node.name.empty()) {
       if (!node.children.empty()) warnings.push_back(where + ": global options block ignored");
     } else if (depth == 0 && node.has_block) {
       warnings.push_back(where + ": site block \"" + node.name + "\" ignored (it has no mercure block)");
     } else {
       warnings.push_back(where + ": directive \"" + node.name + "\" ignored (only the mercure block is read)");
+    }
+  }
+}
+
+// The site's `tls <cert_file> <key_file>` (Caddy's directive, with files given): the hub's
+// cert_file and key_file. Other forms ask Caddy for certificates it would obtain itself.
+void site_tls(const Node& site, const std::string& origin, Layer& layer, std::vector<std::string>& warnings) {
+  for (const Node& node : site.children) {
+    if (node.name != "tls") continue;
+    const std::string where = origin + " line " + std::to_string(node.line);
+    if (node.args.size() == 2 && !node.has_block) {
+      layer["cert_file"] = RawSetting{{node.args[0].text}, "tls", where};
+      layer["key_file"] = RawSetting{{node.args[1].text}, "tls", where};
+    } else {
+      warnings.push_back(where +
+                         ": directive \"tls\" ignored: this hub does not obtain certificates; give the files "
+                         "(tls <cert_file> <key_file>)");
     }
   }
 }
@@ -210,6 +228,7 @@ Layer file_layer(std::string_view text, const std::string& origin, const Env& en
     } catch (const std::invalid_argument& e) {
       invalid(raw, false, e.what());
     }
+    site_tls(*block.site, origin, layer, warnings);
   }
   apply_directives(block.mercure->children, origin, layer, warnings);
   return layer;

@@ -18,6 +18,7 @@
 #include "core/uuid.hpp"
 #include "http/metrics_server.hpp"
 #include "http/server.hpp"
+#include "http/tls_context.hpp"
 #include "transport/lmdb_options.hpp"
 #include "transport/lmdb_transport.hpp"
 #include "transport/redis_options.hpp"
@@ -158,17 +159,20 @@ int run_hub(const Config& config) {
   // EFBIG (the commit answers 503, the hub goes on) instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
 
-  if (!config.cert_file.empty() || !config.key_file.empty()) {
-    std::fprintf(stderr,
-                 "mercure-hub: CERT_FILE/KEY_FILE: TLS is not supported by this build yet; "
-                 "terminate TLS at a reverse proxy\n");
-    return kExitBadSetting;
-  }
   if (!config.metrics_enabled && !config.metrics_addr.empty()) {
     spdlog::warn("metrics: METRICS_ADDR is set but metrics are off (set METRICS_ENABLED=1)");
   }
 
-  const ServerOptions options = server_options(config);
+  ServerOptions options = server_options(config);
+  if (!config.cert_file.empty()) {
+    // Both are set (the config builder refuses one without the other).
+    try {
+      options.tls = std::make_shared<TlsCertificates>(config.cert_file, config.key_file);
+    } catch (const TlsSetupError& e) {
+      std::fprintf(stderr, "mercure-hub: %s\n", e.what());
+      return kExitBadSetting;
+    }
+  }
   // Declared before the transport and the server, which report to it until they are gone.
   NullMetrics null_metrics;
   std::unique_ptr<ShardedMetrics> sharded_metrics;
@@ -253,7 +257,18 @@ int run_hub(const Config& config) {
 
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-    spdlog::info("received SIGHUP: ignored (settings are read at start-up; restart the hub to change them)");
+    if (!options.tls) {
+      spdlog::info("received SIGHUP: ignored (settings are read at start-up; restart the hub to change them)");
+      continue;
+    }
+    // A renewed certificate: read the files again (other settings stay as they were).
+    try {
+      options.tls->reload();
+      spdlog::info("received SIGHUP: TLS certificate and key read again from \"{}\"; new connections use them",
+                   options.tls->cert_file());
+    } catch (const TlsSetupError& e) {
+      spdlog::error("received SIGHUP: TLS files not reloaded, the previous certificate stays in use: {}", e.what());
+    }
   }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   // The HTTP side first: publishes in flight are still stored and answered, and the streams'

@@ -4,6 +4,7 @@
 #include "core/metrics.hpp"
 #include "http/connection_refusal.hpp"
 #include "http/health_handler.hpp"
+#include "http/http_stream.hpp"
 #include "http/http_types.hpp"
 #include "http/metrics_handler.hpp"
 #include "http/publish_handler.hpp"
@@ -13,18 +14,14 @@
 #include "http/sse_reactor.hpp"
 #include "http/subscribe_handler.hpp"
 #include "http/subscriptions_handler.hpp"
+#include "http/tls_context.hpp"
 #include "http/ui_handler.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
 #include <array>
@@ -46,7 +43,7 @@ constexpr std::string_view kHubPath = "/.well-known/mercure";
 // Lets the shard interrupt a connection that is waiting for its next request at shutdown.
 // Lives as long as the connection (an event stream included): it also counts it.
 struct RequestPhase final : ShardConnection {
-  RequestPhase(Shard* s, beast::tcp_stream* st) : shard(s), stream(st) {
+  RequestPhase(Shard* s, HttpStream* st) : shard(s), stream(st) {
     shard->add_connection(this);
     shard->metrics().connection_opened(shard->id());
   }
@@ -62,12 +59,12 @@ struct RequestPhase final : ShardConnection {
   void shutdown() override {
     if (reading) {
       boost::system::error_code ignored;
-      stream->socket().cancel(ignored);
+      stream->tcp().socket().cancel(ignored);
     }
   }
 
   Shard* shard;
-  beast::tcp_stream* stream;
+  HttpStream* stream;
   bool reading = false;
   bool handed_off = false;
 };
@@ -105,7 +102,8 @@ std::optional<SteadyClock::time_point> deadline_of(SteadyClock::time_point start
   return out;
 }
 
-void set_deadline(beast::tcp_stream& stream, std::optional<SteadyClock::time_point> deadline) {
+void set_deadline(HttpStream& s, std::optional<SteadyClock::time_point> deadline) {
+  auto& stream = s.tcp();
   if (deadline) {
     stream.expires_at(*deadline);
   } else {
@@ -129,6 +127,28 @@ void parse_buffered(http::request_parser<http::string_body>& parser, beast::flat
   }
 }
 
+// Reads until `parser` has the request's head (or, when `whole`, all of it), as Beast's
+// http::async_read_header / async_read do, through the connection's stream (TLS or not).
+asio::awaitable<boost::system::error_code> read_request(HttpStream& stream, beast::flat_buffer& buffer,
+                                                        http::request_parser<http::string_body>& parser, bool whole) {
+  constexpr std::size_t kReadSize = 16 * 1024;
+  for (;;) {
+    boost::system::error_code ec;
+    parse_buffered(parser, buffer, whole, ec);
+    if (ec) co_return ec;
+    if (whole ? parser.is_done() : parser.is_header_done()) co_return ec;
+    auto [rec, n] = co_await stream.read_some(buffer.prepare(kReadSize));
+    if (rec == asio::error::eof) {
+      if (!parser.got_some()) co_return http::error::end_of_stream;
+      parser.put_eof(ec);  // a request cut short: partial_message
+      if (ec) co_return ec;
+      continue;
+    }
+    if (rec) co_return rec;
+    buffer.commit(n);
+  }
+}
+
 std::string format_ms(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
   return std::to_string(d.count()) + "ms";
@@ -141,7 +161,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
   const std::string remote = remote_of(socket);
   boost::system::error_code endpoint_ec;
   const auto peer = socket.remote_endpoint(endpoint_ec);
-  beast::tcp_stream stream(std::move(socket));
+  HttpStream stream(std::move(socket), opts.tls ? opts.tls->current().get() : nullptr);
   if (endpoint_ec) co_return;  // gone before it was served
   auto [verdict, ticket] = shard->admission().connections.admit(address_key(peer.address()));
   if (verdict != ConnectionLimits::Verdict::admitted) {
@@ -154,6 +174,25 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
   std::string head;  // a response's head, reused from one request to the next
   RequestPhase phase(shard, &stream);
   bool first = true;
+  const auto accepted = SteadyClock::now();
+  if (stream.is_tls()) {
+    // The handshake counts as the first request's head: both within read_header_timeout.
+    set_deadline(stream, deadline_of(accepted, opts.read_header_timeout, opts.read_timeout));
+    phase.reading = true;
+    const auto ec = co_await stream.handshake();
+    phase.reading = false;
+    if (ec) {
+      if (ec == boost::system::errc::wrong_protocol_type) {
+        log_rejection("request rejected: 400 {} (from {})", stream.tls_error(), remote);
+        shard->metrics().request_rejected(shard->id(), RejectReason::bad_request);
+        co_await linger(&stream);
+      } else if (ec == boost::system::errc::protocol_error) {
+        spdlog::debug("TLS handshake with {} failed: {}", remote, stream.tls_error());
+      }
+      stream.close();
+      co_return;
+    }
+  }
 
   while (!shard->stopping()) {
     http::request_parser<http::string_body> parser;
@@ -161,9 +200,9 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     parser.body_limit(opts.max_body_bytes);
     if (!first && buffer.size() == 0) {
       // Kept alive between requests: the next one must start within idle_timeout.
-      set_expiry(stream, opts.idle_timeout);
+      set_expiry(stream.tcp(), opts.idle_timeout);
       phase.reading = true;
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await stream.read_some(buffer.prepare(4096));
       phase.reading = false;
       if (ec) break;  // idle, gone, or shutting down: quiet
       buffer.commit(n);
@@ -171,18 +210,17 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     // From the accept (first request) or the request's first byte: the head within
     // read_header_timeout, the whole request within read_timeout. Beast's deadline covers every
     // read of the operation, so a client trickling bytes cannot extend it.
-    const auto started = SteadyClock::now();
     const bool first_request = std::exchange(first, false);
+    const auto started = first_request ? accepted : SteadyClock::now();
 
     // A request usually arrives whole in one read: what the buffer holds is parsed here, and
     // Beast's reads (which complete through a post even with nothing to read) only fetch the rest.
     boost::system::error_code ec;
-    std::size_t n = 0;
     parse_buffered(parser, buffer, false, ec);
     if (!ec && !parser.is_header_done()) {
       set_deadline(stream, deadline_of(started, opts.read_header_timeout, opts.read_timeout));
       phase.reading = true;
-      std::tie(ec, n) = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      ec = co_await read_request(stream, buffer, parser, false);
       phase.reading = false;
     }
     // How the body is delimited is decided before any of it is read (request smuggling).
@@ -197,21 +235,18 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
           if (auto target = parse_target(parser.get().target()); target && target->path == kHubPath) {
             if (auto refusal = refuse_publish_before_body(shard, parser.get(), *target, remote)) {
               refusal->keep_alive(false);
-              set_expiry(stream, opts.dispatch_timeout);
-              auto [wec, wn] = co_await http::async_write(stream, *refusal, asio::as_tuple(asio::use_awaitable));
+              const auto wec = co_await write_response(stream, *refusal, false, opts.dispatch_timeout);
               if (!wec) co_await linger(&stream);
               break;
             }
           }
         }
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
-                                                    asio::as_tuple(asio::use_awaitable));
-        ec = cec;
+        ec = co_await stream.write(kContinue, std::nullopt);  // within the request's deadline
       }
       if (!ec) parse_buffered(parser, buffer, true, ec);
       if (!ec && !parser.is_done()) {
-        std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        ec = co_await read_request(stream, buffer, parser, true);
       }
     }
     if (ec == beast::error::timeout && (first_request || parser.got_some())) {
@@ -244,8 +279,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       dummy.version(11);
       auto res = make_error_response(dummy, e);
       res.keep_alive(false);
-      set_expiry(stream, opts.dispatch_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      const auto wec = co_await write_response(stream, res, false, opts.dispatch_timeout);
       if (!wec) co_await linger(&stream);
       break;
     }
@@ -263,7 +297,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       switch (req.method()) {
         case http::verb::get:
         case http::verb::head: {
-          set_expiry(stream, opts.dispatch_timeout);
+          set_expiry(stream.tcp(), opts.dispatch_timeout);
           auto outcome = co_await handle_subscribe(shard, &stream, &req, &*target, remote);
           if (outcome.stream) {
             if (shard->stopping()) co_return;  // the start closes the socket
@@ -272,7 +306,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
             shard->streams().open(std::move(*outcome.stream));
             co_return;  // this frame, its parser and buffer are freed: the stream goes on alone
           }
-          if (!outcome.keep_alive || !stream.socket().is_open()) co_return;
+          if (!outcome.keep_alive || !stream.tcp().socket().is_open()) co_return;
           continue;
         }
         case http::verb::post: {
@@ -331,19 +365,13 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       serialize_response_head(res, head);
       if (req.method() != http::verb::head) body = asio::buffer(res.body());
     }
-    std::array<asio::const_buffer, 2> wire{asio::buffer(head), body};
-    boost::system::error_code wec;
-    if (!send_now(stream.socket(), wire)) {
-      set_expiry(stream, opts.dispatch_timeout);
-      std::tie(wec, std::ignore) = co_await asio::async_write(stream, wire, asio::as_tuple(asio::use_awaitable));
-    }
+    const auto wec = co_await stream.write({asio::buffer(head), body}, opts.dispatch_timeout);
     if (published && !wec) {
       shard->metrics().publish_completed(shard->id(), std::chrono::steady_clock::now() - parsed_at);
     }
     if (wec || !keep_alive) break;
   }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.shutdown_send();
   stream.close();
 }
 

@@ -53,7 +53,7 @@ std::string refusal_reason(const ConnectionLimits& limits, ConnectionLimits::Ver
   return "too many connections from this address (at most " + std::to_string(limits.max_per_address()) + ")";
 }
 
-asio::awaitable<void> refuse_connection(Shard* shard, beast::tcp_stream& stream, const std::string& reason,
+asio::awaitable<void> refuse_connection(Shard* shard, HttpStream& stream, const std::string& reason,
                                         const std::string& remote) {
   shard->metrics().request_rejected(shard->id(), RejectReason::too_many_connections);
   if (std::uint64_t unlogged = 0; refusals.log.admit(SteadyClock::now(), unlogged)) {
@@ -68,39 +68,33 @@ asio::awaitable<void> refuse_connection(Shard* shard, beast::tcp_stream& stream,
   std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: " +
                        std::to_string(kRetryAfterSeconds) +
                        "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  set_expiry(stream, shard->options().dispatch_timeout);
-  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(answer), asio::as_tuple(asio::use_awaitable));
+  // A TLS client reads the answer once the handshake is done (bounded by the same expiry).
+  set_expiry(stream.tcp(), shard->options().dispatch_timeout);
+  auto ec = co_await stream.handshake();
+  if (!ec) ec = co_await stream.write(answer, shard->options().dispatch_timeout);
   if (!ec && refusals.lingering < kMaxLingering) {
     ++refusals.lingering;
     co_await linger(&stream);
     --refusals.lingering;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream.close();
 }
 
 // Closing at once would reset the connection and destroy the response in the client's receive
 // buffer.
-asio::awaitable<void> linger(beast::tcp_stream* stream) {
+asio::awaitable<void> linger(HttpStream* stream) {
   constexpr std::size_t kMaxDrain = 16 * 1024 * 1024;
-  boost::system::error_code ignored;
-  stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream->expires_after(std::chrono::seconds(2));
+  stream->shutdown_send();
+  stream->tcp().expires_after(std::chrono::seconds(2));
   std::vector<char> sink(16 * 1024);
   std::size_t drained = 0;
   while (drained < kMaxDrain) {
-    auto [ec, n] = co_await stream->async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+    // What arrives (TLS: records) is discarded undecrypted.
+    auto [ec, n] = co_await stream->tcp().async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
     if (ec) break;
     drained += n;
-  }
-}
-
-void set_expiry(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
-  if (timeout.count() > 0) {
-    stream.expires_after(timeout);
-  } else {
-    stream.expires_never();
   }
 }
 

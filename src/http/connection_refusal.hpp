@@ -1,16 +1,16 @@
 #pragma once
 // Turning a connection away politely, and the helpers it shares with serve_connection: the 429
 // for a connection over the limits (core/admission.hpp), the bounded linger after an error
-// answered before the request was read, and a stream's write expiry.
+// answered before the request was read.
 //
 // Shard thread only.
 
 #include "core/admission.hpp"
+#include "http/http_stream.hpp"
 #include "http/http_types.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <string>
@@ -28,14 +28,11 @@ class Shard;
 
 // Answers 429 with Retry-After before reading anything, then closes. Counted, logged (at most
 // once a second per shard), bounded in time by dispatch_timeout + linger.
-boost::asio::awaitable<void> refuse_connection(Shard* shard, boost::beast::tcp_stream& stream, const std::string& reason,
+boost::asio::awaitable<void> refuse_connection(Shard* shard, HttpStream& stream, const std::string& reason,
                                                const std::string& remote);
 
 // After an error answered before the body was read (413, 431, 400), the client may still be
 // sending: half-close, then read and discard for a bounded time and size before closing.
-boost::asio::awaitable<void> linger(boost::beast::tcp_stream* stream);
-
-// The stream's operations expire after `timeout` (0 = never).
-void set_expiry(boost::beast::tcp_stream& stream, std::chrono::milliseconds timeout);
+boost::asio::awaitable<void> linger(HttpStream* stream);
 
 }  // namespace mercure

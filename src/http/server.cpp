@@ -63,7 +63,7 @@ void Server::start() {
 std::string Server::url() const {
   std::string host = options_.host.empty() ? "0.0.0.0" : options_.host;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(port_);
+  return (options_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_);
 }
 
 void Server::stop() {

@@ -8,15 +8,20 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace mercure {
 
+class TlsCertificates;
+
 struct ServerOptions {
   std::string host;  // empty = all interfaces
   std::uint16_t port = 3000;
   unsigned workers = 1;
+  // Set: the listener serves HTTPS only (CERT_FILE/KEY_FILE), HTTP/1.1 over TLS.
+  std::shared_ptr<TlsCertificates> tls;
 
   bool anonymous = false;
   std::vector<std::string> cors_origins;     // "*" allows any origin

@@ -31,6 +31,8 @@ constexpr auto kFinishGrace = std::chrono::seconds(5);
 constexpr auto kRetry = std::chrono::milliseconds(10);
 // pending_ gives its memory back once written when it grew past this.
 constexpr std::size_t kKeepPendingCapacity = 4096;
+// The shard's scratch space for TLS records gives its memory back past this.
+constexpr std::size_t kKeepRecordsCapacity = 1024 * 1024;
 // At most this much is read (and discarded) per readiness event.
 constexpr std::size_t kMaxDrain = 64 * 1024;
 
@@ -71,6 +73,22 @@ bool SseConnection::write_bytes(std::string_view bytes, Clock::time_point now) {
 
 bool SseConnection::write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
                           Clock::time_point now, int first_result) {
+  if (!start_.tls) return send(iov, total, events, source, now, first_result);
+  std::string& records = reactor_.records_scratch();
+  records.clear();
+  if (!start_.tls->write(iov, total, records)) {
+    spdlog::info("subscriber {} disconnected: TLS write failed: {}", start_.remote, start_.tls->error());
+    close(End::client_gone);
+    return false;
+  }
+  const iovec one = iov_of(records);
+  const bool open = send(std::span<const iovec>(&one, 1), records.size(), events, source, now, SendRing::kNotSent);
+  if (records.capacity() > kKeepRecordsCapacity) std::string().swap(records);  // pending_ has a copy
+  return open;
+}
+
+bool SseConnection::send(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
+                         Clock::time_point now, int first_result) {
   // Sends from the first buffer with unsent bytes, OutboxChunk::kMaxIov buffers at a time.
   std::size_t first = 0;       // index of the first buffer not fully sent
   std::size_t first_done = 0;  // bytes of it already sent
@@ -138,8 +156,8 @@ bool SseConnection::write(std::span<const iovec> iov, std::size_t total, std::si
 
 bool SseConnection::continue_pending(Clock::time_point now) {
   while (pending_offset_ < pending_.size()) {
-    const ssize_t r = ::send(fd(), pending_.data() + pending_offset_, pending_.size() - pending_offset_,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t r =
+        ::send(fd(), pending_.data() + pending_offset_, pending_.size() - pending_offset_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
@@ -183,7 +201,7 @@ void SseConnection::flush(Clock::time_point now, bool batched) {
 
 void SseConnection::write_outbox(Clock::time_point now, bool batched) {
   if (!subscriber().has_pending()) return;
-  OutboxChunk* chunk = batched ? reactor_.stage(this) : nullptr;
+  OutboxChunk* chunk = batched && !start_.tls ? reactor_.stage(this) : nullptr;
   const bool direct = chunk == nullptr;
   if (direct) chunk = &reactor_.direct_chunk();
   subscriber().take_pending(chunk->updates);
@@ -241,9 +259,13 @@ void SseConnection::on_io(std::uint32_t events, Clock::time_point now) {
   if ((events & EPOLLOUT) != 0 && !pending_.empty()) continue_pending(now);
 }
 
+namespace {
+// Incoming bytes are discarded: one scratch buffer per thread, none per subscriber.
+thread_local char sink[4096];
+}  // namespace
+
 bool SseConnection::drain_input() {
-  // Incoming bytes are discarded: one scratch buffer per thread, none per subscriber.
-  thread_local char sink[4096];
+  if (start_.tls) return drain_tls_input();
   std::size_t drained = 0;
   while (drained < kMaxDrain) {
     const ssize_t r = ::recv(fd(), sink, sizeof sink, MSG_DONTWAIT);
@@ -254,6 +276,46 @@ bool SseConnection::drain_input() {
     if (r == 0) return false;
     if (errno == EINTR) continue;
     return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+  return true;
+}
+
+bool SseConnection::drain_tls_input() {
+  TlsSession& tls = *start_.tls;
+  std::size_t drained = 0;
+  while (drained < kMaxDrain) {
+    auto space = tls.input_space(sizeof sink);
+    const ssize_t r = ::recv(fd(), space.data(), space.size(), MSG_DONTWAIT);
+    const int error = errno;
+    tls.commit_input(r > 0 ? static_cast<std::size_t>(r) : 0);
+    if (r == 0) return false;
+    if (r < 0) {
+      if (error == EINTR) continue;
+      return error == EAGAIN || error == EWOULDBLOCK;
+    }
+    drained += static_cast<std::size_t>(r);
+    std::string reply;  // records the session answers with (rare: an alert)
+    for (;;) {
+      std::size_t n = 0;
+      const auto status = tls.read(sink, sizeof sink, n, reply);
+      if (status == TlsSession::Status::ok) continue;
+      if (status == TlsSession::Status::want_read) break;
+      if (status == TlsSession::Status::failed) {
+        spdlog::debug("subscriber {}: TLS error: {}", start_.remote, tls.error());
+      }
+      return false;  // the peer's closing alert, or a protocol error
+    }
+    if (!reply.empty()) {
+      if (!pending_.empty()) {
+        pending_.append(reply);  // after the records already waiting
+      } else {
+        const iovec one = iov_of(reply);
+        if (!send(std::span<const iovec>(&one, 1), reply.size(), 0, DeliverySource::live, Clock::now(),
+                  SendRing::kNotSent)) {
+          return false;
+        }
+      }
+    }
   }
   return true;
 }
@@ -277,8 +339,8 @@ void SseConnection::on_deadline(Clock::time_point now) {
     finish(End::lifetime, now);
     return;
   }
-  if (s.heartbeat.count() > 0 && now >= last_write_ + s.heartbeat && pending_.empty() &&
-      !subscriber().has_pending() && !start_.replay) {
+  if (s.heartbeat.count() > 0 && now >= last_write_ + s.heartbeat && pending_.empty() && !subscriber().has_pending() &&
+      !start_.replay) {
     if (!write_bytes(s.chunked ? kHeartbeatChunk : kHeartbeat, now)) return;
   }
   schedule_next(now);
@@ -311,6 +373,11 @@ void SseConnection::finish(End why, Clock::time_point now) {
   if (settings().chunked) {
     if (pending_.empty()) {
       if (!write_bytes(kLastChunk, now)) return;
+    } else if (start_.tls) {
+      if (!start_.tls->write(kLastChunk, pending_)) {
+        close(End::client_gone);
+        return;
+      }
     } else {
       pending_.append(kLastChunk);
     }
@@ -342,6 +409,15 @@ void SseConnection::close(End why, bool abandon) {
     spdlog::debug("subscriber {} disconnected: {}", start_.remote, disconnect_reason_name(why));
   }
   subscriber().set_wake({});
+  if (start_.tls) {
+    // The closing alert, when nothing is left unsent before it (best effort: not waited for).
+    if (pending_.empty() && why != End::client_gone) {
+      std::string alert;
+      start_.tls->close(alert);
+      [[maybe_unused]] const ssize_t r = ::send(fd(), alert.data(), alert.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    start_.tls.reset();
+  }
   ::shutdown(fd(), SHUT_RDWR);
   start_.socket.reset();  // also leaves the epoll set
   std::string().swap(pending_);

@@ -4,6 +4,10 @@
 // reactor's epoll set (edge-triggered); its deadlines (next heartbeat, token expiry, end of
 // life, a write stuck past dispatch_timeout) are one entry in the reactor's deadline heap.
 //
+// On a TLS listener the stream goes on with the request's TlsSession: frames are encrypted
+// into records just before they are sent (pending_ then holds records), and TLS streams are
+// written directly, never in the reactor's batched send.
+//
 // Writing is direct: pending frames go out in one non-blocking sendmsg (one HTTP chunk) as
 // soon as the reactor flushes the connection; only what the kernel did not take is copied
 // aside, and no new frame is taken from the outbox until it is written (so the outbox limits
@@ -76,12 +80,15 @@ class SseConnection final : public DeadlineEntry {
 
   Subscriber& subscriber() { return *start_.subscriber; }
   const SseStreamSettings& settings() const { return start_.settings; }
-  // Sends `iov` (`total` bytes): what the kernel does not take now is kept in pending_.
+  // Writes `iov` (`total` bytes of the response), as TLS records on a TLS connection.
   // `events` are counted as delivered from `source` once all of it is written. A
   // `first_result` other than SendRing::kNotSent is the result of the first sendmsg, already
-  // made. False when the connection closed.
+  // made (never on TLS: its writes are not batched). False when the connection closed.
   bool write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
              Clock::time_point now, int first_result = SendRing::kNotSent);
+  // Sends `iov` as it is: what the kernel does not take now is kept in pending_.
+  bool send(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
+            Clock::time_point now, int first_result);
   bool write_bytes(std::string_view bytes, Clock::time_point now);
   // Writes more of pending_ (EPOLLOUT). False when the connection closed.
   bool continue_pending(Clock::time_point now);
@@ -89,6 +96,8 @@ class SseConnection final : public DeadlineEntry {
   void replay_step(Clock::time_point now);
   // Discards whatever the peer sent; false at end of file or on an error.
   bool drain_input();
+  // TLS: decrypts and discards; false at the peer's closing alert, end of file or an error.
+  bool drain_tls_input();
   void schedule_next(Clock::time_point now);
 
   SseReactor& reactor_;

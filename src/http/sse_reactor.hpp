@@ -73,6 +73,8 @@ class SseReactor final {
   OutboxChunk* stage(SseConnection* c);
   OutboxChunk& direct_chunk() { return direct_; }
   std::string& chunk_scratch() { return chunk_; }
+  // The TLS records of the write being made (only used during one write call).
+  std::string& records_scratch() { return records_; }
   // "<hex size>\r\n" of the chunk being written (only read during one write call).
   char* chunk_head_scratch() { return chunk_head_; }
 
@@ -121,6 +123,7 @@ class SseReactor final {
   // Scratch space shared by the connections (one flush at a time).
   OutboxChunk direct_;
   std::string chunk_;
+  std::string records_;
   char chunk_head_[20] = {};
 };
 

@@ -7,6 +7,7 @@
 #include "core/admission.hpp"
 #include "core/history_replay.hpp"
 #include "core/subscriber.hpp"
+#include "http/tls_session.hpp"
 
 #include <unistd.h>
 
@@ -59,14 +60,15 @@ class UniqueFd final {
 };
 
 struct SseStart {
-  UniqueFd socket;   // connected TCP socket; no longer registered with Asio
-  std::string head;  // the response head already formatted (status line + headers + blank line)
+  UniqueFd socket;                  // connected TCP socket; no longer registered with Asio
+  std::unique_ptr<TlsSession> tls;  // on a TLS listener: the connection's session (handshake done)
+  std::string head;                 // the response head already formatted (status line + headers + blank line)
   std::unique_ptr<Subscriber> subscriber;
   // Optional, already begun: the history to send first; the subscriber is switched from
   // buffering to live when the replay reaches the end of the store (see HistoryReplay).
   std::unique_ptr<HistoryReplay> replay;
   SseStreamSettings settings;
-  std::string remote;  // for log lines
+  std::string remote;                  // for log lines
   StreamTicket stream_ticket;          // the token's stream slot, held until the stream ends
   ConnectionTicket connection_ticket;  // the connection's slot (set by serve_connection)
 };

@@ -11,9 +11,6 @@
 #include "http/shard.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -69,8 +66,8 @@ std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_
 
 }  // namespace
 
-asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req,
-                                                   Target* target, std::string remote) {
+asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* stream, Request* req, Target* target,
+                                                   std::string remote) {
   const auto& opts = shard->options();
   auto reject = [&](const Error& e,
                     std::optional<RejectReason> why = std::nullopt) -> asio::awaitable<SubscribeOutcome> {
@@ -82,16 +79,9 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
     shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
     auto res = make_error_response(*req, e);
     add_cors_headers(*req, opts.cors_origins, res);
-    boost::system::error_code ec;
-    if (req->method() == http::verb::head) {
-      // The head only (its Content-Length is the GET's): a body here would be read as the
-      // next response on a kept-alive connection.
-      http::response_serializer<http::string_body> head_only{res};
-      std::tie(ec, std::ignore) =
-          co_await http::async_write_header(*stream, head_only, asio::as_tuple(asio::use_awaitable));
-    } else {
-      std::tie(ec, std::ignore) = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
-    }
+    // HEAD: the head only (its Content-Length is the GET's): a body here would be read as the
+    // next response on a kept-alive connection.
+    const auto ec = co_await write_response(*stream, res, req->method() == http::verb::head, std::nullopt);
     SubscribeOutcome out;
     out.keep_alive = !ec && res.keep_alive();
     co_return out;
@@ -166,7 +156,7 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
   if (req->method() == http::verb::head) {
     // HEAD: the headers a GET would get, without a body.
     std::string head_only = format_head(*req, opts.cors_origins, last_event_id, false);
-    co_await asio::async_write(stream->socket(), asio::buffer(head_only), asio::as_tuple(asio::use_awaitable));
+    co_await stream->write(head_only, std::nullopt);
     co_return SubscribeOutcome{};
   }
 
@@ -207,14 +197,16 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stre
 
   // The socket leaves Asio: the shard's SseReactor drives the stream from here on, and this
   // request's memory (parser, buffers, coroutine frames) is given back when the caller ends.
-  stream->expires_never();
+  stream->tcp().expires_never();
   boost::system::error_code ec;
-  auto socket = stream->release_socket();
+  auto tls = stream->release_tls();
+  auto socket = stream->tcp().release_socket();
   const int fd = socket.release(ec);
   SubscribeOutcome out;
   if (ec) co_return out;  // gone meanwhile
   out.stream = std::make_unique<SseStart>();
   out.stream->socket = UniqueFd(fd);
+  out.stream->tls = std::move(tls);
   out.stream->head = std::move(head);
   out.stream->subscriber = std::move(subscriber);
   out.stream->replay = std::move(replay);

@@ -2,6 +2,7 @@
 // GET/HEAD /.well-known/mercure: authenticate (or allow anonymous), compile the selectors,
 // register a Subscriber on this shard and stream its updates as Server-Sent Events.
 
+#include "http/http_stream.hpp"
 #include "http/http_types.hpp"
 #include "http/sse_stream.hpp"
 
@@ -24,7 +25,7 @@ struct SubscribeOutcome {
   bool keep_alive = false;
 };
 
-boost::asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, beast::tcp_stream* stream, Request* req,
+boost::asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* stream, Request* req,
                                                           Target* target, std::string remote);
 
 }  // namespace mercure

@@ -1,6 +1,7 @@
 // Starts the real hub binary on an ephemeral port and guarantees it never outlives the test
-// process. Contract: the hub logs `listening on http://127.0.0.1:<port>` to stderr when ready,
-// and exits with status 0 shortly after SIGTERM.
+// process. Contract: the hub logs `listening on http://127.0.0.1:<port>` to stderr when ready
+// (`https://` when it serves TLS: CERT_FILE and KEY_FILE), and exits with status 0 shortly after
+// SIGTERM.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,7 +16,7 @@ export const ARTIFACTS_DIR = fileURLToPath(new URL('../artifacts/', import.meta.
 /** The development key everyone copies from the docs; HS256 for both roles by default. */
 export const JWT_SECRET = '!ChangeThisMercureHubJWTSecretKey!';
 
-const READY_RE = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
+const READY_RE = /listening on ((https?):\/\/127\.0\.0\.1:(\d+))/;
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
 
@@ -134,7 +135,7 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     const check = (stream) => {
       const text = (stream === 'stderr' ? stderr : stdout).replace(ANSI_RE, '');
       const m = READY_RE.exec(text);
-      if (m) resolve({ url: m[1], port: Number(m[2]), stream });
+      if (m) resolve({ url: m[1], tls: m[2] === 'https', port: Number(m[3]), stream });
     };
     child.stderr.setEncoding('utf8');
     child.stdout.setEncoding('utf8');
@@ -191,6 +192,8 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     url: readyInfo.url,
     port: readyInfo.port,
     host: '127.0.0.1',
+    /** True when the main listener serves HTTPS (then url, origin and hubUrl are https://). */
+    tls: readyInfo.tls,
     origin: readyInfo.url,
     hubUrl: `${readyInfo.url}/.well-known/mercure`,
     /** Which stream carried the readiness line ('stderr' per contract). */

@@ -76,7 +76,7 @@ export function useStoreHub(options = {}) {
   return fixture;
 }
 
-const READY_RE = /listening on http:\/\/127\.0\.0\.1:\d+/;
+const READY_RE = /listening on https?:\/\/127\.0\.0\.1:\d+/;
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
 const exitWatch = new Set();

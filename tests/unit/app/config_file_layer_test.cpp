@@ -211,6 +211,19 @@ TEST(ConfigFileLayer, FileReferenceTuningDirectivesAreIgnoredWithAWarning) {
             Strings{"hub.conf line 2: directive \"topic_selector_cache\" is not needed by this hub and is ignored"});
 }
 
+TEST(ConfigFileLayer, FileSiteTlsWithFilesSetsTheCertificateOtherFormsWarn) {
+  Loaded loaded = load(kKeyed, {}, "example.com:8443 {\n tls /etc/c.pem /etc/k.pem\n mercure {\n }\n}\n");
+  EXPECT_EQ(loaded.config.cert_file, "/etc/c.pem");
+  EXPECT_EQ(loaded.config.key_file, "/etc/k.pem");
+  EXPECT_EQ(loaded.config.listen_port, 8443);
+  EXPECT_TRUE(loaded.warnings.empty());
+
+  loaded = load(kKeyed, {}, "example.com {\n tls admin@example.com\n mercure {\n }\n}\n");
+  EXPECT_EQ(loaded.config.cert_file, "");
+  EXPECT_EQ(loaded.warnings, Strings{"hub.conf line 2: directive \"tls\" ignored: this hub does not obtain "
+                                     "certificates; give the files (tls <cert_file> <key_file>)"});
+}
+
 TEST(ConfigFileLayer, FileWithoutAMercureBlockWarns) {
   const Loaded loaded = load(kKeyed, {}, "# nothing\n");
   EXPECT_EQ(loaded.warnings, Strings{"hub.conf: no mercure block found; the file sets nothing"});
