@@ -18,6 +18,8 @@
 #include "http/ui_handler.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -202,7 +204,10 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       // Kept alive between requests: the next one must start within idle_timeout.
       set_expiry(stream.tcp(), opts.idle_timeout);
       phase.reading = true;
-      auto [ec, n] = co_await stream.read_some(buffer.prepare(4096));
+      // Plain: the socket's own read (a coroutine frame less per request on the hot path).
+      auto [ec, n] = stream.is_tls() ? co_await stream.read_some(buffer.prepare(4096))
+                                     : co_await stream.tcp().async_read_some(buffer.prepare(4096),
+                                                                             asio::as_tuple(asio::use_awaitable));
       phase.reading = false;
       if (ec) break;  // idle, gone, or shutting down: quiet
       buffer.commit(n);
@@ -365,7 +370,9 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       serialize_response_head(res, head);
       if (req.method() != http::verb::head) body = asio::buffer(res.body());
     }
-    const auto wec = co_await stream.write({asio::buffer(head), body}, opts.dispatch_timeout);
+    std::array<asio::const_buffer, 2> wire{asio::buffer(head), body};
+    boost::system::error_code wec;
+    if (!stream.write_now(wire)) wec = co_await stream.write(wire, opts.dispatch_timeout);
     if (published && !wec) {
       shard->metrics().publish_completed(shard->id(), std::chrono::steady_clock::now() - parsed_at);
     }
