@@ -28,19 +28,26 @@ Response handle_health(Shard* shard, const Request& req, std::string_view path) 
   if (path == kLive) {
     if (shard->stopping()) {
       return json_response(req, http::status::service_unavailable,
-                           R"({"status":"stopping","reason":"the hub is shutting down"})" "\n");
+                           R"({"status":"stopping","reason":"the hub is shutting down"})"
+                           "\n");
     }
-    return json_response(req, http::status::ok, R"({"status":"ok"})" "\n");
+    return json_response(req, http::status::ok,
+                         R"({"status":"ok"})"
+                         "\n");
   }
   if (shard->stopping()) {
     return json_response(req, http::status::service_unavailable,
-                         R"({"status":"unavailable","reason":"the hub is shutting down"})" "\n");
+                         R"({"status":"unavailable","reason":"the hub is shutting down"})"
+                         "\n");
   }
   if (!shard->hub().transport().writable()) {
     return json_response(req, http::status::service_unavailable,
-                         R"({"status":"unavailable","reason":"the transport does not accept publishes"})" "\n");
+                         R"({"status":"unavailable","reason":"the transport does not accept publishes"})"
+                         "\n");
   }
-  return json_response(req, http::status::ok, R"({"status":"ready"})" "\n");
+  return json_response(req, http::status::ok,
+                       R"({"status":"ready"})"
+                       "\n");
 }
 
 }  // namespace mercure

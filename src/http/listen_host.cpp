@@ -12,7 +12,8 @@ boost::asio::ip::address resolve_listen_host(const std::string& host, std::strin
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   boost::system::error_code ec;
   auto addr = ip::make_address(h, ec);
-  if (ec) throw std::runtime_error("cannot listen" + std::string(what) + " on host \"" + host + "\": not an IP address");
+  if (ec)
+    throw std::runtime_error("cannot listen" + std::string(what) + " on host \"" + host + "\": not an IP address");
   return addr;
 }
 

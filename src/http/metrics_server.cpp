@@ -29,7 +29,6 @@ constexpr auto kReadTimeout = std::chrono::seconds(30);
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr auto kWriteTimeout = std::chrono::seconds(10);
 
-
 void bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   acceptor.open(endpoint.protocol());
   acceptor.set_option(tcp::acceptor::reuse_address(true));

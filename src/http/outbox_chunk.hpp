@@ -1,16 +1,18 @@
 #pragma once
 // The frames one event stream writes in one go: the updates taken from its subscriber's outbox
 // (kept alive until written or copied aside), as one HTTP chunk when the response is chunked,
-// described by iovecs ready for sendmsg. The reactor keeps a set of them for a batched flush
-// (one per connection written in the batch) and one for direct writes; their memory is reused.
+// described by iovecs ready for sendmsg (on a TLS stream: sealed into records first). The reactor keeps a set of them
+// for a batched flush (one per connection written in the batch) and one for direct writes; their memory is reused.
 
 #include "core/update.hpp"
+#include "http/tls_session.hpp"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -44,6 +46,9 @@ struct OutboxChunk {
   SseConnection* owner = nullptr;
   msghdr msg{};
   int result = 0;
+  // TLS: the chunk encrypted by seal(); iov then describes these records alone.
+  std::string records;
+  bool sealed = false;
 
   // Describes `updates` (taken from an outbox) as one chunk, or as bare frames.
   void build(bool chunked) {
@@ -60,11 +65,27 @@ struct OutboxChunk {
     msg.msg_iov = iov.data();
     msg.msg_iovlen = std::min(iov.size(), kMaxIov);
   }
+  // Encrypts what iov describes into `records` and describes those instead. False on a
+  // failure of the session (the connection must end).
+  bool seal(TlsSession& tls) {
+    records.clear();
+    if (!tls.write(iov, total, records)) return false;
+    iov.assign(1, iovec{records.data(), records.size()});
+    total = records.size();
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = 1;
+    sealed = true;
+    return true;
+  }
   void clear() {
     updates.clear();
     iov.clear();
     owner = nullptr;
+    sealed = false;
+    if (records.capacity() > kKeepRecords) std::string().swap(records);
   }
+
+  static constexpr std::size_t kKeepRecords = 64 * 1024;
 
   static constexpr std::string_view kCrlf = "\r\n";
 };

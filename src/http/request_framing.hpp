@@ -1,9 +1,9 @@
 #pragma once
 // Checks of a request head made before its body is read: how the body is delimited (RFC 9112
-// 6.1, 6.3), and the fields that must appear once (Host, RFC 9112 3.2; the credentials). Beast reads a request whose Transfer-Encoding does not end in
-// "chunked" as having no body, so the body's bytes would be parsed as the next request on a
-// kept-alive connection (request smuggling, behind a proxy that frames it differently). Such a
-// request gets 400 and the connection is closed.
+// 6.1, 6.3), and the fields that must appear once (Host, RFC 9112 3.2; the credentials). Beast reads a request whose
+// Transfer-Encoding does not end in "chunked" as having no body, so the body's bytes would be parsed as the next
+// request on a kept-alive connection (request smuggling, behind a proxy that frames it differently). Such a request
+// gets 400 and the connection is closed.
 
 #include <boost/beast/http/message.hpp>
 

@@ -55,7 +55,8 @@ std::unique_ptr<SendRing> SendRing::open(unsigned entries, std::string& why) {
   ring->entries_ = p.sq_entries;
   ring->ring_size_ = std::max<std::size_t>(p.sq_off.array + p.sq_entries * sizeof(unsigned),
                                            p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe));
-  void* r = ::mmap(nullptr, ring->ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+  void* r =
+      ::mmap(nullptr, ring->ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
   if (r == MAP_FAILED) {
     why = std::string("mmap: ") + std::strerror(errno);
     return nullptr;
@@ -133,8 +134,8 @@ bool SendRing::wait_for(unsigned completions) {
   while (results_.size() < goal) {
     // Non-blocking sends complete while being submitted; this only collects deferred
     // completion work, if any.
-    if (ring_enter(fd_, 0, static_cast<unsigned>(goal - results_.size())) < 0 && errno != EINTR &&
-        errno != EAGAIN && errno != EBUSY) {
+    if (ring_enter(fd_, 0, static_cast<unsigned>(goal - results_.size())) < 0 && errno != EINTR && errno != EAGAIN &&
+        errno != EBUSY) {
       return false;
     }
     reap();

@@ -58,6 +58,8 @@ void SseConnection::begin(Clock::time_point now) {
   shard.metrics().subscriber_connected(shard.id());
   if (settings().on_registered) settings().on_registered();
 
+  // The request's record buffers are not needed while the stream is idle.
+  if (start_.tls) start_.tls->release_buffers();
   // Flush the headers with a comment at once.
   std::string head = std::move(start_.head);
   head.append(settings().chunked ? kHeartbeatChunk : kHeartbeat);
@@ -201,16 +203,30 @@ void SseConnection::flush(Clock::time_point now, bool batched) {
 
 void SseConnection::write_outbox(Clock::time_point now, bool batched) {
   if (!subscriber().has_pending()) return;
-  OutboxChunk* chunk = batched && !start_.tls ? reactor_.stage(this) : nullptr;
+  OutboxChunk* chunk = batched ? reactor_.stage(this) : nullptr;
   const bool direct = chunk == nullptr;
   if (direct) chunk = &reactor_.direct_chunk();
   subscriber().take_pending(chunk->updates);
   chunk->build(settings().chunked);
+  if (start_.tls && !chunk->seal(*start_.tls)) {
+    spdlog::info("subscriber {} disconnected: TLS write failed: {}", start_.remote, start_.tls->error());
+    close(End::client_gone);  // a staged chunk is then dropped by complete()
+    if (direct) chunk->clear();
+    return;
+  }
   if (direct) complete(*chunk, SendRing::kNotSent, now);
 }
 
 void SseConnection::complete(OutboxChunk& chunk, int first_result, Clock::time_point now) {
-  write(chunk.iov, chunk.total, chunk.updates.size(), DeliverySource::live, now, first_result);
+  if (phase_ == Phase::closed) {
+    chunk.clear();
+    return;
+  }
+  if (chunk.sealed) {
+    send(chunk.iov, chunk.total, chunk.updates.size(), DeliverySource::live, now, first_result);
+  } else {
+    write(chunk.iov, chunk.total, chunk.updates.size(), DeliverySource::live, now, first_result);
+  }
   chunk.clear();  // pending_ holds a copy of anything unsent
 }
 
@@ -317,6 +333,7 @@ bool SseConnection::drain_tls_input() {
       }
     }
   }
+  tls.release_buffers();
   return true;
 }
 

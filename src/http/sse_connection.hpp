@@ -5,8 +5,8 @@
 // life, a write stuck past dispatch_timeout) are one entry in the reactor's deadline heap.
 //
 // On a TLS listener the stream goes on with the request's TlsSession: frames are encrypted
-// into records just before they are sent (pending_ then holds records), and TLS streams are
-// written directly, never in the reactor's batched send.
+// into records just before they are sent (pending_ then holds records); a batched flush seals
+// the connection's chunk before it joins the turn's send.
 //
 // Writing is direct: pending frames go out in one non-blocking sendmsg (one HTTP chunk) as
 // soon as the reactor flushes the connection; only what the kernel did not take is copied
@@ -83,7 +83,8 @@ class SseConnection final : public DeadlineEntry {
   // Writes `iov` (`total` bytes of the response), as TLS records on a TLS connection.
   // `events` are counted as delivered from `source` once all of it is written. A
   // `first_result` other than SendRing::kNotSent is the result of the first sendmsg, already
-  // made (never on TLS: its writes are not batched). False when the connection closed.
+  // made (only for plaintext: sealed TLS chunks are finished by send()). False when the
+  // connection closed.
   bool write(std::span<const iovec> iov, std::size_t total, std::size_t events, DeliverySource source,
              Clock::time_point now, int first_result = SendRing::kNotSent);
   // Sends `iov` as it is: what the kernel does not take now is kept in pending_.

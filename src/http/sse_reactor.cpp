@@ -172,14 +172,13 @@ SendRing* SseReactor::send_ring() {
             shard_.id(), why);
       } else {
         staged_.resize(std::min<std::size_t>(ring_->capacity(), kFlushBudget));
-        spdlog::info("worker {}: event-stream sends batched through io_uring (up to {} per system call)",
-                     shard_.id(), staged_.size());
+        spdlog::info("worker {}: event-stream sends batched through io_uring (up to {} per system call)", shard_.id(),
+                     staged_.size());
       }
     }
   }
   if (ring_ != nullptr && ring_->broken()) {
-    spdlog::warn("worker {}: io_uring failed: event streams are written with one send() each from now on",
-                 shard_.id());
+    spdlog::warn("worker {}: io_uring failed: event streams are written with one send() each from now on", shard_.id());
     ring_.reset();
   }
   return ring_.get();

@@ -178,6 +178,12 @@ bool TlsSession::write(std::string_view plain, std::string& out) {
   return false;
 }
 
+void TlsSession::release_buffers() {
+  SSL_free_buffers(ssl_);  // kept when they hold data
+  drop_consumed_input();
+  if (in_.empty()) std::string().swap(in_);
+}
+
 void TlsSession::close(std::string& out) {
   SinkScope scope(sink_, out);
   if (SSL_is_init_finished(ssl_) == 1) SSL_shutdown(ssl_);

@@ -59,6 +59,8 @@ class TlsSession final {
   // `out`. False on a failure of the session (the connection must end).
   bool write(std::span<const iovec> plain, std::size_t total, std::string& out);
   bool write(std::string_view plain, std::string& out);
+  // Gives back OpenSSL's record buffers while they are empty (an idle event stream keeps none).
+  void release_buffers();
   // Appends the closing alert (close_notify) to `out`.
   void close(std::string& out);
 
