@@ -4,8 +4,11 @@
 // deliveries), with the ratio TLS / plain.
 //
 // Usage: node bench/tls_cost.mjs [build/release/mercure-hub] [subscribers=1000] [events=200]
-//        [data_bytes=100]
-// Every subscriber must receive every event (checked: the run fails otherwise).
+//        [data_bytes=100]    (RATE=events/s, default 20)
+// Events are published at a fixed rate low enough for both hubs and these clients to keep up,
+// so each event is one write per subscriber in both runs (a client that falls behind lets the
+// hub coalesce events into fewer writes, which would flatter the slower run). Every subscriber
+// must receive every event (checked: the run fails otherwise).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ const bin = process.argv[2] || 'build/release/mercure-hub';
 const N = Number(process.argv[3] || 1000);
 const EVENTS = Number(process.argv[4] || 200);
 const DATA = 'x'.repeat(Number(process.argv[5] || 100));
+const RATE = Number(process.env.RATE || 20);
 const KEY = '!ChangeThisMercureHubJWTSecretKey!';
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
@@ -112,7 +116,12 @@ async function run(secure) {
     });
   const cpu0 = cpuUs(hub.pid);
   const t0 = process.hrtime.bigint();
-  for (let e = 0; e < EVENTS; e++) await publish();
+  for (let e = 0; e < EVENTS; e++) {
+    const due = t0 + BigInt(Math.round((e * 1e9) / RATE));
+    const wait = Number(due - process.hrtime.bigint()) / 1e6;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await publish();
+  }
   await deadline(new Promise((resolve) => {
     const check = () => (counts.every((c) => c >= EVENTS) ? resolve() : setTimeout(check, 5));
     check();
@@ -130,7 +139,7 @@ async function run(secure) {
 
 const rows = [];
 for (const secure of [false, true]) rows.push(await run(secure));
-console.log(`# ${N} idle subscribers then ${EVENTS} events of ${DATA.length} bytes to all; hub: 1 worker on core 0; ${new Date().toISOString()}`);
+console.log(`# ${N} idle subscribers then ${EVENTS} events of ${DATA.length} bytes to all at ${RATE}/s; hub: 1 worker on core 0; ${new Date().toISOString()}`);
 console.log('mode     subscribers  delivered  rss_per_subscriber_B  hub_cpu_us_per_delivery   seconds');
 for (const r of rows) {
   console.log(`${r.mode.padEnd(8)} ${String(N).padStart(11)} ${String(r.delivered).padStart(10)} ${r.rssPerSub.toFixed(0).padStart(21)} ${r.usPerDelivery.toFixed(2).padStart(24)} ${r.seconds.toFixed(2).padStart(9)}`);
