@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../lib/browser.mjs';
 import { ARTIFACTS_DIR, startHub } from '../lib/hub.mjs';
-import { publishOk } from '../lib/http.mjs';
+import { HUB_PATH, formEncode, publishOk } from '../lib/http.mjs';
+import { httpsRequest, makeCerts } from '../lib/tls.mjs';
 import { publisherToken, subscriberToken } from '../lib/tokens.mjs';
 
 
@@ -116,6 +117,77 @@ describe('chromium native EventSource', () => {
 
       mkdirSync(ARTIFACTS_DIR, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS_DIR, 'e2e-chromium-eventsource.png') });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('chromium native EventSource over HTTPS (CERT_FILE/KEY_FILE)', () => {
+  let pageServer;
+  let pageOrigin;
+  let certs;
+  let hub;
+  let browser;
+
+  before(async () => {
+    pageServer = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(PAGE);
+    });
+    await new Promise((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+    pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
+    certs = makeCerts();
+    hub = await startHub({
+      env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: pageOrigin, CERT_FILE: certs.ec.cert, KEY_FILE: certs.ec.key, WRITE_TIMEOUT: '2s' },
+    });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await hub?.stop();
+    certs?.remove();
+    await new Promise((resolve) => (pageServer ? pageServer.close(resolve) : resolve()));
+  });
+
+  test("Chromium's TLS stack streams updates, and reconnects over TLS when the hub ends the stream", async () => {
+    assert.equal(hub.tls, true);
+    // The certificate is self-signed: the context accepts it (what a trusted one gives by default).
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${pageOrigin}/`);
+      const topic = 'https://example.com/browser/tls';
+      await page.evaluate(([u]) => window.subscribe(u, false), [`${hub.hubUrl}?topic=${encodeURIComponent(topic)}`]);
+      await page.waitForFunction(() => window.states.includes('open'), null, { timeout: 10_000 });
+      const token = await publisherToken();
+      const publish = async (data) => {
+        const res = await httpsRequest(hub, {
+          ca: certs.ec.ca,
+          method: 'POST',
+          path: HUB_PATH,
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: formEncode({ topic, data }),
+        });
+        assert.equal(res.status, 200, res.text);
+        return res.text;
+      };
+      const first = await publish('over TLS, 1');
+      await page.waitForFunction(() => window.received.length >= 1, null, { timeout: 10_000 });
+      // WRITE_TIMEOUT=2s ends the stream (jittered 80-100%): the browser opens a new TLS
+      // connection and goes on receiving.
+      await page.waitForFunction(() => window.states.filter((s) => s === 'open').length >= 2, null, { timeout: 10_000 });
+      const second = await publish('over TLS, 2');
+      await page.waitForFunction(() => window.received.length >= 2, null, { timeout: 10_000 });
+      const got = await page.evaluate(() => window.received);
+      assert.deepEqual(
+        got.map((e) => [e.lastEventId, e.data]),
+        [
+          [first, 'over TLS, 1'],
+          [second, 'over TLS, 2'],
+        ],
+      );
     } finally {
       await context.close();
     }
