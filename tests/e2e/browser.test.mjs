@@ -37,6 +37,16 @@ window.subscribe = (url, withCredentials) => {
 };
 </script></body></html>`;
 
+/** Serves PAGE on a loopback port: the page's origin differs from the hub's. */
+async function servePage() {
+  const pageServer = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(PAGE);
+  });
+  await new Promise((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+  return { pageServer, pageOrigin: `http://127.0.0.1:${pageServer.address().port}` };
+}
+
 describe('chromium native EventSource', () => {
   let pageServer;
   let pageOrigin;
@@ -44,12 +54,7 @@ describe('chromium native EventSource', () => {
   let browser;
 
   before(async () => {
-    pageServer = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(PAGE);
-    });
-    await new Promise((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-    pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
+    ({ pageServer, pageOrigin } = await servePage());
     hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: pageOrigin } });
     browser = await launchChromium();
   });
@@ -131,12 +136,7 @@ describe('chromium native EventSource over HTTPS (CERT_FILE/KEY_FILE)', () => {
   let browser;
 
   before(async () => {
-    pageServer = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(PAGE);
-    });
-    await new Promise((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-    pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
+    ({ pageServer, pageOrigin } = await servePage());
     certs = makeCerts();
     hub = await startHub({
       env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: pageOrigin, CERT_FILE: certs.ec.cert, KEY_FILE: certs.ec.key, WRITE_TIMEOUT: '2s' },
