@@ -190,6 +190,13 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         co_await linger(&stream);
       } else if (ec == boost::system::errc::protocol_error) {
         spdlog::debug("TLS handshake with {} failed: {}", remote, stream.tls_error());
+      } else if (ec == beast::error::timeout) {
+        // A silent or trickling client, as for a plain request's head (slowloris).
+        const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *deadline_of(accepted, opts.read_header_timeout, opts.read_timeout) - accepted);
+        log_rejection("request rejected: 408 TLS handshake not completed within {} (from {})", format_ms(limit),
+                      remote);
+        shard->metrics().request_rejected(shard->id(), RejectReason::request_timeout);
       }
       stream.close();
       co_return;

@@ -25,6 +25,8 @@ namespace {
 // refused meanwhile), and at most kMaxLingering of them per shard wait for the client to read
 // the answer: a flood of connections must not become a flood of log lines or descriptors.
 constexpr std::size_t kMaxLingering = 16;
+// How long a refused TLS connection may take to complete its handshake and read the answer.
+constexpr auto kRefusalHandshake = std::chrono::seconds(2);
 struct RefusalState {
   LogSampler log{1, std::chrono::seconds(1)};
   std::size_t lingering = 0;
@@ -68,14 +70,26 @@ asio::awaitable<void> refuse_connection(Shard* shard, HttpStream& stream, const 
   std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: " +
                        std::to_string(kRetryAfterSeconds) +
                        "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  // A TLS client reads the answer once the handshake is done (bounded by the same expiry).
-  set_expiry(stream.tcp(), shard->options().dispatch_timeout);
-  auto ec = co_await stream.handshake();
-  if (!ec) ec = co_await stream.write(answer, shard->options().dispatch_timeout);
-  if (!ec && refusals.lingering < kMaxLingering) {
-    ++refusals.lingering;
-    co_await linger(&stream);
-    --refusals.lingering;
+  boost::system::error_code ec;
+  if (stream.is_tls()) {
+    // A TLS client reads the answer only after a handshake: a few at a time, each within a
+    // short fixed time; the others are closed at once (the limit bounds descriptors and CPU).
+    if (refusals.lingering < kMaxLingering) {
+      ++refusals.lingering;
+      stream.tcp().expires_after(kRefusalHandshake);
+      ec = co_await stream.handshake();
+      if (!ec) ec = co_await stream.write(answer, kRefusalHandshake);
+      if (!ec) co_await linger(&stream);
+      --refusals.lingering;
+    }
+  } else {
+    set_expiry(stream.tcp(), shard->options().dispatch_timeout);
+    ec = co_await stream.write(answer, shard->options().dispatch_timeout);
+    if (!ec && refusals.lingering < kMaxLingering) {
+      ++refusals.lingering;
+      co_await linger(&stream);
+      --refusals.lingering;
+    }
   }
   boost::system::error_code ignored;
   stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -21,6 +21,8 @@ namespace {
 
 // Ciphertext read from the socket at a time (a TLS record is at most 16 KiB and a bit).
 constexpr std::size_t kRecordRead = 17 * 1024;
+// records_ gives its memory back past this once sent.
+constexpr std::size_t kKeepRecords = 32 * 1024;
 
 // What a client speaking plain HTTP to the TLS port gets (as Go's servers answer it).
 constexpr std::string_view kPlainHttpAnswer =
@@ -149,10 +151,14 @@ asio::awaitable<HttpStream::error_code> HttpStream::send(std::string_view bytes,
     }
     bytes.remove_prefix(static_cast<std::size_t>(r));
   }
-  if (bytes.empty()) co_return error_code{};
-  if (timeout) set_expiry(stream_, *timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
-                                            asio::as_tuple(asio::use_awaitable));
+  error_code ec;
+  if (!bytes.empty()) {
+    if (timeout) set_expiry(stream_, *timeout);
+    std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                                                           asio::as_tuple(asio::use_awaitable));
+  }
+  // A kept-alive connection does not hold the records of its largest response while idle.
+  if (records_.capacity() > kKeepRecords) std::string().swap(records_);
   co_return ec;
 }
 

@@ -33,6 +33,8 @@ constexpr auto kRetry = std::chrono::milliseconds(10);
 constexpr std::size_t kKeepPendingCapacity = 4096;
 // The shard's scratch space for TLS records gives its memory back past this.
 constexpr std::size_t kKeepRecordsCapacity = 1024 * 1024;
+// What TLS answers (key updates, alerts) may add to a stalled write before the stream is cut off.
+constexpr std::size_t kMaxPendingReplies = 16 * 1024;
 // At most this much is read (and discarded) per readiness event.
 constexpr std::size_t kMaxDrain = 64 * 1024;
 
@@ -64,6 +66,12 @@ void SseConnection::begin(Clock::time_point now) {
   std::string head = std::move(start_.head);
   head.append(settings().chunked ? kHeartbeatChunk : kHeartbeat);
   if (!write_bytes(head, now)) return;
+  // Records that came with the request (a closing alert sent right after it) are read now:
+  // the socket will not signal them again.
+  if (start_.tls && start_.tls->input_pending() > 0 && !process_tls_input()) {
+    close(End::client_gone);
+    return;
+  }
   if (start_.replay) reactor_.mark_dirty(this);
   schedule_next(now);
 }
@@ -175,6 +183,7 @@ bool SseConnection::continue_pending(Clock::time_point now) {
     pending_.clear();
   }
   pending_offset_ = 0;
+  replies_pending_ = 0;
   if (pending_events_ > 0) {
     reactor_.count_delivered(pending_source_, pending_events_);
     pending_events_ = 0;
@@ -299,7 +308,8 @@ bool SseConnection::drain_input() {
 bool SseConnection::drain_tls_input() {
   TlsSession& tls = *start_.tls;
   std::size_t drained = 0;
-  while (drained < kMaxDrain) {
+  bool open = true;
+  while (open && drained < kMaxDrain) {
     auto space = tls.input_space(sizeof sink);
     const ssize_t r = ::recv(fd(), space.data(), space.size(), MSG_DONTWAIT);
     const int error = errno;
@@ -307,33 +317,43 @@ bool SseConnection::drain_tls_input() {
     if (r == 0) return false;
     if (r < 0) {
       if (error == EINTR) continue;
-      return error == EAGAIN || error == EWOULDBLOCK;
+      if (error != EAGAIN && error != EWOULDBLOCK) return false;
+      break;
     }
     drained += static_cast<std::size_t>(r);
-    std::string reply;  // records the session answers with (rare: an alert)
-    for (;;) {
-      std::size_t n = 0;
-      const auto status = tls.read(sink, sizeof sink, n, reply);
-      if (status == TlsSession::Status::ok) continue;
-      if (status == TlsSession::Status::want_read) break;
-      if (status == TlsSession::Status::failed) {
-        spdlog::debug("subscriber {}: TLS error: {}", start_.remote, tls.error());
-      }
-      return false;  // the peer's closing alert, or a protocol error
-    }
-    if (!reply.empty()) {
-      if (!pending_.empty()) {
-        pending_.append(reply);  // after the records already waiting
-      } else {
-        const iovec one = iov_of(reply);
-        if (!send(std::span<const iovec>(&one, 1), reply.size(), 0, DeliverySource::live, Clock::now(),
-                  SendRing::kNotSent)) {
-          return false;
-        }
-      }
-    }
+    open = process_tls_input();
   }
-  tls.release_buffers();
+  if (open) tls.release_buffers();  // an idle stream keeps no input buffer
+  return open;
+}
+
+bool SseConnection::process_tls_input() {
+  TlsSession& tls = *start_.tls;
+  std::string reply;  // records the session answers with (rare: a key update, an alert)
+  for (;;) {
+    std::size_t n = 0;
+    const auto status = tls.read(sink, sizeof sink, n, reply);
+    if (status == TlsSession::Status::ok) continue;
+    if (status == TlsSession::Status::want_read) break;
+    if (status == TlsSession::Status::failed) {
+      spdlog::debug("subscriber {}: TLS error: {}", start_.remote, tls.error());
+    }
+    return false;  // the peer's closing alert, or a protocol error
+  }
+  if (reply.empty()) return true;
+  if (pending_.empty()) {
+    const iovec one = iov_of(reply);
+    return send(std::span<const iovec>(&one, 1), reply.size(), 0, DeliverySource::live, Clock::now(),
+                SendRing::kNotSent);
+  }
+  // After the records already waiting. A client that does not read what it is sent but keeps
+  // asking for answers (key updates) is cut off rather than let grow what is kept for it.
+  replies_pending_ += reply.size();
+  if (replies_pending_ > kMaxPendingReplies) {
+    close(End::slow);
+    return false;
+  }
+  pending_.append(reply);
   return true;
 }
 
@@ -387,16 +407,26 @@ void SseConnection::finish(End why, Clock::time_point now) {
   }
   end_ = why;
   phase_ = Phase::finishing;
-  if (settings().chunked) {
+  // What ends the stream: the last chunk and, over TLS, the closing alert, after what is pending.
+  std::string tail;
+  if (start_.tls) {
+    if (settings().chunked && !start_.tls->write(kLastChunk, tail)) {
+      close(End::client_gone);
+      return;
+    }
+    start_.tls->close(tail);
+    alert_queued_ = true;
+  } else if (settings().chunked) {
+    tail = kLastChunk;
+  }
+  if (!tail.empty()) {
     if (pending_.empty()) {
-      if (!write_bytes(kLastChunk, now)) return;
-    } else if (start_.tls) {
-      if (!start_.tls->write(kLastChunk, pending_)) {
-        close(End::client_gone);
+      const iovec one = iov_of(tail);
+      if (!send(std::span<const iovec>(&one, 1), tail.size(), 0, DeliverySource::live, now, SendRing::kNotSent)) {
         return;
       }
     } else {
-      pending_.append(kLastChunk);
+      pending_.append(tail);
     }
   }
   if (pending_.empty()) {
@@ -427,8 +457,9 @@ void SseConnection::close(End why, bool abandon) {
   }
   subscriber().set_wake({});
   if (start_.tls) {
-    // The closing alert, when nothing is left unsent before it (best effort: not waited for).
-    if (pending_.empty() && why != End::client_gone) {
+    // The closing alert, when finish() did not queue it and nothing is left unsent before it
+    // (best effort: not waited for).
+    if (!alert_queued_ && pending_.empty() && why != End::client_gone) {
       std::string alert;
       start_.tls->close(alert);
       [[maybe_unused]] const ssize_t r = ::send(fd(), alert.data(), alert.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

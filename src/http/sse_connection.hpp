@@ -97,8 +97,11 @@ class SseConnection final : public DeadlineEntry {
   void replay_step(Clock::time_point now);
   // Discards whatever the peer sent; false at end of file or on an error.
   bool drain_input();
-  // TLS: decrypts and discards; false at the peer's closing alert, end of file or an error.
+  // TLS: reads, decrypts and discards; false at the peer's closing alert, end of file or an error.
   bool drain_tls_input();
+  // TLS: decrypts and discards what the session was given, sending its answers; false when the
+  // stream must end (closing alert, protocol error, too many answers kept for a stalled client).
+  bool process_tls_input();
   void schedule_next(Clock::time_point now);
 
   SseReactor& reactor_;
@@ -108,7 +111,9 @@ class SseConnection final : public DeadlineEntry {
   End end_ = End::shutdown;
   std::string pending_;  // bytes the kernel has not taken yet
   std::size_t pending_offset_ = 0;
-  std::size_t pending_events_ = 0;  // events that pending_ completes
+  std::size_t pending_events_ = 0;   // events that pending_ completes
+  std::size_t replies_pending_ = 0;  // TLS answers appended to pending_ since it was last empty
+  bool alert_queued_ = false;        // TLS: finish() put the closing alert after the last chunk
   DeliverySource pending_source_ = DeliverySource::live;
   Clock::time_point pending_since_{};
   Clock::time_point last_write_{};

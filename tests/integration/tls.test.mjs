@@ -8,7 +8,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHub } from '../lib/hub.mjs';
 import { Closer, Connection, DEFAULT_TIMEOUT_MS, HUB_PATH, formEncode, publishOk, request, subscribeOk, withDeadline } from '../lib/http.mjs';
@@ -338,7 +338,17 @@ describe('one TLS hub, as over plain HTTP', () => {
     assert.equal(sub.headers['access-control-allow-origin'], 'https://app.example');
     assert.equal(sub.headers['access-control-allow-credentials'], 'true');
     const path = `${HUB_PATH}/subscriptions/${encodeURIComponent(topic)}`;
-    const api = await request(f.tunnel, { path, headers: { Authorization: `Bearer ${await subscriberToken(['*'])}` } });
+    // The connect event reaches the list through the store, just after the stream's head.
+    const auth = { Authorization: `Bearer ${await subscriberToken(['*'])}` };
+    let api;
+    await withDeadline(
+      (async () => {
+        do api = await request(f.tunnel, { path, headers: auth });
+        while (api.status === 200 && api.json().subscriptions.length === 0);
+      })(),
+      3_000,
+      'the subscription to be listed',
+    );
     assert.equal(api.status, 200, api.text);
     assert.deepEqual(api.json().subscriptions.map((s) => [s.topic, s.active]), [[topic, true]]);
     sub.close();
@@ -388,7 +398,14 @@ describe('one TLS hub, as over plain HTTP', () => {
     await waitForMetrics(f.metrics, (e) => connected(e) === connected(base) + 1 && gone(e) === gone(base) + 1, { what: 'the destroyed one gone', timeoutMs: 3_000 });
     b.conn.socket.end(); // the tunnel closes the TLS session: close_notify, then FIN
     await waitForMetrics(f.metrics, (e) => connected(e) === connected(base) && gone(e) === gone(base) + 2, { what: 'the TLS-closed one gone', timeoutMs: 3_000 });
-    assert.equal(await listed(), 0);
+    // The list follows the disconnect events, which go through the store after the gauge moved.
+    await withDeadline(
+      (async () => {
+        while ((await listed()) !== 0);
+      })(),
+      3_000,
+      'the subscriptions API to list none',
+    );
   });
 });
 
@@ -525,7 +542,7 @@ describe('clients that do not speak TLS', () => {
   });
 
   test('silence, garbage, half a ClientHello, a handshake then silence: dropped within READ_HEADER_TIMEOUT', async (t) => {
-    const { hub, tunnel } = await startTlsHub(t, { workers: 1, env: { READ_HEADER_TIMEOUT: '300ms' } });
+    const { hub, tunnel } = await startTlsHub(t, { workers: 1, env: { READ_HEADER_TIMEOUT: '300ms', METRICS_ENABLED: '1' } });
     const silent = closer.add(await rawSocket(hub));
     const garbage = closer.add(await rawSocket(hub));
     garbage.socket.write(Buffer.concat([Buffer.from([0x00, 0xff, 0x16, 0x03]), randomBytes(200)]));
@@ -541,6 +558,41 @@ describe('clients that do not speak TLS', () => {
     await withDeadline(idleClosed, 2_000, 'the idle TLS connection to be dropped');
     assert.ok(Date.now() - t0 < 2_000);
     assert.equal((await request(tunnel, { path: '/healthz' })).status, 200);
+    // The stalled handshakes (silent, half) and the silent request count as 408s, as on plain HTTP.
+    const timeouts = (await scrape(tunnel)).value('mercure_requests_rejected_total', { status: '408', reason: 'request_timeout' });
+    assert.equal(timeouts, 3);
+    assert.equal((hub.stderr().match(/408 TLS handshake not completed within 300ms/g) || []).length, 2, hub.stderr());
+  });
+
+  test('connections over MAX_CONNECTIONS: a few get the 429 after a handshake, the rest are closed at once', async (t) => {
+    const { hub } = await startTlsHub(t, { workers: 1, env: { MAX_CONNECTIONS: '2' } });
+    const held = closer.add(await tlsConnect(hub, { ca: certs.ec.ca }));
+    const fds = () => readdirSync(`/proc/${hub.pid}/fd`).length;
+    const before = fds();
+    const silent = [];
+    for (let i = 0; i < 40; i++) silent.push(closer.add(await rawSocket(hub)));
+    // Sixteen at most wait for a handshake (2 s); the others are closed without one.
+    await withDeadline(
+      (async () => {
+        while (silent.filter((s) => s.closed).length < 40 - 16 - 1) await new Promise((r) => setImmediate(r));
+      })(),
+      1_500,
+      'the refused connections beyond the handshake cap to be closed',
+      () => `${silent.filter((s) => s.closed).length} closed`,
+    );
+    assert.ok(fds() <= before + 16 + 1, `${fds()} descriptors (${before} before)`);
+    // The waiting ones give up after 2 s; then a refused client that does its handshake reads the 429.
+    await withDeadline(
+      (async () => {
+        while (silent.filter((s) => s.closed).length < 39) await new Promise((r) => setTimeout(r, 20));
+      })(),
+      4_000,
+      'the refused connections waiting for a handshake to be closed',
+    );
+    const refused = await httpsRequest(hub, { ca: certs.ec.ca, path: '/healthz' });
+    assert.equal(refused.status, 429);
+    assert.match(refused.text, /too many connections to the hub/);
+    held.destroy();
   });
 });
 
