@@ -164,6 +164,10 @@ int run_hub(const Config& config) {
   }
 
   ServerOptions options = server_options(config);
+  if (config.cert_file.empty() && config.listen_port == 443) {
+    // SERVER_NAME=https://example.com (Caddy would obtain a certificate) lands here too.
+    spdlog::warn("listening on port 443 in plain HTTP: set CERT_FILE and KEY_FILE to serve HTTPS");
+  }
   if (!config.cert_file.empty()) {
     // Both are set (the config builder refuses one without the other).
     try {

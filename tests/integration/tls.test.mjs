@@ -181,6 +181,17 @@ describe('start-up', () => {
     assert.equal(await fingerprint(certs.rsa.ca), rsaPrint);
   });
 
+  test('SERVER_NAME=https://... without a certificate warns that port 443 serves plain HTTP', async () => {
+    // A bad transport stops the hub after the warning, before it binds the privileged port.
+    const env = { ADDR: undefined, SERVER_NAME: 'https://example.com', TRANSPORT_URL: 'bogus://' };
+    const r = await runHubUntilExit({ env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /port 443 in plain HTTP: set CERT_FILE and KEY_FILE/);
+    const withTls = await runHubUntilExit({ env: { ...env, CERT_FILE: certs.ec.cert, KEY_FILE: certs.ec.key } });
+    assert.equal(withTls.code, 2, withTls.stderr);
+    assert.doesNotMatch(withTls.stderr, /plain HTTP/);
+  });
+
   test('bad TLS settings: exit 2 before listening, one stderr line naming the path and the fault, no key material', async () => {
     const c = certs;
     const missing = join(c.dir, 'no-such-file.pem');
