@@ -1,7 +1,8 @@
 // What serving TLS costs the hub: the same fan-out against a plain hub and a TLS hub (CERT_FILE,
 // a fresh P-256 certificate), one worker pinned to core 0, these clients on core 1. Reports the
-// hub's RSS per idle subscriber and its CPU per delivery (utime + stime from /proc over the
-// deliveries), with the ratio TLS / plain.
+// hub's RSS per idle subscriber, its CPU per new subscriber (connection, handshake, request,
+// registration: utime + stime from /proc over the connect phase, 100 connections at a time) and
+// its CPU per delivery (over the deliveries), with the ratio TLS / plain.
 //
 // Usage: node bench/tls_cost.mjs [build/release/mercure-hub] [subscribers=1000] [events=200]
 //        [data_bytes=100]    (RATE=events/s, default 20)
@@ -91,6 +92,7 @@ function subscribe(port, secure, counts, i) {
 async function run(secure) {
   const { hub, port } = await startHub(secure);
   const rss0 = rssKiB(hub.pid);
+  const connectCpu0 = cpuUs(hub.pid);
   const counts = new Array(N).fill(0);
   const sockets = [];
   for (let i = 0; i < N; i += 100) {
@@ -98,6 +100,7 @@ async function run(secure) {
     for (let k = i; k < Math.min(N, i + 100); k++) batch.push(subscribe(port, secure, counts, k));
     sockets.push(...(await deadline(Promise.all(batch), 30_000, 'subscribers connecting')));
   }
+  const connectUs = (cpuUs(hub.pid) - connectCpu0) / N;
   await new Promise((r) => setTimeout(r, 1500));  // the hub trims memory once a burst of connections is quiet
   const rss1 = rssKiB(hub.pid);
 
@@ -134,14 +137,15 @@ async function run(secure) {
   sockets.forEach((s) => s.destroy());
   hub.kill('SIGTERM');
   await new Promise((r) => hub.once('exit', r));
-  return { mode: secure ? 'tls' : 'plain', rssPerSub: ((rss1 - rss0) * 1024) / N, usPerDelivery: cpu / delivered, delivered, seconds };
+  return { mode: secure ? 'tls' : 'plain', rssPerSub: ((rss1 - rss0) * 1024) / N, usPerDelivery: cpu / delivered, connectUs, delivered, seconds };
 }
 
 const rows = [];
 for (const secure of [false, true]) rows.push(await run(secure));
 console.log(`# ${N} idle subscribers then ${EVENTS} events of ${DATA.length} bytes to all at ${RATE}/s; hub: 1 worker on core 0; ${new Date().toISOString()}`);
-console.log('mode     subscribers  delivered  rss_per_subscriber_B  hub_cpu_us_per_delivery   seconds');
+console.log('mode     subscribers  delivered  rss_per_subscriber_B  hub_cpu_us_per_connect  hub_cpu_us_per_delivery   seconds');
 for (const r of rows) {
-  console.log(`${r.mode.padEnd(8)} ${String(N).padStart(11)} ${String(r.delivered).padStart(10)} ${r.rssPerSub.toFixed(0).padStart(21)} ${r.usPerDelivery.toFixed(2).padStart(24)} ${r.seconds.toFixed(2).padStart(9)}`);
+  console.log(`${r.mode.padEnd(8)} ${String(N).padStart(11)} ${String(r.delivered).padStart(10)} ${r.rssPerSub.toFixed(0).padStart(21)} ${r.connectUs.toFixed(0).padStart(23)} ${r.usPerDelivery.toFixed(2).padStart(24)} ${r.seconds.toFixed(2).padStart(9)}`);
 }
-console.log(`ratio tls/plain: memory ${(rows[1].rssPerSub / rows[0].rssPerSub).toFixed(2)}, cpu per delivery ${(rows[1].usPerDelivery / rows[0].usPerDelivery).toFixed(2)}`);
+const ratio = (k) => (rows[1][k] / rows[0][k]).toFixed(2);
+console.log(`ratio tls/plain: memory ${ratio('rssPerSub')}, cpu per connection ${ratio('connectUs')}, cpu per delivery ${ratio('usPerDelivery')}`);
