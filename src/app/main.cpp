@@ -144,6 +144,19 @@ ServerOptions server_options(const Config& c) {
   return o;
 }
 
+// The certificate served, and a warning when clients are about to refuse it.
+void log_certificate(const TlsContext& ctx, const char* what) {
+  bool warning = false;
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  const std::string text = describe_certificate(ctx, now.count(), warning);
+  if (warning) {
+    spdlog::warn("{}: {}", what, text);
+  } else {
+    spdlog::info("{}: {}", what, text);
+  }
+}
+
 int run_hub(const Config& config) {
   setup_logging(config.log_format, config.debug);
 
@@ -172,6 +185,7 @@ int run_hub(const Config& config) {
     // Both are set (the config builder refuses one without the other).
     try {
       options.tls = std::make_shared<TlsCertificates>(config.cert_file, config.key_file);
+      log_certificate(*options.tls->current(), "TLS");
     } catch (const TlsSetupError& e) {
       std::fprintf(stderr, "mercure-hub: %s\n", e.what());
       return kExitBadSetting;
@@ -270,6 +284,7 @@ int run_hub(const Config& config) {
       options.tls->reload();
       spdlog::info("received SIGHUP: TLS certificate and key read again from \"{}\"; new connections use them",
                    options.tls->cert_file());
+      log_certificate(*options.tls->current(), "TLS");
     } catch (const TlsSetupError& e) {
       spdlog::error("received SIGHUP: TLS files not reloaded, the previous certificate stays in use: {}", e.what());
     }

@@ -4,9 +4,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -90,6 +92,53 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file,
                         "\": " + openssl_reason());
   }
   return ctx;
+}
+
+std::string TlsContext::subject() const {
+  X509* cert = SSL_CTX_get0_certificate(ctx_);
+  if (cert == nullptr) return "";
+  BIO* out = BIO_new(BIO_s_mem());
+  if (out == nullptr) return "";
+  X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out, &data);
+  std::string text(data, n > 0 ? static_cast<std::size_t>(n) : 0);
+  BIO_free(out);
+  return text;
+}
+
+std::int64_t TlsContext::not_after() const {
+  X509* cert = SSL_CTX_get0_certificate(ctx_);
+  if (cert == nullptr) return 0;
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string describe_certificate(const TlsContext& ctx, std::int64_t now_unix, bool& warning) {
+  constexpr std::int64_t kDay = 86'400;
+  constexpr std::int64_t kWarnDays = 14;
+  const std::int64_t until = ctx.not_after();
+  const std::time_t t = static_cast<std::time_t>(until);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  const std::int64_t left = until - now_unix;
+  warning = left < kWarnDays * kDay;
+  const auto days = [](std::int64_t seconds) {
+    const std::int64_t n = seconds / kDay;
+    return std::to_string(n) + (n == 1 ? " day" : " days");
+  };
+  std::string text = "serving \"" + ctx.subject() + "\", valid until " + date;
+  if (left < 0) {
+    text += " (EXPIRED " + days(-left) + " ago: clients will refuse it)";
+  } else if (warning) {
+    text += " (expires in " + days(left) + ": renew it, then send SIGHUP)";
+  } else {
+    text += " (in " + days(left) + ")";
+  }
+  return text;
 }
 
 TlsContext::~TlsContext() {

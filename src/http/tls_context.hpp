@@ -6,6 +6,7 @@
 //
 // Thread-safe once built: sessions are created from it on any shard.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +27,10 @@ class TlsContext final {
   TlsContext& operator=(const TlsContext&) = delete;
 
   [[nodiscard]] ssl_ctx_st* native() const { return ctx_; }
+  // The served certificate's subject (one line, RFC 2253) and its notAfter in seconds since
+  // the epoch, for the start-up and reload log lines.
+  [[nodiscard]] std::string subject() const;
+  [[nodiscard]] std::int64_t not_after() const;
 
  private:
   explicit TlsContext(ssl_ctx_st* ctx) : ctx_(ctx) {}
@@ -36,6 +41,10 @@ class TlsSetupError final : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// "serving <subject>, valid until <date> (in N days)"; `warning` is set when it has expired or
+// expires within 14 days (clients will refuse it).
+[[nodiscard]] std::string describe_certificate(const TlsContext& ctx, std::int64_t now_unix, bool& warning);
 
 // The context new connections are served with, read again from the same files on request
 // (SIGHUP: a renewed certificate without a restart). Connections already open keep the one

@@ -84,6 +84,8 @@ describe('start-up', () => {
     const { hub } = await startTlsHub(t, { workers: 3 });
     assert.match(hub.stderr(), READY_TLS_RE);
     assert.match(hub.stderr(), /listening on https:\/\/127\.0\.0\.1:\d+ \(3 workers\)/);
+    // The test certificate is valid for 2 days: the served certificate is named, with a warning.
+    assert.match(hub.stderr(), /WARN TLS: serving "CN=mercure-hub test ec", valid until \d{4}-\d\d-\d\d [\d:]+ UTC \(expires in [12] days?: renew it, then send SIGHUP\)/);
     assert.equal(hub.tls, true);
     assert.equal(hub.url, `https://127.0.0.1:${hub.port}`);
     assert.equal(hub.hubUrl, `https://127.0.0.1:${hub.port}${HUB_PATH}`);

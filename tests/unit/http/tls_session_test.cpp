@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -288,6 +289,28 @@ TEST(TlsCertificates, ReloadServesTheNewFilesOrKeepsTheOldOnes) {
   std::ofstream(creds.key) << "truncated\n";
   EXPECT_THROW(certs.reload(), TlsSetupError);
   EXPECT_EQ(served_serial(*certs.current()), 2);
+}
+
+TEST(TlsContext, DescribesTheCertificateAndWarnsBeforeItExpires) {
+  Credentials creds;
+  const auto ctx = TlsContext::load(creds.cert, creds.key);
+  EXPECT_EQ(ctx->subject(), "CN=localhost");
+  const std::int64_t until = ctx->not_after();
+  const std::int64_t now = std::time(nullptr);
+  EXPECT_GT(until, now + 3000);  // an hour from the certificate's creation
+  EXPECT_LT(until, now + 3700);
+  constexpr std::int64_t kDay = 86'400;
+  bool warning = true;
+  auto text = describe_certificate(*ctx, until - 30 * kDay - 60, warning);
+  EXPECT_FALSE(warning);
+  EXPECT_NE(text.find("serving \"CN=localhost\", valid until "), std::string::npos) << text;
+  EXPECT_NE(text.find("(in 30 days)"), std::string::npos) << text;
+  text = describe_certificate(*ctx, until - 3 * kDay - 60, warning);
+  EXPECT_TRUE(warning);
+  EXPECT_NE(text.find("expires in 3 days"), std::string::npos) << text;
+  text = describe_certificate(*ctx, until + 2 * kDay + 60, warning);
+  EXPECT_TRUE(warning);
+  EXPECT_NE(text.find("EXPIRED 2 days ago"), std::string::npos) << text;
 }
 
 std::string load_error(const std::string& cert, const std::string& key) {
