@@ -578,7 +578,10 @@ describe('clients that do not speak TLS', () => {
   });
 
   test('connections over MAX_CONNECTIONS: a few get the 429 after a handshake, the rest are closed at once', async (t) => {
-    const { hub } = await startTlsHub(t, { workers: 1, env: { MAX_CONNECTIONS: '2' } });
+    // The held connection and the first silent one fill MAX_CONNECTIONS for the whole test: a
+    // long READ_HEADER_TIMEOUT keeps them from timing out (the default 5 s is too close on a slow
+    // machine, and the last request would then be accepted instead of refused).
+    const { hub } = await startTlsHub(t, { workers: 1, env: { MAX_CONNECTIONS: '2', READ_HEADER_TIMEOUT: '60s' } });
     const held = closer.add(await tlsConnect(hub, { ca: certs.ec.ca }));
     const fds = () => readdirSync(`/proc/${hub.pid}/fd`).length;
     const before = fds();
