@@ -96,13 +96,14 @@ void JwksFetcher::run() {
       // by the one fetch that follows.
       if (source_->wait_until_stopped(next_allowed)) return;
     }
-    (void)source_->take_refresh_request();
+    source_->fetch_started();
     const Result r = refresh(false);
     if (r.outcome == Outcome::unusable || r.outcome == Outcome::transient) {
       spdlog::warn("{} key set: cannot {} from {}: {}{}", role_, loaded() ? "refresh" : "load", url_for_logs_, r.reason,
                    loaded() ? " (the keys already loaded are kept)" : " (retrying)");
     }
     next_allowed = Clock::now() + options_.min_interval;
+    source_->fetch_ended(next_allowed);  // requests waiting for this fetch verify their token again
     if (loaded()) {
       next_periodic = Clock::now() + options_.refresh_interval;
     } else {

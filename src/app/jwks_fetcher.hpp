@@ -8,11 +8,11 @@
 //   connection, a timeout, a 5xx), the hub starts anyway, as the reference does, and the role
 //   refuses tokens ("key set is not loaded") while the fetcher retries: after 1 s, then twice as
 //   long each time, up to 30 s.
-// - Then every hour, and soon after a token names a kid the set does not have (a provider
-//   publishes a new key before signing with it): at most once every `min_interval` whatever
-//   clients send. A document identical to the last one changes nothing. A failed refresh keeps
-//   the keys the hub has (warning); a well-formed set without a usable key is installed (an
-//   emptied set revokes every key), with an error logged.
+// - Then every hour, and at once when a token names a kid the set does not have (a provider
+//   publishes a new key before signing with it; the request waits for that fetch, see
+//   KeySetSource): at most once every `min_interval` whatever clients send. A document identical to the last one
+//   changes nothing. A failed refresh keeps the keys the hub has (warning); a well-formed set without a usable key is
+//   installed (an emptied set revokes every key), with an error logged.
 //
 // Thread-safety: load(), start() and stop() from the thread that owns the fetcher (main); the
 // refresh runs on the fetcher's own thread and only touches the KeySetSource.

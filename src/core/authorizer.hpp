@@ -38,6 +38,9 @@ class Authorizer final {
   [[nodiscard]] Result<Claims> verify_subscriber(std::string_view token, VerifiedTokenCache& cache) const;
   // False when no subscriber key is configured (a hub for anonymous subscribers only).
   [[nodiscard]] bool has_subscriber_key() const { return subscriber_.configured(); }
+  // Each role's key set; null when the role has a configured key (or none).
+  [[nodiscard]] KeySetSource* publisher_key_set() const { return publisher_.key_set.get(); }
+  [[nodiscard]] KeySetSource* subscriber_key_set() const { return subscriber_.key_set.get(); }
 
  private:
   // One role's keys: a configured key, a key set, or none.

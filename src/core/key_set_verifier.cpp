@@ -124,6 +124,53 @@ void KeySetSource::request_refresh() {
   wake_.notify_all();
 }
 
+std::optional<std::uint64_t> KeySetSource::refresh_ticket() const {
+  const std::lock_guard lock(mutex_);
+  if (stopped_) return std::nullopt;
+  // Read under mutex_: fetch_ended() counts the fetch before it clears fetching_.
+  const auto ended = fetches_ended_.load(std::memory_order_acquire);
+  if (fetching_) return ended;
+  if ((refresh_requested_ || refresh_pending_.load(std::memory_order_acquire)) &&
+      std::chrono::steady_clock::now() >= next_allowed_) {
+    return ended;
+  }
+  return std::nullopt;
+}
+
+std::uint64_t KeySetSource::add_listener(std::function<void()> listener) {
+  const std::lock_guard lock(listeners_mutex_);
+  const auto id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void KeySetSource::remove_listener(std::uint64_t id) {
+  const std::lock_guard lock(listeners_mutex_);
+  listeners_.erase(id);
+}
+
+void KeySetSource::notify_listeners() {
+  const std::lock_guard lock(listeners_mutex_);
+  for (auto& [id, listener] : listeners_) listener();
+}
+
+void KeySetSource::fetch_started() {
+  const std::lock_guard lock(mutex_);
+  refresh_pending_.store(false, std::memory_order_release);
+  refresh_requested_ = false;
+  fetching_ = true;
+}
+
+void KeySetSource::fetch_ended(std::chrono::steady_clock::time_point next_allowed) {
+  {
+    const std::lock_guard lock(mutex_);
+    fetches_ended_.fetch_add(1, std::memory_order_acq_rel);
+    fetching_ = false;
+    next_allowed_ = next_allowed;
+  }
+  notify_listeners();
+}
+
 bool KeySetSource::take_refresh_request() {
   const std::lock_guard lock(mutex_);
   refresh_pending_.store(false, std::memory_order_release);
@@ -141,6 +188,9 @@ bool KeySetSource::wait_for_refresh_request(std::chrono::steady_clock::time_poin
   if (stopped_ || !refresh_requested_) return false;
   refresh_requested_ = false;
   refresh_pending_.store(false, std::memory_order_release);
+  // The fetcher fetches at once unless the minimum interval is not over: from here, not from
+  // its fetch_started(), so that refresh_ticket() sees no gap between the two.
+  if (std::chrono::steady_clock::now() >= next_allowed_) fetching_ = true;
   return true;
 }
 
@@ -150,6 +200,7 @@ void KeySetSource::stop() {
     stopped_ = true;
   }
   wake_.notify_all();
+  notify_listeners();
 }
 
 bool KeySetSource::stopped() const {

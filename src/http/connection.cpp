@@ -323,6 +323,12 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
         }
         case http::verb::post: {
           auto outcome = co_await handle_publish(shard, &req, &*target, remote);
+          if (outcome.key_set_wait) {
+            // The token's kid is being fetched: once the fetch ends (or after KeySetWaits::kMaxWait)
+            // the publish goes on, or is refused like any other.
+            (void)co_await shard->key_set_waits().wait(*outcome.key_set_wait);
+            outcome = co_await handle_publish(shard, &req, &*target, remote, false);
+          }
           if (outcome.refusal) {
             res = std::move(*outcome.refusal);
           } else {

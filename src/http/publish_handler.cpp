@@ -88,9 +88,10 @@ Response refuse(Shard* shard, const Request& req, const std::string& remote, con
   return res;
 }
 
-// The token and the CSRF check: the publisher's claims, or the refusal.
-std::variant<Claims, Response> authorize(Shard* shard, const Request& req, const PublishFields& fields,
-                                         const Target& target, const std::string& remote) {
+// The token and the CSRF check: the publisher's claims, or the refusal, or (`may_wait`) the key
+// set fetch to wait for.
+std::variant<Claims, Response, KeySetWait> authorize(Shard* shard, const Request& req, const PublishFields& fields,
+                                                     const Target& target, const std::string& remote, bool may_wait) {
   const auto& opts = shard->options();
   auto found = find_token(fields.authorization, target.first("authorization"), fields.cookie, opts.cookie_name);
   if (!found) return refuse(shard, req, remote, found.error());
@@ -103,6 +104,9 @@ std::variant<Claims, Response> authorize(Shard* shard, const Request& req, const
   }
   auto claims = shard->authorizer().verify_publisher(found->token, shard->publisher_tokens());
   if (!claims) {
+    if (may_wait) {
+      if (auto wait = key_set_wait(shard->authorizer().publisher_key_set(), claims.error())) return *wait;
+    }
     return refuse(shard, req, remote,
                   Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason, claims.error().check});
   }
@@ -110,14 +114,16 @@ std::variant<Claims, Response> authorize(Shard* shard, const Request& req, const
 }
 
 // Everything before the transport: the token, the CSRF check, the form and its topics, then
-// Hub::publish. Returns the refusal, or nullopt once the update is with the transport, which
-// then calls `done` (and `id`, `cors_origin` are set).
-std::optional<Response> start_publish(Shard* shard, const Request& req, const Target& target, const std::string& remote,
-                                      std::string& id, std::string_view& cors_origin, Transport::Done done) {
+// Hub::publish. Returns the refusal (or the key set fetch to wait for), or nothing once the
+// update is with the transport, which then calls `done` (and `id`, `cors_origin` are set).
+using PublishStart = std::variant<std::monostate, Response, KeySetWait>;
+PublishStart start_publish(Shard* shard, const Request& req, const Target& target, const std::string& remote,
+                           bool may_wait, std::string& id, std::string_view& cors_origin, Transport::Done done) {
   const auto& opts = shard->options();
   const PublishFields fields(req);
-  auto authorized = authorize(shard, req, fields, target, remote);
+  auto authorized = authorize(shard, req, fields, target, remote, may_wait);
   if (auto* refusal = std::get_if<Response>(&authorized)) return std::move(*refusal);
+  if (auto* wait = std::get_if<KeySetWait>(&authorized)) return *wait;
   auto* claims = &std::get<Claims>(authorized);
 
   if (!is_form_content_type(fields.content_type)) {
@@ -137,7 +143,7 @@ std::optional<Response> start_publish(Shard* shard, const Request& req, const Ta
   if (!published) return refuse(shard, req, remote, published.error());
   id = std::move(*published);
   if (origin_allowed(fields.origin, opts.cors_origins)) cors_origin = fields.origin;
-  return std::nullopt;
+  return std::monostate{};
 }
 
 // One publish in flight: what its acknowledgement needs to resume the connection's coroutine
@@ -170,6 +176,7 @@ struct PublishInitiation {
   const Request* req;
   const Target* target;
   std::string remote;
+  bool may_wait;
 
   template <typename Handler>
   void operator()(Handler&& handler) {
@@ -192,16 +199,21 @@ struct PublishInitiation {
         std::move(h)(std::move(outcome));
       });
     };
-    auto refusal =
-        start_publish(shard, *req, *target, pending->remote, pending->id, pending->cors_origin, std::move(done));
-    if (refusal) {
-      auto executor = pending->executor;
-      asio::post(executor, [pending = std::move(pending), res = std::move(*refusal)]() mutable {
-        auto h = std::move(pending->handler);
-        pending.reset();
-        std::move(h)(PublishOutcome{std::move(res), {}, {}});
-      });
+    auto started = start_publish(shard, *req, *target, pending->remote, may_wait, pending->id, pending->cors_origin,
+                                 std::move(done));
+    if (std::holds_alternative<std::monostate>(started)) return;
+    PublishOutcome outcome;
+    if (auto* refusal = std::get_if<Response>(&started)) {
+      outcome.refusal = std::move(*refusal);
+    } else {
+      outcome.key_set_wait = std::get<KeySetWait>(started);
     }
+    auto executor = pending->executor;
+    asio::post(executor, [pending = std::move(pending), outcome = std::move(outcome)]() mutable {
+      auto h = std::move(pending->handler);
+      pending.reset();
+      std::move(h)(std::move(outcome));
+    });
   }
 };
 
@@ -210,15 +222,15 @@ struct PublishInitiation {
 std::optional<Response> refuse_publish_before_body(Shard* shard, const Request& req, const Target& target,
                                                    const std::string& remote) {
   const PublishFields fields(req);
-  auto authorized = authorize(shard, req, fields, target, remote);
+  auto authorized = authorize(shard, req, fields, target, remote, true);
   if (auto* refusal = std::get_if<Response>(&authorized)) return std::move(*refusal);
   return std::nullopt;
 }
 
 asio::awaitable<PublishOutcome> handle_publish(Shard* shard, const Request* req, const Target* target,
-                                               std::string remote) {
+                                               std::string remote, bool may_wait) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(PublishOutcome)>(
-      PublishInitiation{shard, req, target, std::move(remote)}, asio::use_awaitable);
+      PublishInitiation{shard, req, target, std::move(remote), may_wait}, asio::use_awaitable);
 }
 
 }  // namespace mercure

@@ -46,6 +46,7 @@ Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authoriz
       trimmer_(std::make_unique<MemoryTrimmer>(io_)) {}
 
 Shard::~Shard() {
+  key_set_waits_.unlisten();  // the fetchers may run on: no more posts to io_ from them
   if (thread_.joinable()) {
     force_stop();
     thread_.join();
@@ -69,6 +70,7 @@ tcp::endpoint Shard::local_endpoint() const {
 }
 
 void Shard::start() {
+  key_set_waits_.start(io_, authorizer_);
   asio::co_spawn(io_, accept_loop(), log_exception);
   thread_ = std::thread([this] {
     // An exception out of a completion handler (a library throwing where it should report an
@@ -143,6 +145,7 @@ void Shard::request_stop() {
     for (ShardConnection* c : live) c->shutdown();
     streams_->shutdown_all();
     trimmer_->stop();
+    key_set_waits_.close();
   });
 }
 

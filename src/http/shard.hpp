@@ -6,6 +6,7 @@
 #include "core/admission.hpp"
 #include "core/subscriber_index.hpp"
 #include "core/verified_token_cache.hpp"
+#include "http/key_set_wait.hpp"
 #include "http/server_options.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -75,6 +76,8 @@ class Shard final {
   // Tokens this shard already verified, per role (see core/verified_token_cache.hpp).
   [[nodiscard]] VerifiedTokenCache& publisher_tokens() { return publisher_tokens_; }
   [[nodiscard]] VerifiedTokenCache& subscriber_tokens() { return subscriber_tokens_; }
+  // Requests waiting for a key set fetch (an unknown kid, see key_set_wait.hpp).
+  [[nodiscard]] KeySetWaits& key_set_waits() { return key_set_waits_; }
   [[nodiscard]] boost::asio::io_context& io() { return io_; }
   // The shard's event streams (see sse_reactor.hpp).
   [[nodiscard]] SseReactor& streams() { return *streams_; }
@@ -98,6 +101,7 @@ class Shard final {
   SubscriberIndex index_;
   VerifiedTokenCache publisher_tokens_;
   VerifiedTokenCache subscriber_tokens_;
+  KeySetWaits key_set_waits_;
   std::unordered_set<ShardConnection*> connections_;
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_;

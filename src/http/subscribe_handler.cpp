@@ -101,6 +101,14 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* str
   } else {
     auto verified = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
     if (!verified) {
+      // A kid the key set is being fetched for: verified again once the fetch ends.
+      if (auto wait = key_set_wait(shard->authorizer().subscriber_key_set(), verified.error())) {
+        (void)co_await shard->key_set_waits().wait(*wait);
+        set_expiry(stream->tcp(), opts.dispatch_timeout);  // the answer's write: from now
+        verified = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
+      }
+    }
+    if (!verified) {
       co_return co_await reject(
           Error{Errc::unauthorized, "invalid subscriber token: " + verified.error().reason, verified.error().check});
     }

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startHub } from '../lib/hub.mjs';
-import { Closer, DEFAULT_TIMEOUT_MS, publish, publishOk, subscribeOk } from '../lib/http.mjs';
+import { Closer, DEFAULT_TIMEOUT_MS, publish, publishOk, subscribe, subscribeOk, withDeadline } from '../lib/http.mjs';
 import { mint } from '../lib/tokens.mjs';
 import { runHubUntilExit, tempDir } from '../lib/store.mjs';
 
@@ -27,11 +27,21 @@ class JwksServer {
     this.requests = 0;
     this.status = 200;
     this.body = null; // when set, served instead of {keys}
+    this.gate = null; // when set, a promise each answer waits for (a slow or hung provider)
+    this.arrived = []; // resolvers called when a request arrives
+  }
+
+  /** Resolves once `requests` reaches `n`. */
+  requestsReach(n) {
+    if (this.requests >= n) return Promise.resolve();
+    return new Promise((resolve) => this.arrived.push(() => this.requests >= n && (resolve(), true)));
   }
 
   async start(port = 0) {
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer(async (req, res) => {
       this.requests += 1;
+      this.arrived = this.arrived.filter((check) => !check());
+      if (this.gate) await this.gate;
       const body = this.body ?? JSON.stringify({ keys: this.keys.map((k) => k.jwk) });
       res.writeHead(this.status, { 'content-type': 'application/json' });
       res.end(body);
@@ -141,8 +151,8 @@ describe('tokens verified with a key set', () => {
     // The provider rotates: a new key in, the first one out.
     const rotated = signingKey('es256');
     idp.keys = [rotated];
-    const statuses = await publishUntilAccepted(hub, [['topic', topic], ['data', 'new key']], await tokenOf(rotated, { publish: ['*'] }));
-    assert.equal(statuses[0], 401, 'the first token with the new kid arrives before the hub knows the key');
+    // The first token naming the new kid waits for the fetch it causes, as with the reference.
+    await publishOk(hub, [['topic', topic], ['data', 'new key']], { token: await tokenOf(rotated, { publish: ['*'] }) });
     assert.equal(idp.requests, 2, 'fetched again once');
     const old = await publish(hub, [['topic', topic], ['data', 'dropped key']], { token: firstToken });
     assert.equal(old.status, 401, 'a key dropped from the set no longer verifies, even a token accepted before');
@@ -154,6 +164,69 @@ describe('tokens verified with a key set', () => {
     }
     await publishOk(hub, [['topic', topic], ['data', 'still fine']], { token: await tokenOf(rotated, { publish: ['*'] }) });
     assert.ok(idp.requests <= 3, `${idp.requests} fetches`);
+  });
+
+  test('requests naming a new kid wait for the one fetch they cause (publishers and subscribers); others are not held up', async (t) => {
+    const [pubKey, subKey] = [signingKey('es256'), signingKey('rs256')];
+    const [pubIdp, subIdp] = [await jwksServer(t, [pubKey]), await jwksServer(t, [subKey])];
+    const hub = await hubWith(t, { PUBLISHER_JWKS_URL: pubIdp.url, SUBSCRIBER_JWKS_URL: subIdp.url });
+    const topic = `https://example.com/waiting/${randomUUID()}`;
+    const [newPub, newSub] = [signingKey('eddsa'), signingKey('es256')];
+    let release;
+    const gate = new Promise((resolve) => (release = resolve));
+    pubIdp.gate = gate;
+    subIdp.gate = gate;
+    pubIdp.keys = [pubKey, newPub];
+    subIdp.keys = [subKey, newSub];
+
+    const subscribing = subscribe(hub, [topic], { token: await tokenOf(newSub, { subscribe: [topic] }), timeoutMs: 3 * DEFAULT_TIMEOUT_MS });
+    const newToken = await tokenOf(newPub, { publish: [topic] });
+    const publishing = [1, 2, 3].map((i) => publish(hub, [['topic', topic], ['data', `waited ${i}`]], { token: newToken, timeoutMs: 3 * DEFAULT_TIMEOUT_MS }));
+    await withDeadline(Promise.all([pubIdp.requestsReach(2), subIdp.requestsReach(2)]), DEFAULT_TIMEOUT_MS, 'the fetches asked for by the new kids');
+    // While the fetches are held by the provider, tokens of known keys are served as usual.
+    const other = closer.add(await subscribeOk(hub, [topic], { token: await tokenOf(subKey, { subscribe: [topic] }) }));
+    await publishOk(hub, [['topic', topic], ['data', 'known key']], { token: await tokenOf(pubKey, { publish: [topic] }) });
+    await other.waitForEvent((e) => e.data === 'known key');
+    let settled = false;
+    Promise.all([subscribing, ...publishing]).finally(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'the requests naming the new kids wait for the fetch');
+
+    release();
+    const sub = closer.add(await subscribing);
+    assert.equal(sub.status, 200, sub.text);
+    for (const res of await Promise.all(publishing)) assert.equal(res.status, 200, res.text);
+    assert.deepEqual([pubIdp.requests, subIdp.requests], [2, 2], 'one fetch per key set for all the waiting requests');
+    await publishOk(hub, [['topic', topic], ['data', 'after']], { token: newToken });
+    await sub.waitForEvent((e) => e.data === 'after');
+    await other.waitForEvent((e) => ['waited 1', 'waited 2', 'waited 3'].every((d) => other.events.some((x) => x.data === d)));
+  });
+
+  test('a fetch that fails, or does not end within 5 s: the waiting request gets its 401', async (t) => {
+    const key = signingKey('es256');
+    const failing = await jwksServer(t, [key]);
+    const hub = await hubWith(t, { PUBLISHER_JWKS_URL: failing.url, ALLOW_ANONYMOUS: '1' });
+    const topic = `https://example.com/unfetched/${randomUUID()}`;
+    failing.status = 500;
+    const refused = await publish(hub, [['topic', topic], ['data', 'x']], { token: await tokenOf(signingKey('es256'), { publish: [topic] }) });
+    assert.equal(refused.status, 401);
+    assert.match(refused.text, /no key with kid/);
+    assert.equal(failing.requests, 2, 'the new kid made the hub fetch once');
+    assert.match(hub.stderr(), /publisher key set: cannot refresh from .*HTTP status 500.*the keys already loaded are kept/);
+
+    const hung = await jwksServer(t, [key]);
+    const second = await hubWith(t, { PUBLISHER_JWKS_URL: hung.url, ALLOW_ANONYMOUS: '1' });
+    let release;
+    hung.gate = new Promise((resolve) => (release = resolve));
+    t.after(() => release());
+    const t0 = Date.now();
+    const waiting = publish(second, [['topic', topic], ['data', 'y']], { token: await tokenOf(signingKey('es256'), { publish: [topic] }), timeoutMs: 4 * DEFAULT_TIMEOUT_MS });
+    await withDeadline(hung.requestsReach(2), DEFAULT_TIMEOUT_MS, 'the fetch asked for by the new kid');
+    await publishOk(second, [['topic', topic], ['data', 'known key']], { token: await tokenOf(key, { publish: [topic] }) });
+    const late = await waiting;
+    const waited = Date.now() - t0;
+    assert.equal(late.status, 401, late.text);
+    assert.ok(waited >= 4_500 && waited < 9_000, `answered after ${waited} ms (the wait is bounded at 5 s)`);
   });
 
   test('a provider that does not answer at start-up: the hub starts, refuses its tokens, and loads the set when it answers', async (t) => {

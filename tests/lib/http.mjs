@@ -542,10 +542,10 @@ export function formEncode(fields) {
 }
 
 /** Publishes an update; resolves with the complete Response (status not checked). */
-export function publish(hub, fields, { token, headers = {}, query = '', rawBody } = {}) {
+export function publish(hub, fields, { token, headers = {}, query = '', rawBody, timeoutMs } = {}) {
   const h = { 'Content-Type': 'application/x-www-form-urlencoded', ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
-  return request(hub, { method: 'POST', path: HUB_PATH + query, headers: h, body: rawBody ?? formEncode(fields) });
+  return request(hub, { method: 'POST', path: HUB_PATH + query, headers: h, body: rawBody ?? formEncode(fields), timeoutMs });
 }
 
 /** Publishes and asserts 200; resolves with the id the hub answered. */

@@ -270,6 +270,45 @@ TEST(KeySetSource, ManyRequestsBeforeTheFetcherLooksAreOne) {
   EXPECT_FALSE(source.wait_until_stopped(std::chrono::steady_clock::now()));
 }
 
+TEST(KeySetSource, ATicketOnlyWhenAFetchIsUnderWayOrStartsAtOnce) {
+  using Clock = std::chrono::steady_clock;
+  KeySetSource source("https://idp.example/jwks");
+  int told = 0;
+  const auto id = source.add_listener([&] { ++told; });
+  EXPECT_FALSE(source.refresh_ticket()) << "nothing asked for";
+  source.request_refresh();
+  ASSERT_EQ(source.refresh_ticket(), 0U) << "the first unknown kid is fetched at once";
+  ASSERT_TRUE(source.wait_for_refresh_request(Clock::now()));
+  EXPECT_EQ(source.refresh_ticket(), 0U) << "the fetcher took the request: the fetch is under way";
+  source.fetch_started();
+  source.fetch_ended(Clock::now() + std::chrono::hours(1));
+  EXPECT_EQ(source.fetches_ended(), 1U);
+  EXPECT_EQ(told, 1);
+  EXPECT_FALSE(source.refresh_ticket());
+  source.request_refresh();
+  EXPECT_FALSE(source.refresh_ticket()) << "within the minimum interval: answered at once";
+  ASSERT_TRUE(source.wait_for_refresh_request(Clock::now()));
+  EXPECT_FALSE(source.refresh_ticket()) << "the fetcher waits out the interval first";
+  source.fetch_started();
+  EXPECT_EQ(source.refresh_ticket(), 1U) << "a periodic or delayed fetch under way is waited for too";
+  source.fetch_ended(Clock::now() - std::chrono::seconds(1));
+  EXPECT_EQ(told, 2);
+  source.request_refresh();
+  EXPECT_EQ(source.refresh_ticket(), 2U) << "the interval is over";
+  source.remove_listener(id);
+  source.stop();
+  EXPECT_EQ(told, 2) << "a removed listener is not called";
+  EXPECT_FALSE(source.refresh_ticket()) << "stopped: no fetch to wait for";
+}
+
+TEST(KeySetSource, StopTellsTheListeners) {
+  KeySetSource source("https://idp.example/jwks");
+  int told = 0;
+  (void)source.add_listener([&] { ++told; });
+  source.stop();
+  EXPECT_EQ(told, 1);
+}
+
 TEST(KeySetSource, StopWakesAWaitingFetcherWithoutARequest) {
   KeySetSource source("file:///etc/jwks.json");
   std::thread stopper([&] { source.stop(); });
