@@ -226,6 +226,14 @@ int run_hub(const Config& config) {
       }
       if (*last) subscriptions.set_last_event_id(**last);
     }
+    if (auto* redis = dynamic_cast<RedisTransport*>(transport.get())) {
+      // The cluster's subscriptions as of the entry this hub reads after; and those of a hub
+      // taken for dead end with the events that hub could not send.
+      subscriptions.seed(redis->take_initial_subscriptions());
+      redis->set_departed_handler([&hub](std::vector<Subscription> departed) {
+        for (auto& s : departed) hub.publish_subscription(std::move(s));
+      });
+    }
     transport->add_listener([&subscriptions](const Transport::UpdatePtr& u) { subscriptions.observe(*u); });
     hub.set_subscriptions(&subscriptions);
     spdlog::info("subscriptions: subscription events and the subscriptions API are on");

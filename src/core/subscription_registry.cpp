@@ -20,6 +20,15 @@ void SubscriptionRegistry::observe(const Update& update) {
   }
 }
 
+void SubscriptionRegistry::seed(std::vector<Subscription> subscriptions) {
+  std::lock_guard lock(mutex_);
+  for (auto& s : subscriptions) {
+    if (!s.active) continue;
+    auto key = std::make_pair(s.topic, s.subscriber);
+    active_.insert_or_assign(std::move(key), std::move(s));
+  }
+}
+
 SubscriptionRegistry::Snapshot SubscriptionRegistry::list(const std::optional<std::string_view>& topic) const {
   std::lock_guard lock(mutex_);
   Snapshot out{last_event_id_, {}};

@@ -33,6 +33,8 @@ class SubscriptionRegistry final {
 
   // Transport listener: called for every dispatched update.
   void observe(const Update& update);
+  // The subscriptions a shared transport lists as active when this hub starts (other hubs').
+  void seed(std::vector<Subscription> subscriptions);
 
   // Active subscriptions, ordered by (topic, subscriber); `topic` filters when set.
   [[nodiscard]] Snapshot list(const std::optional<std::string_view>& topic = std::nullopt) const;

@@ -30,8 +30,14 @@ Result<void> apply_parameter(RedisOptions& o, const std::string& key, const std:
       return bad("parameter \"max_batch\": " + quoted(value) + " is not a number between 1 and 100000");
     }
     o.max_batch = *n;
+  } else if (key == "node_timeout") {
+    auto n = parse_unsigned<std::uint32_t>(value);
+    if (!n || *n < 2 || *n > 3600) {
+      return bad("parameter \"node_timeout\": " + quoted(value) + " is not a number of seconds between 2 and 3600");
+    }
+    o.node_timeout = std::chrono::seconds(*n);
   } else {
-    return bad("unknown parameter " + quoted(key) + " (known: stream, size, max_batch)");
+    return bad("unknown parameter " + quoted(key) + " (known: stream, size, max_batch, node_timeout)");
   }
   return {};
 }

@@ -11,12 +11,15 @@
 //                     "mercure". Hubs sharing a stream (and a Redis) form one cluster.
 //   size=N            events kept in the stream (0 = unbounded); default 100000
 //   max_batch=N       1..100000 publishes sent in one pipelined round trip; default 1024
+//   node_timeout=N    2..3600 seconds: a hub that has not shown signs of life for this long is
+//                     taken for dead, and its subscriptions for ended; default 15
 // `rediss://` (TLS) is refused with a reason (this build's hiredis has no TLS); anything else
 // (unknown parameter, bad value, fragment) is Errc::bad_request with one line naming the culprit.
 // Pure function; safe to call from any thread.
 
 #include "core/error.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,11 +36,19 @@ struct RedisOptions {
   std::string stream = "mercure";
   std::uint64_t size = 100'000;
   std::size_t max_batch = 1024;
+  std::chrono::seconds node_timeout{15};
 
   // host:port/db, for logs (never the password).
   [[nodiscard]] std::string describe() const;
   // The id index key: "<stream>:ids".
   [[nodiscard]] std::string index_key() const { return stream + ":ids"; }
+  // The active subscriptions of the cluster (a hash: subscription id -> encoded subscription),
+  // the hubs (a sorted set: node -> when it is taken for dead, in ms) and, per hub, the ids of
+  // the subscriptions it announced (a set): "<stream>:subscriptions", "<stream>:nodes",
+  // "<stream>:node:<node>".
+  [[nodiscard]] std::string subscriptions_key() const { return stream + ":subscriptions"; }
+  [[nodiscard]] std::string nodes_key() const { return stream + ":nodes"; }
+  [[nodiscard]] std::string node_key_prefix() const { return stream + ":node:"; }
 };
 
 [[nodiscard]] Result<RedisOptions> parse_redis_url(std::string_view url);

@@ -1,13 +1,20 @@
 #pragma once
-// The Lua script every publish runs in Redis (EVAL, atomic on the server):
-//   KEYS[1] the stream, KEYS[2] its id index (a hash: update id -> entry id)
+// The Lua scripts the Redis transport runs (EVAL, each atomic on the server).
+//
+// Publish, run for every update:
+//   KEYS[1] the stream, KEYS[2] its id index (a hash: update id -> entry id), KEYS[3] the
+//   cluster's active subscriptions (a hash: subscription id -> encoded subscription), KEYS[4]
+//   this hub's node set (the ids of the subscriptions it announced)
 //   ARGV[1] the update id, ARGV[2] the size cap (0 = none), ARGV[3] the event record,
-//   ARGV[4] the origin, ARGV[5] the encoded subscription ('' for an ordinary update)
+//   ARGV[4] the origin, ARGV[5] the encoded subscription ('' for an ordinary update; its first
+//   character is '1' when active), ARGV[6] the subscription id
 // Returns nil when the id is already in the index (the publisher gets 409), else the new entry
 // id. Trimming: while the stream holds more than the cap, the oldest entries are deleted with
 // their index fields, at most 64 per publish, so one publish never does unbounded work and the
 // stream still shrinks back under the cap after the cap is lowered. Field "i" comes first in
-// every entry: the trimming loop reads the id there.
+// every entry: the trimming loop reads the id there. A subscription event also records (or
+// removes) the subscription in KEYS[3] and KEYS[4], with the entry: a hub that starts later
+// reads the list as of the entry it starts reading after.
 
 #include <string_view>
 
@@ -18,6 +25,13 @@ if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return false end
 local entry
 if ARGV[5] ~= '' then
   entry = redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'r', ARGV[3], 'o', ARGV[4], 's', ARGV[5])
+  if string.sub(ARGV[5], 1, 1) == '1' then
+    redis.call('HSET', KEYS[3], ARGV[6], ARGV[5])
+    redis.call('SADD', KEYS[4], ARGV[6])
+  else
+    redis.call('HDEL', KEYS[3], ARGV[6])
+    redis.call('SREM', KEYS[4], ARGV[6])
+  end
 else
   entry = redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'r', ARGV[3], 'o', ARGV[4])
 end
@@ -34,6 +48,48 @@ if cap > 0 then
   end
 end
 return entry
+)lua";
+
+// Start-up: where to start reading, and the subscriptions active as of that entry.
+//   KEYS[1] the stream, KEYS[2] the active subscriptions
+// Returns {XREVRANGE's newest entry (empty when none), the encoded subscriptions}.
+inline constexpr std::string_view kRedisStartScript = R"lua(
+return {redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1), redis.call('HVALS', KEYS[2])}
+)lua";
+
+// A hub's sign of life, every second, and the claim of a dead hub's subscriptions:
+//   KEYS[1] the hubs (a sorted set: node -> when it is taken for dead, ms of Redis's clock),
+//   KEYS[2] the active subscriptions
+//   ARGV[1] this node, ARGV[2] its timeout (ms; '0': it stops, taken for dead now), ARGV[3] the
+//   node set key prefix, ARGV[4] '1' to claim a dead hub's subscriptions
+// Returns {} or {dead node, encoded subscriptions...}: at most 256 per call (the claimed
+// subscriptions leave the list at once; a dead hub with more stays dead for the next call), so
+// each call is bounded and exactly one hub claims each subscription.
+inline constexpr std::string_view kRedisNodeScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local timeout = tonumber(ARGV[2])
+if timeout > 0 then
+  redis.call('ZADD', KEYS[1], now + timeout, ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], 0, ARGV[1])
+end
+if ARGV[4] ~= '1' then return {} end
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
+if #dead == 0 then return {} end
+local node = dead[1]
+local set = ARGV[3] .. node
+local ids = redis.call('SPOP', set, 256)
+if redis.call('SCARD', set) == 0 then redis.call('ZREM', KEYS[1], node) end
+local out = {node}
+for _, id in ipairs(ids) do
+  local s = redis.call('HGET', KEYS[2], id)
+  if s then
+    redis.call('HDEL', KEYS[2], id)
+    out[#out + 1] = s
+  end
+end
+return out
 )lua";
 
 }  // namespace mercure

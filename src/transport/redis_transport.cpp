@@ -53,11 +53,24 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
   if (!opened) throw StoreError(opened.error().reason);
   expect_type(**opened, options_, options_.stream, "stream");
   expect_type(**opened, options_, options_.index_key(), "hash");
-  const std::string_view last[] = {"XREVRANGE", options_.stream, "+", "-", "COUNT", "1"};
-  auto reply = (*opened)->command(last);
+  expect_type(**opened, options_, options_.subscriptions_key(), "hash");
+  expect_type(**opened, options_, options_.nodes_key(), "zset");
+  // Where to read from, and the subscriptions active as of that entry, in one atomic step.
+  const std::string subscriptions_key = options_.subscriptions_key();
+  const std::string_view start[] = {"EVAL", kRedisStartScript, "2", options_.stream, subscriptions_key};
+  auto reply = (*opened)->command(start);
   if (!reply) throw StoreError(reply.error().reason);
-  const redisReply& entries = **reply;
-  if (entries.type != REDIS_REPLY_ARRAY) throw StoreError("redis " + options_.describe() + ": XREVRANGE failed");
+  const redisReply& both = **reply;
+  if (both.type != REDIS_REPLY_ARRAY || both.elements != 2 || both.element[0]->type != REDIS_REPLY_ARRAY ||
+      both.element[1]->type != REDIS_REPLY_ARRAY) {
+    throw StoreError("redis " + options_.describe() +
+                     ": reading the stream's last entry failed: " + std::string(reply_text(both)));
+  }
+  const redisReply& entries = *both.element[0];
+  for (std::size_t i = 0; i < both.element[1]->elements; ++i) {
+    auto s = decode_subscription(reply_text(*both.element[1]->element[i]));
+    if (s && s->active) initial_subscriptions_.push_back(std::move(*s));
+  }
   last_entry_ = "0-0";
   if (entries.elements > 0) {
     // Whoever wrote the newest entry, its id must order (seq) for this hub to follow the stream.
@@ -74,6 +87,7 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
         options_.size, options_.size);
   }
   writer_connection_ = std::move(*opened);
+  beat(false);  // listed among the hubs before it announces any subscription
   writer_ = std::thread([this] { write_loop(); });
   reader_ = std::thread([this] { read_loop(); });
 }
@@ -215,6 +229,7 @@ void RedisTransport::write_loop() {
       // Also when idle: readiness follows Redis without waiting for a publish to fail.
       if (failing_.load() || !writer_connection_ || !writer_connection_->idle_and_open()) probe();
       acknowledge_unread(false);
+      beat(true);
       last_sweep = std::chrono::steady_clock::now();
       continue;
     }
@@ -223,8 +238,12 @@ void RedisTransport::write_loop() {
     if (const auto now = std::chrono::steady_clock::now(); now - last_sweep >= kProbeInterval) {
       last_sweep = now;  // also under a load that never lets the writer idle
       acknowledge_unread(false);
+      beat(true);
     }
   }
+  // Everything queued was sent (this hub's departing subscribers included): the others take
+  // what this hub still listed for ended at their next beat.
+  stop_beating();
   writer_connection_.reset();
 }
 
@@ -236,6 +255,8 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
     return;
   }
   const std::string index = options_.index_key();
+  const std::string subs = options_.subscriptions_key();
+  const std::string node_set = options_.node_key_prefix() + node_;
   const std::string cap = std::to_string(options_.size);
   std::vector<std::uint64_t> counters;
   std::vector<std::string> ids;  // for messages: the updates now belong to sent_ (and the reader)
@@ -252,8 +273,11 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
       record = encode_event_record(*p.update);
       origin = node_ + ":" + std::to_string(counter);
       subscription = p.update->subscription ? encode_subscription(*p.update->subscription) : std::string();
-      const std::string_view args[] = {
-          "EVAL", kRedisPublishScript, "2", options_.stream, index, ids.back(), cap, record, origin, subscription};
+      const std::string_view subscription_id =
+          p.update->subscription && !p.update->topics.empty() ? std::string_view(p.update->topics.front()) : "";
+      const std::string_view args[] = {"EVAL",         kRedisPublishScript, "4", options_.stream, index,  subs,
+                                       node_set,       ids.back(),          cap, record,          origin, subscription,
+                                       subscription_id};
       writer_connection_->append(args);
       std::lock_guard lock(sent_mutex_);
       sent_.emplace(counter, Sent{std::move(p.update), std::move(p.done)});

@@ -25,10 +25,18 @@
 // Listeners run on the reader thread: cheap and non-blocking. Durability is Redis's: stored
 // means in Redis's memory (and, with appendfsync always, on its disk).
 //
+// Subscriptions across hubs (redis_nodes.cpp): subscription events also keep the cluster's
+// list of active subscriptions in Redis (see redis_script.hpp), which a starting hub reads with
+// its starting entry (initial_subscriptions()). Every hub tells Redis it is alive every second;
+// one that has not for `node_timeout` (killed, cut off) is taken for dead by the first other hub
+// to notice, which claims its subscriptions and hands them to its departed-subscriptions handler
+// (the hub publishes their "inactive" events, as the dead hub would have).
+//
 // Thread-safety: every public member may be called from any thread. Entries read before a
 // listener was added are not delivered to it (the hub adds its listeners before it serves).
 
 #include "core/metrics.hpp"
+#include "core/subscription.hpp"
 #include "core/transport.hpp"
 #include "transport/publish_queue.hpp"
 #include "transport/redis_connection.hpp"
@@ -38,6 +46,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +79,14 @@ class RedisTransport final : public Transport {
 
   [[nodiscard]] RedisHistory& store() { return history_; }
 
+  // The subscriptions active in the cluster when this hub started reading the stream (once; the
+  // second call returns nothing).
+  [[nodiscard]] std::vector<Subscription> take_initial_subscriptions();
+  // Called on the writer thread with the subscriptions of a hub taken for dead (claimed by this
+  // hub alone). Without a handler, this hub claims nothing.
+  using DepartedHandler = std::function<void(std::vector<Subscription>)>;
+  void set_departed_handler(DepartedHandler handler);
+
  private:
   using Pending = PublishQueue::Pending;
   static constexpr const char* kWho = "redis transport";
@@ -87,6 +104,10 @@ class RedisTransport final : public Transport {
   void probe();
   // Logs transitions only: the first failure (with its cause) and the recovery.
   void set_failing(bool failing, const Error* cause);
+  // The sign of life, and (`claim`, with a handler) a dead hub's subscriptions (redis_nodes.cpp).
+  void beat(bool claim);
+  // This hub stops: taken for dead at once (writer thread, after the last batch).
+  void stop_beating();
   void read_loop();  // redis_reader.cpp
   // Whether the stream's last generated id is below the last entry read (reader thread).
   bool stream_went_back(RedisConnection& connection);
@@ -139,6 +160,10 @@ class RedisTransport final : public Transport {
   std::string last_entry_;   // reader thread only, after construction
   std::mutex reader_mutex_;  // guards reader_connection_ (interrupt() from close())
   std::unique_ptr<RedisConnection> reader_connection_;
+
+  std::mutex subscriptions_mutex_;
+  std::vector<Subscription> initial_subscriptions_;  // guarded by subscriptions_mutex_
+  DepartedHandler departed_;                         // guarded by subscriptions_mutex_
 
   std::mutex join_mutex_;
   std::thread writer_;

@@ -303,6 +303,67 @@ test('the subscriptions API of one hub lists the subscribers of the other; conne
   assert.equal(watcher.events.filter((e) => JSON.parse(e.data).topic === API).length, 0);
 });
 
+/** The subscriptions hub `h` lists for `topic` (subscriber ids). */
+async function listedOn(h, token, topic) {
+  const res = await request(h, { path: `${SUBS}/${encodeURIComponent(topic)}`, headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, res.text);
+  return JSON.parse(res.text).subscriptions.map((s) => s.subscriber);
+}
+
+test('a hub that joins later lists the subscribers the others have, not those already gone', async () => {
+  const stream = `late-${randomUUID()}`;
+  const env = { SUBSCRIPTIONS: '1' };
+  const a = await clusterHub(stream, { env });
+  const token = await subscriberToken([API]);
+  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  const topic = freshTopic();
+  const staying = closer.add(await subscribeOk(a, [topic]));
+  const leaving = closer.add(await subscribeOk(a, [topic]));
+  const connects = [];
+  for (let i = 0; i < 2; i++) {
+    connects.push(JSON.parse((await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic && !connects.some((c) => c.subscriber === JSON.parse(e.data).subscriber))).data));
+  }
+  leaving.close();
+  const gone = JSON.parse((await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic && JSON.parse(e.data).active === false)).data);
+  const stayed = connects.find((c) => c.subscriber !== gone.subscriber);
+  assert.ok(stayed && staying);
+
+  const b = await clusterHub(stream, { env });
+  assert.deepEqual(await listedOn(b, token, topic), [stayed.subscriber], 'listed from its start, no event needed');
+  assert.deepEqual(await listedOn(a, token, topic), [stayed.subscriber]);
+});
+
+test('a hub killed with SIGKILL: after node_timeout one other hub ends its subscriptions, with their events', async () => {
+  const stream = `killed-${randomUUID()}`;
+  const opts = { params: { node_timeout: '3' }, env: { SUBSCRIPTIONS: '1' } };
+  const [a, b, c] = [await clusterHub(stream, opts), await clusterHub(stream, opts), await clusterHub(stream, opts)];
+  const token = await subscriberToken([API]);
+  const watchers = [closer.add(await subscribeOk(a, [API], { token })), closer.add(await subscribeOk(c, [API], { token }))];
+  const topic = freshTopic();
+  closer.add(await subscribeOk(b, [topic]));
+  const connect = JSON.parse((await watchers[0].waitForEvent((e) => JSON.parse(e.data).topic === topic)).data);
+  assert.deepEqual(await listedOn(c, token, topic), [connect.subscriber]);
+  await b.kill();
+  // A hub started meanwhile reads the dead hub's subscriber from the list, then its end.
+  const d = await clusterHub(stream, opts);
+  assert.deepEqual(await listedOn(d, token, topic), [connect.subscriber]);
+  const isEnd = (e) => JSON.parse(e.data).subscriber === connect.subscriber && JSON.parse(e.data).active === false;
+  const t0 = Date.now();
+  for (const w of watchers) await w.waitForEvent(isEnd, { timeoutMs: 15_000 });
+  assert.ok(Date.now() - t0 < 12_000, `ended after ${Date.now() - t0} ms (node_timeout=3)`);
+  for (const h of [a, c, d]) {
+    await until(async () => (await listedOn(h, token, topic)).length === 0, 'the dead hub\'s subscriber delisted');
+  }
+  // Exactly one hub claimed it: one end event, before a later event of the stream.
+  const marker = freshTopic();
+  closer.add(await subscribeOk(a, [marker]));
+  for (const w of watchers) {
+    await w.waitForEvent((e) => JSON.parse(e.data).topic === marker);
+    assert.equal(w.events.filter(isEnd).length, 1);
+  }
+  assert.match(a.stderr() + c.stderr() + d.stderr(), /hub [0-9a-f]{16} gave no sign of life for 3 s: its 1 subscription\(s\) ended/);
+});
+
 test('metrics: updates accepted and the pipeline batch histogram', async () => {
   const stream = `metrics-${randomUUID()}`;
   const h = await clusterHub(stream, { env: { METRICS_ENABLED: '1' } });

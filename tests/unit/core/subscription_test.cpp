@@ -96,5 +96,19 @@ TEST(SubscriptionRegistry, FollowsConnectAndDisconnectEventsAndEveryId) {
   EXPECT_EQ(r.last_event_id(), "e5");
 }
 
+TEST(SubscriptionRegistry, SeededWithAnotherHubsActiveSubscriptionsThenFollowsTheirEvents) {
+  SubscriptionRegistry r;
+  r.set_last_event_id("stored-7");
+  r.seed(
+      {{"a", "s1", std::string("{\"u\":1}"), true}, {"a", "s2", std::nullopt, false}, {"b", "s3", std::nullopt, true}});
+  EXPECT_EQ(r.size(), 2U) << "an inactive one is not listed";
+  EXPECT_EQ(r.last_event_id(), "stored-7") << "seeding moves no id";
+  ASSERT_TRUE(r.find("a", "s1").second.has_value());
+  EXPECT_EQ(r.find("a", "s1").second->payload_json, "{\"u\":1}");
+  r.observe(subscription_event("e8", {"a", "s1", std::nullopt, false}));
+  EXPECT_FALSE(r.find("a", "s1").second.has_value());
+  EXPECT_EQ(r.size(), 1U);
+}
+
 }  // namespace
 }  // namespace mercure

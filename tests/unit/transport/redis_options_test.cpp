@@ -32,12 +32,17 @@ TEST(RedisOptions, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(o.index_key(), "mercure:ids");
   EXPECT_EQ(o.size, 100'000U);
   EXPECT_EQ(o.max_batch, 1024U);
+  EXPECT_EQ(o.node_timeout, std::chrono::seconds(15));
+  EXPECT_EQ(o.subscriptions_key(), "mercure:subscriptions");
+  EXPECT_EQ(o.nodes_key(), "mercure:nodes");
+  EXPECT_EQ(o.node_key_prefix(), "mercure:node:");
   EXPECT_TRUE(o.username.empty());
   EXPECT_TRUE(o.password.empty());
 }
 
 TEST(RedisOptions, HostPortDatabaseAndParameters) {
-  const RedisOptions o = ok("redis://10.0.0.7:6380/3?stream=hub%3Aevents&size=0&max_batch=64");
+  const RedisOptions o = ok("redis://10.0.0.7:6380/3?stream=hub%3Aevents&size=0&max_batch=64&node_timeout=60");
+  EXPECT_EQ(o.node_timeout, std::chrono::seconds(60));
   EXPECT_EQ(o.host, "10.0.0.7");
   EXPECT_EQ(o.port, 6380);
   EXPECT_EQ(o.db, 3U);
@@ -83,6 +88,9 @@ TEST(RedisOptions, RefusesWhatItCannotServe) {
   EXPECT_NE(bad("redis://cache?size=-1").find("size"), std::string::npos);
   EXPECT_NE(bad("redis://cache?max_batch=0").find("max_batch"), std::string::npos);
   EXPECT_NE(bad("redis://cache?max_batch=100001").find("max_batch"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?node_timeout=1").find("node_timeout"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?node_timeout=3601").find("node_timeout"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?node_timeout=15s").find("number of seconds"), std::string::npos);
   EXPECT_NE(bad("redis://cache?stream=a%20b").find("stream"), std::string::npos);
   EXPECT_NE(bad("redis://cache?stream=").find("stream"), std::string::npos);
   EXPECT_NE(bad("redis://cache?size=1&size=2").find("more than once"), std::string::npos);
