@@ -28,6 +28,8 @@ int http_status(Errc code) noexcept {
       return 408;
     case Errc::conflict:
       return 409;
+    case Errc::expectation_failed:
+      return 417;
     case Errc::payload_too_large:
       return 413;
     case Errc::header_too_large:
@@ -58,6 +60,8 @@ const char* errc_name(Errc code) noexcept {
       return "request_timeout";
     case Errc::conflict:
       return "conflict";
+    case Errc::expectation_failed:
+      return "expectation_failed";
     case Errc::payload_too_large:
       return "payload_too_large";
     case Errc::header_too_large:

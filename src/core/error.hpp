@@ -18,6 +18,7 @@ enum class Errc {
   method_not_allowed,  // 405
   request_timeout,     // 408: a request not received within the read timeouts
   conflict,            // 409: an event with this id is already stored
+  expectation_failed,  // 417: an Expect the hub does not meet (only 100-continue is)
   payload_too_large,   // 413
   header_too_large,    // 431
   too_many_requests,   // 429

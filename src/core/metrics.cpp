@@ -50,6 +50,8 @@ std::string_view reject_reason_name(RejectReason r) noexcept {
       return "request_timeout";
     case RejectReason::conflict:
       return "conflict";
+    case RejectReason::expectation_failed:
+      return "expectation_failed";
     case RejectReason::payload_too_large:
       return "payload_too_large";
     case RejectReason::too_many_requests:
@@ -85,6 +87,8 @@ int reject_reason_status(RejectReason r) noexcept {
       return http_status(Errc::method_not_allowed);
     case RejectReason::conflict:
       return http_status(Errc::conflict);
+    case RejectReason::expectation_failed:
+      return http_status(Errc::expectation_failed);
     case RejectReason::payload_too_large:
       return http_status(Errc::payload_too_large);
     case RejectReason::too_many_requests:
@@ -119,6 +123,8 @@ RejectReason reject_reason_of(const Error& e) noexcept {
       return RejectReason::method_not_allowed;
     case Errc::conflict:
       return RejectReason::conflict;
+    case Errc::expectation_failed:
+      return RejectReason::expectation_failed;
     case Errc::payload_too_large:
       return RejectReason::payload_too_large;
     case Errc::header_too_large:

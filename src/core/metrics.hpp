@@ -49,6 +49,7 @@ enum class RejectReason : std::uint8_t {
   method_not_allowed,    // 405
   request_timeout,       // 408: a request head or body not received in time
   conflict,              // 409: an event with this id is already stored
+  expectation_failed,    // 417: an Expect other than 100-continue
   payload_too_large,     // 413: a body, a topic or a number of topics over its limit
   too_many_requests,     // 429: (reserved; the limits use the two reasons below)
   too_many_connections,  // 429: the hub's or the client address's connection limit
@@ -57,7 +58,7 @@ enum class RejectReason : std::uint8_t {
   unavailable,           // 503: shutting down, or the transport refused the update
   internal,              // 500
 };
-inline constexpr std::size_t kRejectReasons = 17;
+inline constexpr std::size_t kRejectReasons = 18;
 
 [[nodiscard]] std::string_view disconnect_reason_name(DisconnectReason r) noexcept;
 [[nodiscard]] std::string_view delivery_source_name(DeliverySource s) noexcept;

@@ -242,7 +242,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     if (!ec && !bad_framing && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a large body: a publisher whose
       // token is refused is answered now, and the connection closed (its body is not read).
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      if (expects_continue(parser.get())) {
         if (parser.get().method() == http::verb::post) {
           if (auto target = parse_target(parser.get().target()); target && target->path == kHubPath) {
             if (auto refusal = refuse_publish_before_body(shard, parser.get(), *target, remote)) {

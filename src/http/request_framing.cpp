@@ -31,14 +31,28 @@ std::vector<std::string_view> transfer_codings(const http::request_header<>& hea
   return out;
 }
 
+// Whether the comma-separated list `value` holds `token` (case-insensitive).
+bool has_token(std::string_view value, std::string_view token) {
+  for (;;) {
+    const auto comma = value.find(',');
+    if (boost::beast::iequals(trim_ows(value.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) return false;
+    value.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
 
 std::optional<Error> framing_error(const http::request_header<>& head) {
   // One pass over the few fields of a request (on every publish: no look-ups by name, each a
   // walk of Beast's case-insensitive tree).
   int transfer_encodings = 0, hosts = 0, authorizations = 0, origins = 0;
+  std::optional<std::string_view> expect;  // the first Expect line, as Go's server reads it
   for (const auto& f : head) {
     switch (f.name()) {
+      case http::field::expect:
+        if (!expect) expect = f.value();
+        break;
       case http::field::transfer_encoding:
         ++transfer_encodings;
         break;
@@ -72,7 +86,16 @@ std::optional<Error> framing_error(const http::request_header<>& head) {
   if (hosts == 0 && head.version() >= 11) return Error{Errc::bad_request, "missing Host header (HTTP/1.1)"};
   if (authorizations > 1) return Error{Errc::bad_request, "more than one Authorization header"};
   if (origins > 1) return Error{Errc::bad_request, "more than one Origin header"};
+  if (expect && !expect->empty() && !has_token(*expect, "100-continue")) {
+    return Error{Errc::expectation_failed,
+                 "unsupported Expect \"" + printable_excerpt(*expect) + "\" (only 100-continue is)"};
+  }
   return std::nullopt;
+}
+
+bool expects_continue(const http::request_header<>& head) {
+  const auto it = head.find(http::field::expect);
+  return it != head.end() && has_token(it->value(), "100-continue");
 }
 
 }  // namespace mercure

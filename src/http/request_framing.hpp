@@ -17,7 +17,12 @@ namespace mercure {
 // than exactly "chunked" (another coding, "chunked" not last, twice, or in an HTTP/1.0
 // request), or an HTTP/1.1 request without exactly one Host. Also a head that names two
 // credentials or two origins (Authorization or Origin twice): which one would count is a guess.
-// nullopt when the head is fine.
+// And the 417 for an Expect other than 100-continue (as Go's server answers: an expectation the
+// hub cannot meet must not be ignored). nullopt when the head is fine.
 [[nodiscard]] std::optional<Error> framing_error(const boost::beast::http::request_header<>& head);
+
+// Whether the client waits for "100 Continue" before its body (the first Expect line lists
+// 100-continue, in any case).
+[[nodiscard]] bool expects_continue(const boost::beast::http::request_header<>& head);
 
 }  // namespace mercure

@@ -49,6 +49,40 @@ describe('HTTP/1.1 details', () => {
     await assertAlive(hub);
   });
 
+  test('an Expect other than 100-continue gets 417 and a close, as from Go\'s server; 100-continue in any case or in a list gets its 100', async () => {
+    for (const [request, expect] of [
+      ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: something\r\n\r\n', 'something'],
+      [`POST ${HUB_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 200-ok\r\n\r\n`, '200-ok'],
+    ]) {
+      const s = await rawSocket(hub);
+      try {
+        s.socket.write(request);
+        await s.waitFor((st) => st.closed, 3000, 'the connection closed after the 417');
+        assert.match(s.text, /^HTTP\/1\.1 417 Expectation Failed\r\n/);
+        assert.match(s.text, /\r\nconnection: close\r\n/i);
+        assert.ok(s.text.endsWith(`unsupported Expect "${expect}" (only 100-continue is)\n`), s.text);
+      } finally {
+        s.socket.destroy();
+      }
+    }
+    for (const expect of ['100-Continue', 'foo, 100-continue']) {
+      const s = await rawSocket(hub);
+      try {
+        const body = formEncode({ topic: 'https://example.com/expect', data: expect });
+        s.socket.write(
+          `POST ${HUB_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await publisherToken()}\r\n` +
+            `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nExpect: ${expect}\r\n\r\n`,
+        );
+        await s.waitFor((st) => /^HTTP\/1\.1 100 /.test(st.text), 900, `HTTP/1.1 100 Continue for "${expect}"`);
+        s.socket.write(body);
+        await s.waitFor((st) => /HTTP\/1\.1 200 [^\r]*\r\n[\s\S]*\r\n\r\nurn:uuid:/.test(st.text), 3000, 'the 200 response');
+      } finally {
+        s.socket.destroy();
+      }
+    }
+    await assertAlive(hub);
+  });
+
   test('a chunked request body is accepted', async () => {
     const conn = await Connection.open(hub, { parseSse: false });
     try {

@@ -64,12 +64,14 @@ TEST(Metrics, ClassifiesAnErrorByItsCodeAndForTokensByItsCheck) {
   EXPECT_EQ(reject_reason_of(Error{Errc::forbidden, "x"}), RejectReason::forbidden_topic);
   EXPECT_EQ(reject_reason_of(Error{Errc::header_too_large, "x"}), RejectReason::headers_too_large);
   EXPECT_EQ(reject_reason_of(Error{Errc::conflict, "x"}), RejectReason::conflict);
+  EXPECT_EQ(reject_reason_of(Error{Errc::expectation_failed, "x"}), RejectReason::expectation_failed);
+  EXPECT_EQ(reject_reason_status(RejectReason::expectation_failed), 417);
   EXPECT_EQ(reject_reason_of(Error{Errc::request_timeout, "x"}), RejectReason::request_timeout);
   EXPECT_EQ(reject_reason_of(Error{Errc::too_many_requests, "x"}), RejectReason::too_many_requests);
   // Every code maps to a reason of the same status.
   for (Errc c : {Errc::bad_request, Errc::unauthorized, Errc::forbidden, Errc::not_found, Errc::method_not_allowed,
-                 Errc::conflict, Errc::payload_too_large, Errc::header_too_large, Errc::too_many_requests,
-                 Errc::unavailable, Errc::internal}) {
+                 Errc::conflict, Errc::expectation_failed, Errc::payload_too_large, Errc::header_too_large,
+                 Errc::too_many_requests, Errc::unavailable, Errc::internal}) {
     EXPECT_EQ(reject_reason_status(reject_reason_of(Error{c, "x"})), http_status(c)) << errc_name(c);
   }
 }
