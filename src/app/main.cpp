@@ -226,14 +226,9 @@ int run_hub(const Config& config) {
       }
       if (*last) subscriptions.set_last_event_id(**last);
     }
-    if (auto* redis = dynamic_cast<RedisTransport*>(transport.get())) {
-      // The cluster's subscriptions as of the entry this hub reads after; and those of a hub
-      // taken for dead end with the events that hub could not send.
+    // The cluster's subscriptions as of the entry this hub reads after.
+    if (auto* redis = dynamic_cast<RedisTransport*>(transport.get()))
       subscriptions.seed(redis->take_initial_subscriptions());
-      redis->set_departed_handler([&hub](std::vector<Subscription> departed) {
-        for (auto& s : departed) hub.publish_subscription(std::move(s));
-      });
-    }
     transport->add_listener([&subscriptions](const Transport::UpdatePtr& u) { subscriptions.observe(*u); });
     hub.set_subscriptions(&subscriptions);
     spdlog::info("subscriptions: subscription events and the subscriptions API are on");
@@ -270,6 +265,9 @@ int run_hub(const Config& config) {
     std::fprintf(stderr, "mercure-hub: %s\n", e.what());
     return 1;
   }
+  // Every listener is in (the registry, every worker): the cluster's stream is read from the
+  // entry the transport started at, so none of them misses an event after its start.
+  if (auto* redis = dynamic_cast<RedisTransport*>(transport.get())) redis->start_reading();
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
   for (auto& fetcher : key_set_fetchers) fetcher->start();
   const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };

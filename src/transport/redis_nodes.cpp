@@ -18,53 +18,40 @@ std::vector<Subscription> RedisTransport::take_initial_subscriptions() {
   return std::exchange(initial_subscriptions_, {});
 }
 
-void RedisTransport::set_departed_handler(DepartedHandler handler) {
-  std::lock_guard lock(subscriptions_mutex_);
-  departed_ = std::move(handler);
-}
-
-void RedisTransport::beat(bool claim) {
+void RedisTransport::beat() {
   if (!writer_connection_ || !writer_connection_->idle_and_open()) return;  // the probe reconnects
-  DepartedHandler handler;
-  if (claim && !stopping_.load()) {  // stopping: this hub could no longer publish what it claims
-    std::lock_guard lock(subscriptions_mutex_);
-    handler = departed_;
-  }
   const std::string nodes = options_.nodes_key();
   const std::string subscriptions = options_.subscriptions_key();
+  const std::string ends = options_.subscription_ends_key();
+  const std::string index = options_.index_key();
+  const std::string hold = options_.claim_hold_key();
   const std::string timeout = std::to_string(std::chrono::milliseconds(options_.node_timeout).count());
   const std::string prefix = options_.node_key_prefix();
-  const std::string_view args[] = {"EVAL", kRedisNodeScript,   "2", nodes, subscriptions, node_, timeout,
-                                   prefix, handler ? "1" : "0"};
+  const std::string_view args[] = {
+      "EVAL", kRedisNodeScript, "6", nodes, subscriptions, ends, options_.stream, index, hold, node_, timeout, prefix};
   auto reply = writer_connection_->command(args);
-  if (!reply) return;  // lost: the next probe or publish says so
+  if (!reply) return;  // lost: the next probe or publish says so (a claim done meanwhile is complete)
   const redisReply& r = **reply;
   if (r.type != REDIS_REPLY_ARRAY) {
     spdlog::warn("redis transport: hub liveness: {}", reply_text(r));
     return;
   }
-  if (r.elements == 0 || !handler) return;
-  const std::string_view dead = reply_text(*r.element[0]);
-  std::vector<Subscription> departed;
-  departed.reserve(r.elements - 1);
-  for (std::size_t i = 1; i < r.elements; ++i) {
-    auto s = decode_subscription(reply_text(*r.element[i]));
-    if (!s) continue;
-    s->active = false;
-    departed.push_back(std::move(*s));
+  if (r.elements == 2 && r.element[1]->type == REDIS_REPLY_INTEGER && r.element[1]->integer > 0) {
+    spdlog::info("redis transport: hub {} gave no sign of life for {} s: {} of its subscriptions ended",
+                 reply_text(*r.element[0]), options_.node_timeout.count(), r.element[1]->integer);
   }
-  if (departed.empty()) return;
-  spdlog::info("redis transport: hub {} gave no sign of life for {} s: its {} subscription(s) ended", dead,
-               options_.node_timeout.count(), departed.size());
-  call_quietly(kWho, "departed-subscriptions handler", handler, std::move(departed));
 }
 
 void RedisTransport::stop_beating() {
   if (!writer_connection_ || !writer_connection_->idle_and_open()) return;
   const std::string nodes = options_.nodes_key();
   const std::string subscriptions = options_.subscriptions_key();
+  const std::string ends = options_.subscription_ends_key();
+  const std::string index = options_.index_key();
+  const std::string hold = options_.claim_hold_key();
   const std::string prefix = options_.node_key_prefix();
-  const std::string_view args[] = {"EVAL", kRedisNodeScript, "2", nodes, subscriptions, node_, "0", prefix, "0"};
+  const std::string_view args[] = {
+      "EVAL", kRedisNodeScript, "6", nodes, subscriptions, ends, options_.stream, index, hold, node_, "0", prefix};
   (void)writer_connection_->command(args);
 }
 

@@ -49,6 +49,10 @@ struct RedisOptions {
   [[nodiscard]] std::string subscriptions_key() const { return stream + ":subscriptions"; }
   [[nodiscard]] std::string nodes_key() const { return stream + ":nodes"; }
   [[nodiscard]] std::string node_key_prefix() const { return stream + ":node:"; }
+  // The end events prepared for the active subscriptions, and the claim hold (see
+  // transport/redis_script.hpp): "<stream>:subscription_ends", "<stream>:claim_hold".
+  [[nodiscard]] std::string subscription_ends_key() const { return stream + ":subscription_ends"; }
+  [[nodiscard]] std::string claim_hold_key() const { return stream + ":claim_hold"; }
 };
 
 [[nodiscard]] Result<RedisOptions> parse_redis_url(std::string_view url);

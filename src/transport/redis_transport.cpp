@@ -1,5 +1,6 @@
 #include "transport/redis_transport.hpp"
 
+#include "core/sse_frame.hpp"
 #include "transport/event_record.hpp"
 #include "transport/lmdb_store.hpp"
 #include "transport/redis_entry.hpp"
@@ -54,6 +55,7 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
   expect_type(**opened, options_, options_.stream, "stream");
   expect_type(**opened, options_, options_.index_key(), "hash");
   expect_type(**opened, options_, options_.subscriptions_key(), "hash");
+  expect_type(**opened, options_, options_.subscription_ends_key(), "hash");
   expect_type(**opened, options_, options_.nodes_key(), "zset");
   // Where to read from, and the subscriptions active as of that entry, in one atomic step.
   const std::string subscriptions_key = options_.subscriptions_key();
@@ -87,8 +89,13 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
         options_.size, options_.size);
   }
   writer_connection_ = std::move(*opened);
-  beat(false);  // listed among the hubs before it announces any subscription
+  beat();  // listed among the hubs before it announces any subscription
   writer_ = std::thread([this] { write_loop(); });
+}
+
+void RedisTransport::start_reading() {
+  std::lock_guard join(join_mutex_);
+  if (reader_.joinable() || closed_.load()) return;
   reader_ = std::thread([this] { read_loop(); });
 }
 
@@ -163,6 +170,18 @@ void RedisTransport::acknowledge_unread(bool all) {
   for (auto& done : due) call_quietly(kWho, "publish acknowledgement", done, Result<void>{});
 }
 
+std::string RedisTransport::end_event(const Update& announced) {
+  Update ended;
+  ended.id = uuids_.next();
+  ended.topics = announced.topics;
+  Subscription s = *announced.subscription;
+  s.active = false;
+  ended.data = subscription_json(s, true);
+  ended.is_private = true;
+  ended.frame = make_sse_frame(ended);
+  return ended.id + ' ' + encode_event_record(ended);
+}
+
 bool RedisTransport::pause(std::chrono::milliseconds d) {
   std::unique_lock lock(pause_mutex_);
   return stopped_.wait_for(lock, d, [&] { return closed_.load(); });
@@ -229,7 +248,7 @@ void RedisTransport::write_loop() {
       // Also when idle: readiness follows Redis without waiting for a publish to fail.
       if (failing_.load() || !writer_connection_ || !writer_connection_->idle_and_open()) probe();
       acknowledge_unread(false);
-      beat(true);
+      beat();
       last_sweep = std::chrono::steady_clock::now();
       continue;
     }
@@ -238,7 +257,7 @@ void RedisTransport::write_loop() {
     if (const auto now = std::chrono::steady_clock::now(); now - last_sweep >= kProbeInterval) {
       last_sweep = now;  // also under a load that never lets the writer idle
       acknowledge_unread(false);
-      beat(true);
+      beat();
     }
   }
   // Everything queued was sent (this hub's departing subscribers included): the others take
@@ -256,6 +275,7 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
   }
   const std::string index = options_.index_key();
   const std::string subs = options_.subscriptions_key();
+  const std::string ends = options_.subscription_ends_key();
   const std::string node_set = options_.node_key_prefix() + node_;
   const std::string cap = std::to_string(options_.size);
   std::vector<std::uint64_t> counters;
@@ -266,6 +286,7 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
     std::string record;
     std::string origin;
     std::string subscription;
+    std::string end;
     for (auto& p : batch) {
       const std::uint64_t counter = ++next_counter_;
       counters.push_back(counter);
@@ -275,9 +296,12 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
       subscription = p.update->subscription ? encode_subscription(*p.update->subscription) : std::string();
       const std::string_view subscription_id =
           p.update->subscription && !p.update->topics.empty() ? std::string_view(p.update->topics.front()) : "";
-      const std::string_view args[] = {"EVAL",         kRedisPublishScript, "4", options_.stream, index,  subs,
-                                       node_set,       ids.back(),          cap, record,          origin, subscription,
-                                       subscription_id};
+      end.clear();
+      if (p.update->subscription && p.update->subscription->active) end = end_event(*p.update);
+      const std::string_view args[] = {
+          "EVAL", kRedisPublishScript, "5", options_.stream, index,  subs,         node_set,
+          ends,   ids.back(),          cap, record,          origin, subscription, subscription_id,
+          end};
       writer_connection_->append(args);
       std::lock_guard lock(sent_mutex_);
       sent_.emplace(counter, Sent{std::move(p.update), std::move(p.done)});

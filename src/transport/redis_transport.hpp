@@ -9,8 +9,9 @@
 // publish), then reads the replies in order. 409 for an id already stored and 503 when Redis
 // refused or cannot be reached are acknowledged at once.
 //
-// Reader thread: XREAD BLOCK from the last entry it read (the stream's end at start-up), and
-// for each entry calls every listener with the update, seq derived from the entry id. An
+// Reader thread (from start_reading()): XREAD BLOCK from the last entry it read (the stream's
+// end at construction), and for each entry calls every listener with the update, seq derived
+// from the entry id. An
 // update this hub published is delivered as the Update object it was given (recognised by the
 // entry's origin field), then acknowledged: as with the LMDB transport, a publisher's 200 means
 // the update is stored and this hub's subscribers have it, so a subscriber that connects after
@@ -27,17 +28,19 @@
 //
 // Subscriptions across hubs (redis_nodes.cpp): subscription events also keep the cluster's
 // list of active subscriptions in Redis (see redis_script.hpp), which a starting hub reads with
-// its starting entry (initial_subscriptions()). Every hub tells Redis it is alive every second;
-// one that has not for `node_timeout` (killed, cut off) is taken for dead by the first other hub
-// to notice, which claims its subscriptions and hands them to its departed-subscriptions handler
-// (the hub publishes their "inactive" events, as the dead hub would have).
+// its starting entry (take_initial_subscriptions()); each announced subscription comes with its
+// end event, prepared. Every hub tells Redis it is alive every second; one that has not for
+// `node_timeout` (killed, cut off) is taken for dead by the first other hub to notice, whose
+// script appends the prepared end events of the dead hub's subscriptions to the stream (every
+// hub then reads them as the dead hub's own).
 //
 // Thread-safety: every public member may be called from any thread. Entries read before a
-// listener was added are not delivered to it (the hub adds its listeners before it serves).
+// listener was added are not delivered to it (the hub adds its listeners, then starts reading).
 
 #include "core/metrics.hpp"
 #include "core/subscription.hpp"
 #include "core/transport.hpp"
+#include "core/uuid.hpp"
 #include "transport/publish_queue.hpp"
 #include "transport/redis_connection.hpp"
 #include "transport/redis_history.hpp"
@@ -46,7 +49,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +70,10 @@ class RedisTransport final : public Transport {
   RedisTransport& operator=(const RedisTransport&) = delete;
 
   void add_listener(Listener listener) override;
+  // Starts the reader, from the entry read at construction: entries are delivered only to the
+  // listeners added before (the subscriptions registry must see every event after its seed).
+  // Until then nothing is delivered, and this hub's publishes are not acknowledged.
+  void start_reading();
   void publish(NewUpdatePtr update, Done done) override;
   [[nodiscard]] History* history() override { return &history_; }
   // False after close() and while Redis refuses or cannot be reached (an idle writer probes
@@ -82,10 +88,6 @@ class RedisTransport final : public Transport {
   // The subscriptions active in the cluster when this hub started reading the stream (once; the
   // second call returns nothing).
   [[nodiscard]] std::vector<Subscription> take_initial_subscriptions();
-  // Called on the writer thread with the subscriptions of a hub taken for dead (claimed by this
-  // hub alone). Without a handler, this hub claims nothing.
-  using DepartedHandler = std::function<void(std::vector<Subscription>)>;
-  void set_departed_handler(DepartedHandler handler);
 
  private:
   using Pending = PublishQueue::Pending;
@@ -104,8 +106,10 @@ class RedisTransport final : public Transport {
   void probe();
   // Logs transitions only: the first failure (with its cause) and the recovery.
   void set_failing(bool failing, const Error* cause);
-  // The sign of life, and (`claim`, with a handler) a dead hub's subscriptions (redis_nodes.cpp).
-  void beat(bool claim);
+  // The sign of life, and the end of a dead hub's subscriptions (redis_nodes.cpp).
+  void beat();
+  // "<id> <event record>" of the update ending the subscription `announced` announces.
+  std::string end_event(const Update& announced);
   // This hub stops: taken for dead at once (writer thread, after the last batch).
   void stop_beating();
   void read_loop();  // redis_reader.cpp
@@ -121,8 +125,8 @@ class RedisTransport final : public Transport {
   Metrics* const metrics_;
   const std::string node_;  // random, names this instance in the entries' origin field
   RedisHistory history_;
-  // The reader starts with the transport, before the hub adds its listeners: it holds this
-  // mutex while it delivers what one XREAD returned.
+  // Listeners may be added while the reader runs: it holds this mutex while it delivers what one
+  // XREAD returned.
   std::mutex listeners_mutex_;
   std::vector<Listener> listeners_;
 
@@ -163,7 +167,7 @@ class RedisTransport final : public Transport {
 
   std::mutex subscriptions_mutex_;
   std::vector<Subscription> initial_subscriptions_;  // guarded by subscriptions_mutex_
-  DepartedHandler departed_;                         // guarded by subscriptions_mutex_
+  UuidGenerator uuids_;                              // the ids of prepared end events
 
   std::mutex join_mutex_;
   std::thread writer_;

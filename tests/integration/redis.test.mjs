@@ -361,8 +361,79 @@ test('a hub killed with SIGKILL: after node_timeout one other hub ends its subsc
     await w.waitForEvent((e) => JSON.parse(e.data).topic === marker);
     assert.equal(w.events.filter(isEnd).length, 1);
   }
-  assert.match(a.stderr() + c.stderr() + d.stderr(), /hub [0-9a-f]{16} gave no sign of life for 3 s: its 1 subscription\(s\) ended/);
+  assert.match(a.stderr() + c.stderr() + d.stderr(), /hub [0-9a-f]{16} gave no sign of life for 3 s: 1 of its subscriptions ended/);
 });
+
+test('hubs starting while subscribers come and go on another list exactly what it lists', async () => {
+  const stream = `churn-${randomUUID()}`;
+  const env = { SUBSCRIPTIONS: '1' };
+  const a = await clusterHub(stream, { env });
+  const token = await subscriberToken([API]);
+  const topic = freshTopic();
+  const staying = closer.add(await subscribeOk(a, [topic]));
+  let churning = true;
+  const churn = (async () => {
+    let n = 0;
+    while (churning) {
+      const s = await subscribeOk(a, [topic]);
+      s.close();
+      n += 1;
+    }
+    return n;
+  })();
+  const started = [];
+  for (let i = 0; i < 4; i++) started.push(await clusterHub(stream, { env }));
+  churning = false;
+  assert.ok((await churn) > 0);
+  const expected = await until(async () => {
+    const listed = await listedOn(a, token, topic);
+    return listed.length === 1 ? listed : null;
+  }, 'hub a listing only the staying subscriber');
+  for (const h of started) {
+    await until(async () => JSON.stringify(await listedOn(h, token, topic)) === JSON.stringify(expected), 'a hub started during the churn listing the same');
+  }
+  assert.ok(staying);
+});
+
+test('Redis stalled longer than node_timeout: no hub takes another for dead, nothing is ended', async () => {
+  const stream = `stall-${randomUUID()}`;
+  const opts = { params: { node_timeout: '3' }, env: { SUBSCRIPTIONS: '1' } };
+  const [a, b] = [await clusterHub(stream, opts), await clusterHub(stream, opts)];
+  const token = await subscriberToken([API]);
+  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  const topic = freshTopic();
+  closer.add(await subscribeOk(b, [topic]));
+  const { subscriber } = JSON.parse((await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic)).data);
+  redis.signal('SIGSTOP');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 4_500)); // the fault: longer than node_timeout
+  } finally {
+    redis.signal('SIGCONT');
+  }
+  // The hubs hold every claim for one timeout after such a stall; then each beats again (a beat
+  // that could claim): two beats of each hub after the hold are enough to have seen any claim.
+  await until(async () => (await redis.command('EXISTS', `${stream}:claim_hold`)) === 0, 'the claim hold to end', 15_000);
+  const scores = async () => Object.fromEntries(pairs(await redis.command('ZRANGE', `${stream}:nodes`, '0', '-1', 'WITHSCORES')));
+  const first = await scores();
+  assert.equal(Object.keys(first).length, 2, JSON.stringify(first));
+  await until(async () => {
+    const now = await scores();
+    return Object.keys(first).every((n) => Number(now[n]) >= Number(first[n]) + 1_500);
+  }, 'two more beats of each hub', 15_000);
+  assert.equal(watcher.events.filter((e) => JSON.parse(e.data).active === false).length, 0, 'no subscription ended');
+  for (const h of [a, b]) assert.deepEqual(await listedOn(h, token, topic), [subscriber]);
+  // The list kept in Redis too: a hub started now lists it.
+  const c = await clusterHub(stream, opts);
+  assert.deepEqual(await listedOn(c, token, topic), [subscriber]);
+});
+
+/** [k1, v1, k2, v2...] (or already [[k1, v1], ...]) -> [[k1, v1], ...] */
+function pairs(flat) {
+  if (flat.length > 0 && Array.isArray(flat[0])) return flat.map(([k, v]) => [String(k), String(v)]);
+  const out = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([String(flat[i]), String(flat[i + 1])]);
+  return out;
+}
 
 test('metrics: updates accepted and the pipeline batch histogram', async () => {
   const stream = `metrics-${randomUUID()}`;

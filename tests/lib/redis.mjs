@@ -150,6 +150,10 @@ export async function startRedis({ args = [] } = {}) {
       current = s.child;
       await s.ready;
     },
+    /** Sends `sig` to the server (SIGSTOP, SIGCONT: a stalled Redis). */
+    signal(sig) {
+      current?.kill(sig);
+    },
     kill() {
       current?.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
