@@ -359,7 +359,12 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     } else if (is_metrics_path(shard, target->path)) {
       res = handle_metrics(shard, req);
     } else if (is_subscriptions_path(shard, target->path)) {
-      res = handle_subscriptions(shard, req, *target, remote);
+      std::optional<KeySetWait> wait;
+      res = handle_subscriptions(shard, req, *target, remote, &wait);
+      if (wait) {  // the token's kid is being fetched
+        (void)co_await shard->key_set_waits().wait(*wait);
+        res = handle_subscriptions(shard, req, *target, remote);
+      }
     } else if (is_ui_path(shard, target->path)) {
       res = handle_ui(shard, req, *target);
     } else {

@@ -76,7 +76,7 @@ Response ld_response(const Request& req, http::status status, const std::string&
 
 // The caller must hold a subscriber token whose mercure.subscribe claim matches the URL asked
 // for (request target as sent), unless the hub has no subscriber key at all.
-Result<void> authorize(Shard* shard, const Request& req, const Target& target) {
+Result<void> authorize(Shard* shard, const Request& req, const Target& target, std::optional<KeySetWait>* wait) {
   const auto& opts = shard->options();
   auto found = find_token(req[http::field::authorization], target.first("authorization"), req[http::field::cookie],
                           opts.cookie_name);
@@ -84,6 +84,7 @@ Result<void> authorize(Shard* shard, const Request& req, const Target& target) {
   if (!shard->authorizer().has_subscriber_key()) return {};
   if (found->source == TokenSource::none) return Error{Errc::unauthorized, "missing subscriber token"};
   auto claims = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
+  if (!claims && wait != nullptr) *wait = key_set_wait(shard->authorizer().subscriber_key_set(), claims.error());
   if (!claims) return Error{Errc::unauthorized, "invalid subscriber token: " + claims.error().reason};
   if (!claims->subscribe) return Error{Errc::forbidden, "token has no mercure.subscribe claim"};
   const std::string url(req.target());
@@ -100,7 +101,8 @@ bool is_subscriptions_path(const Shard* shard, std::string_view path) {
   return path.size() == kSubscriptionsPath.size() || path[kSubscriptionsPath.size()] == '/';
 }
 
-Response handle_subscriptions(Shard* shard, const Request& req, const Target& target, const std::string& remote) {
+Response handle_subscriptions(Shard* shard, const Request& req, const Target& target, const std::string& remote,
+                              std::optional<KeySetWait>* key_set_wait) {
   const auto& opts = shard->options();
   auto reject = [&](const Error& e) {
     log_rejection("subscriptions API: {} {} (from {})", http_status(e.code), e.reason, remote);
@@ -112,7 +114,10 @@ Response handle_subscriptions(Shard* shard, const Request& req, const Target& ta
   if (registry == nullptr) return reject(Error{Errc::not_found, "active subscriptions are not enabled"});
   auto path = parse_api_path(target.path.substr(kSubscriptionsPath.size()));
   if (!path) return reject(Error{Errc::not_found, "not a subscription URL"});
-  if (auto allowed = authorize(shard, req, target); !allowed) return reject(allowed.error());
+  if (auto allowed = authorize(shard, req, target, key_set_wait); !allowed) {
+    if (key_set_wait != nullptr && *key_set_wait) return Response{};  // the caller waits, then asks again
+    return reject(allowed.error());
+  }
 
   std::string last_event_id;
   std::string body;

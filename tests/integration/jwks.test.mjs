@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startHub } from '../lib/hub.mjs';
-import { Closer, DEFAULT_TIMEOUT_MS, publish, publishOk, subscribe, subscribeOk, withDeadline } from '../lib/http.mjs';
+import { Closer, DEFAULT_TIMEOUT_MS, publish, publishOk, request, subscribe, subscribeOk, withDeadline } from '../lib/http.mjs';
 import { mint } from '../lib/tokens.mjs';
 import { runHubUntilExit, tempDir } from '../lib/store.mjs';
 
@@ -169,7 +169,7 @@ describe('tokens verified with a key set', () => {
   test('requests naming a new kid wait for the one fetch they cause (publishers and subscribers); others are not held up', async (t) => {
     const [pubKey, subKey] = [signingKey('es256'), signingKey('rs256')];
     const [pubIdp, subIdp] = [await jwksServer(t, [pubKey]), await jwksServer(t, [subKey])];
-    const hub = await hubWith(t, { PUBLISHER_JWKS_URL: pubIdp.url, SUBSCRIBER_JWKS_URL: subIdp.url });
+    const hub = await hubWith(t, { PUBLISHER_JWKS_URL: pubIdp.url, SUBSCRIBER_JWKS_URL: subIdp.url, SUBSCRIPTIONS: '1' });
     const topic = `https://example.com/waiting/${randomUUID()}`;
     const [newPub, newSub] = [signingKey('eddsa'), signingKey('es256')];
     let release;
@@ -180,6 +180,11 @@ describe('tokens verified with a key set', () => {
     subIdp.keys = [subKey, newSub];
 
     const subscribing = subscribe(hub, [topic], { token: await tokenOf(newSub, { subscribe: [topic] }), timeoutMs: 3 * DEFAULT_TIMEOUT_MS });
+    const api = request(hub, {
+      path: '/.well-known/mercure/subscriptions',
+      headers: { Authorization: `Bearer ${await tokenOf(newSub, { subscribe: ['/.well-known/mercure/subscriptions{/topic}{/subscriber}'] })}` },
+      timeoutMs: 3 * DEFAULT_TIMEOUT_MS,
+    });
     const newToken = await tokenOf(newPub, { publish: [topic] });
     const publishing = [1, 2, 3].map((i) => publish(hub, [['topic', topic], ['data', `waited ${i}`]], { token: newToken, timeoutMs: 3 * DEFAULT_TIMEOUT_MS }));
     await withDeadline(Promise.all([pubIdp.requestsReach(2), subIdp.requestsReach(2)]), DEFAULT_TIMEOUT_MS, 'the fetches asked for by the new kids');
@@ -188,7 +193,7 @@ describe('tokens verified with a key set', () => {
     await publishOk(hub, [['topic', topic], ['data', 'known key']], { token: await tokenOf(pubKey, { publish: [topic] }) });
     await other.waitForEvent((e) => e.data === 'known key');
     let settled = false;
-    Promise.all([subscribing, ...publishing]).finally(() => (settled = true));
+    Promise.all([subscribing, api, ...publishing]).finally(() => (settled = true));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(settled, false, 'the requests naming the new kids wait for the fetch');
 
@@ -196,6 +201,8 @@ describe('tokens verified with a key set', () => {
     const sub = closer.add(await subscribing);
     assert.equal(sub.status, 200, sub.text);
     for (const res of await Promise.all(publishing)) assert.equal(res.status, 200, res.text);
+    const listed = await api;
+    assert.equal(listed.status, 200, `the subscriptions API waited too: ${listed.text}`);
     assert.deepEqual([pubIdp.requests, subIdp.requests], [2, 2], 'one fetch per key set for all the waiting requests');
     await publishOk(hub, [['topic', topic], ['data', 'after']], { token: newToken });
     await sub.waitForEvent((e) => e.data === 'after');
