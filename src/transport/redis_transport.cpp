@@ -8,6 +8,7 @@
 #include "transport/url_query.hpp"
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -33,6 +34,20 @@ std::string random_node_name() {
   return out;
 }
 
+// The SHA1 of `text` in lowercase hex: a script's name for EVALSHA.
+std::string sha1_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
 // Checks that `key` is free or holds a `type`; throws StoreError otherwise.
 void expect_type(RedisConnection& c, const RedisOptions& o, const std::string& key, std::string_view type) {
   const std::string_view args[] = {"TYPE", key};
@@ -49,7 +64,13 @@ void expect_type(RedisConnection& c, const RedisOptions& o, const std::string& k
 }  // namespace
 
 RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
-    : options_(std::move(options)), metrics_(metrics), node_(random_node_name()), history_(options_) {
+    : options_(std::move(options)),
+      metrics_(metrics),
+      node_(random_node_name()),
+      publish_sha_(sha1_hex(kRedisPublishScript)),
+      keys_{options_.index_key(), options_.subscriptions_key(), options_.subscription_ends_key(),
+            options_.node_key_prefix() + node_, std::to_string(options_.size)},
+      history_(options_) {
   auto opened = RedisConnection::open(options_, kTimeout);
   if (!opened) throw StoreError(opened.error().reason);
   expect_type(**opened, options_, options_.stream, "stream");
@@ -266,6 +287,31 @@ void RedisTransport::write_loop() {
   writer_connection_.reset();
 }
 
+void RedisTransport::append_publish(const Update& u, std::uint64_t counter, bool by_sha) {
+  const std::string record = encode_event_record(u);
+  const std::string origin = node_ + ":" + std::to_string(counter);
+  const std::string subscription = u.subscription ? encode_subscription(*u.subscription) : std::string();
+  const std::string_view subscription_id =
+      u.subscription && !u.topics.empty() ? std::string_view(u.topics.front()) : std::string_view();
+  const std::string end = u.subscription && u.subscription->active ? end_event(u) : std::string();
+  const std::string_view args[] = {by_sha ? "EVALSHA" : "EVAL",
+                                   by_sha ? std::string_view(publish_sha_) : kRedisPublishScript,
+                                   "5",
+                                   options_.stream,
+                                   keys_.index,
+                                   keys_.subscriptions,
+                                   keys_.node_set,
+                                   keys_.ends,
+                                   u.id,
+                                   keys_.cap,
+                                   record,
+                                   origin,
+                                   subscription,
+                                   subscription_id,
+                                   end};
+  writer_connection_->append(args);
+}
+
 void RedisTransport::send_batch(std::vector<Pending>& batch) {
   Error unreachable;
   if (!ensure_writer_connection(unreachable)) {
@@ -273,44 +319,23 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
     for (auto& p : batch) call_quietly(kWho, "publish acknowledgement", p.done, Result<void>(unreachable));
     return;
   }
-  const std::string index = options_.index_key();
-  const std::string subs = options_.subscriptions_key();
-  const std::string ends = options_.subscription_ends_key();
-  const std::string node_set = options_.node_key_prefix() + node_;
-  const std::string cap = std::to_string(options_.size);
   std::vector<std::uint64_t> counters;
   std::vector<std::string> ids;  // for messages: the updates now belong to sent_ (and the reader)
   counters.reserve(batch.size());
   ids.reserve(batch.size());
-  {
-    std::string record;
-    std::string origin;
-    std::string subscription;
-    std::string end;
-    for (auto& p : batch) {
-      const std::uint64_t counter = ++next_counter_;
-      counters.push_back(counter);
-      ids.push_back(p.update->id);
-      record = encode_event_record(*p.update);
-      origin = node_ + ":" + std::to_string(counter);
-      subscription = p.update->subscription ? encode_subscription(*p.update->subscription) : std::string();
-      const std::string_view subscription_id =
-          p.update->subscription && !p.update->topics.empty() ? std::string_view(p.update->topics.front()) : "";
-      end.clear();
-      if (p.update->subscription && p.update->subscription->active) end = end_event(*p.update);
-      const std::string_view args[] = {
-          "EVAL", kRedisPublishScript, "5", options_.stream, index,  subs,         node_set,
-          ends,   ids.back(),          cap, record,          origin, subscription, subscription_id,
-          end};
-      writer_connection_->append(args);
-      std::lock_guard lock(sent_mutex_);
-      sent_.emplace(counter, Sent{std::move(p.update), std::move(p.done)});
-    }
+  for (auto& p : batch) {
+    const std::uint64_t counter = ++next_counter_;
+    counters.push_back(counter);
+    ids.push_back(p.update->id);
+    // By the script's SHA1: 1.3 KB less to send, and for Redis to hash, per publish.
+    append_publish(*p.update, counter, true);
+    std::lock_guard lock(sent_mutex_);
+    sent_.emplace(counter, Sent{std::move(p.update), std::move(p.done)});
   }
   std::size_t accepted = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  std::vector<std::size_t> unknown_script;  // NOSCRIPT: not run, sent again with the script
+  const auto settle = [&](std::size_t i, Result<RedisReplyPtr>& reply) {
     Error error;
-    auto reply = writer_connection_->read_reply();
     if (!reply) {
       error = reply.error();
       set_failing(true, &error);
@@ -340,10 +365,31 @@ void RedisTransport::send_batch(std::vector<Pending>& batch) {
         // or failed over). The reader stores read_seq_ only after it took its own entry.
         if (*seq <= read_seq_.load(std::memory_order_relaxed)) went_back_.store(true);
       }
-      continue;
+      return;
     }
     if (auto sent = take_sent(counters[i]))
       call_quietly(kWho, "publish acknowledgement", sent->done, Result<void>(error));
+  };
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto reply = writer_connection_->read_reply();
+    if (reply && reply_is_error(**reply) && reply_text(**reply).starts_with("NOSCRIPT")) {
+      unknown_script.push_back(i);  // a new Redis, or SCRIPT FLUSH: EVAL caches it again
+      continue;
+    }
+    settle(i, reply);
+  }
+  // In their order, after the others of the batch: they were concurrent with them anyway (each
+  // publisher has one publish in flight at a time).
+  for (const std::size_t i : unknown_script) {
+    NewUpdatePtr update;
+    {
+      std::lock_guard lock(sent_mutex_);
+      if (auto it = sent_.find(counters[i]); it != sent_.end()) update = it->second.update;
+    }
+    if (!update) continue;
+    append_publish(*update, counters[i], false);
+    auto reply = writer_connection_->read_reply();
+    settle(i, reply);
   }
   if (accepted > 0 && !writer_connection_->broken()) set_failing(false, nullptr);
   if (metrics_ != nullptr) {

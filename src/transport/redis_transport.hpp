@@ -99,6 +99,8 @@ class RedisTransport final : public Transport {
 
   void write_loop();  // redis_transport.cpp
   void send_batch(std::vector<Pending>& batch);
+  // Queues the publish script for `u` on the writer's connection (by its SHA1, or its text).
+  void append_publish(const Update& u, std::uint64_t counter, bool by_sha);
   // Opens the writer's connection when it has none (or a broken one); false with `error` when
   // Redis cannot be reached.
   bool ensure_writer_connection(Error& error);
@@ -123,7 +125,10 @@ class RedisTransport final : public Transport {
 
   const RedisOptions options_;
   Metrics* const metrics_;
-  const std::string node_;  // random, names this instance in the entries' origin field
+  const std::string node_;         // random, names this instance in the entries' origin field
+  const std::string publish_sha_;  // of kRedisPublishScript
+  // The publish script's keys, and the size cap.
+  const struct PublishKeys { std::string index, subscriptions, ends, node_set, cap; } keys_;
   RedisHistory history_;
   // Listeners may be added while the reader runs: it holds this mutex while it delivers what one
   // XREAD returned.

@@ -435,6 +435,21 @@ function pairs(flat) {
   return out;
 }
 
+test('publishes run the script by its SHA1; after SCRIPT FLUSH they are sent again with it, none lost or doubled', async () => {
+  const stream = `sha-${randomUUID()}`;
+  const h = await clusterHub(stream);
+  const topic = freshTopic();
+  const sub = closer.add(await subscribeOk(h, [topic]));
+  const token = await anyPublisherToken();
+  await publishOk(h, { topic, data: 'before' }, { token });
+  await redis.command('SCRIPT', 'FLUSH');
+  const ids = await Promise.all([1, 2, 3, 4, 5].map((i) => publishOk(h, { topic, data: `after ${i}` }, { token })));
+  await sub.waitForEvent(() => sub.events.filter((e) => e.data.startsWith('after')).length === 5);
+  assert.equal(duplicates(sub.events.map((e) => e.id)).length, 0);
+  assert.deepEqual(new Set(sub.events.filter((e) => e.data.startsWith('after')).map((e) => e.id)), new Set(ids));
+  assert.equal((await redis.command('XLEN', stream)), 6);
+});
+
 test('metrics: updates accepted and the pipeline batch histogram', async () => {
   const stream = `metrics-${randomUUID()}`;
   const h = await clusterHub(stream, { env: { METRICS_ENABLED: '1' } });
