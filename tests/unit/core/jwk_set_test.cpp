@@ -21,15 +21,6 @@ boost::json::object jwk_of(const jwk_test::JwkCases& cases, const char* name) {
   return cases.keys.at(name).as_object().at("jwk").as_object();
 }
 
-// The one line of `skipped` that mentions `needle`, or "" (with a failure) when none does.
-std::string skipped_line(const JwkSet& set, std::string_view needle) {
-  for (const auto& line : set.skipped) {
-    if (line.find(needle) != std::string::npos) return line;
-  }
-  ADD_FAILURE() << "no skipped key mentions " << needle;
-  return "";
-}
-
 TEST(JwkSet, EveryAsymmetricKeyWrittenByJoseIsReadForItsOwnAlgorithm) {
   const auto cases = load_jwk_cases();
   ASSERT_EQ(cases.keys.size(), 26U);
