@@ -63,7 +63,11 @@ Result<std::string> Hub::publish(PublishForm form, const Claims& claims, Transpo
   update->topics = std::move(form.topics);
   if (form.data) update->data = std::move(*form.data);
   if (form.type) update->type = std::move(*form.type);
-  if (form.retry) update->retry = std::stoull(*form.retry);  // validated digits-only by the form parser
+  // Validated digits-only by the form parser. 0 writes no retry line, as the reference hub does
+  // (browsers would otherwise reconnect at once, in a loop while the hub is down).
+  if (form.retry) {
+    if (const auto retry = std::stoull(*form.retry); retry != 0) update->retry = retry;
+  }
   update->is_private = form.is_private;
   update->frame = make_sse_frame(*update);
 

@@ -56,6 +56,7 @@ const CASES = [
   ['retry only', [['id', 'x14'], ['retry', '10'], ['data', 'd']], 'retry: 10\nid: x14\ndata: d\n\n'],
   ['an empty type gives no event line', [['id', 'x15'], ['type', ''], ['data', 'd']], 'id: x15\ndata: d\n\n'],
   ['an empty retry gives no retry line', [['id', 'x16'], ['retry', ''], ['data', 'd']], 'id: x16\ndata: d\n\n'],
+  ['retry 0 gives no retry line either, as from the reference hub', [['id', 'x17'], ['retry', '0'], ['data', 'd']], 'id: x17\ndata: d\n\n'],
 ];
 
 for (const [name, fields, expected] of CASES) {
