@@ -267,7 +267,12 @@ int run_hub(const Config& config) {
   }
   // Every listener is in (the registry, every worker): the cluster's stream is read from the
   // entry the transport started at, so none of them misses an event after its start.
-  if (auto* redis = dynamic_cast<RedisTransport*>(transport.get())) redis->start_reading();
+  if (auto* redis = dynamic_cast<RedisTransport*>(transport.get())) {
+    // Taken for dead while it stalled, or Redis emptied: the cluster's list lost this hub's
+    // subscriptions, announced again from every worker.
+    if (config.subscriptions) redis->set_forgotten_handler([&server] { server.announce_subscriptions_again(); });
+    redis->start_reading();
+  }
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
   for (auto& fetcher : key_set_fetchers) fetcher->start();
   const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };

@@ -66,6 +66,10 @@ std::string Server::url() const {
   return (options_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_);
 }
 
+void Server::announce_subscriptions_again() {
+  for (auto& s : shards_) s->announce_subscriptions_again();
+}
+
 void Server::stop() {
   if (stopped_ || shards_.empty()) return;
   stopped_ = true;

@@ -37,6 +37,8 @@ class Server final {
   // force the event loops to stop. Returns when every worker thread has exited. Idempotent.
   // Shards stay allocated until destruction: the transport still holds their listeners.
   void stop();
+  // Thread-safe: every event stream announces its subscriptions again (see Shard).
+  void announce_subscriptions_again();
 
  private:
   ServerOptions options_;

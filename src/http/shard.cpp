@@ -149,6 +149,12 @@ void Shard::request_stop() {
   });
 }
 
+void Shard::announce_subscriptions_again() {
+  asio::post(io_, [this] {
+    if (!stopping_) streams_->announce_again();
+  });
+}
+
 void Shard::connection_memory_freed() {
   trimmer_->connection_memory_freed();
 }

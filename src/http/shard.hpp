@@ -57,7 +57,10 @@ class Shard final {
   // Thread-safe.
   void deliver(std::shared_ptr<const Update> update);
   void request_stop();  // stop accepting, end every stream and connection
-  void force_stop();    // stop the event loop now
+  // Every event stream of the shard announces its subscriptions again (a shared transport lost
+  // the cluster's list of them).
+  void announce_subscriptions_again();
+  void force_stop();  // stop the event loop now
   // Waits until the event loop has returned or `deadline` passed; true when it returned.
   bool wait_finished(std::chrono::steady_clock::time_point deadline);
   void join();

@@ -62,6 +62,10 @@ class SseConnection final : public DeadlineEntry {
   void complete(OutboxChunk& chunk, int first_result, Clock::time_point now);
   // Ends the stream with the last chunk, after what is pending (shutdown, expiry, lifetime).
   void finish(End why, Clock::time_point now);
+  // Announces the stream's subscriptions again (the cluster's list lost them), when registered.
+  void announce_again() {
+    if (registered_ && settings().on_registered) settings().on_registered();
+  }
   // Ends it at once; `abandon` skips the reactor (used while the reactor is destroyed).
   void close(End why, bool abandon = false);
 

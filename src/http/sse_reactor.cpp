@@ -68,6 +68,10 @@ void SseReactor::shutdown_all() {
   reap();
 }
 
+void SseReactor::announce_again() {
+  for (auto& c : live_) c->announce_again();
+}
+
 void SseReactor::after_dispatch() {
   run_flush(Clock::now());
   reap();

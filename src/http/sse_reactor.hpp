@@ -54,6 +54,8 @@ class SseReactor final {
   // The server is stopping: every stream ends with its last chunk; once none is left the
   // reactor stops waiting, so the event loop can return.
   void shutdown_all();
+  // Every stream announces its subscriptions again (see SseConnection::announce_again).
+  void announce_again();
   // Called after updates were pushed to subscribers: writes to the dirty connections now.
   void after_dispatch();
 

@@ -18,41 +18,64 @@ std::vector<Subscription> RedisTransport::take_initial_subscriptions() {
   return std::exchange(initial_subscriptions_, {});
 }
 
+void RedisTransport::set_forgotten_handler(std::function<void()> handler) {
+  std::lock_guard lock(subscriptions_mutex_);
+  forgotten_ = std::move(handler);
+}
+
 void RedisTransport::beat() {
   if (!writer_connection_ || !writer_connection_->idle_and_open()) return;  // the probe reconnects
-  const std::string nodes = options_.nodes_key();
-  const std::string subscriptions = options_.subscriptions_key();
-  const std::string ends = options_.subscription_ends_key();
-  const std::string index = options_.index_key();
-  const std::string hold = options_.claim_hold_key();
   const std::string timeout = std::to_string(std::chrono::milliseconds(options_.node_timeout).count());
-  const std::string prefix = options_.node_key_prefix();
-  const std::string_view args[] = {
-      "EVAL", kRedisNodeScript, "6", nodes, subscriptions, ends, options_.stream, index, hold, node_, timeout, prefix};
-  auto reply = writer_connection_->command(args);
-  if (!reply) return;  // lost: the next probe or publish says so (a claim done meanwhile is complete)
-  const redisReply& r = **reply;
-  if (r.type != REDIS_REPLY_ARRAY) {
-    spdlog::warn("redis transport: hub liveness: {}", reply_text(r));
-    return;
-  }
-  if (r.elements == 2 && r.element[1]->type == REDIS_REPLY_INTEGER && r.element[1]->integer > 0) {
-    spdlog::info("redis transport: hub {} gave no sign of life for {} s: {} of its subscriptions ended",
-                 reply_text(*r.element[0]), options_.node_timeout.count(), r.element[1]->integer);
-  }
+  run_node_script(timeout);
 }
 
 void RedisTransport::stop_beating() {
   if (!writer_connection_ || !writer_connection_->idle_and_open()) return;
+  run_node_script("0");
+}
+
+void RedisTransport::run_node_script(std::string_view timeout) {
   const std::string nodes = options_.nodes_key();
-  const std::string subscriptions = options_.subscriptions_key();
-  const std::string ends = options_.subscription_ends_key();
-  const std::string index = options_.index_key();
   const std::string hold = options_.claim_hold_key();
   const std::string prefix = options_.node_key_prefix();
-  const std::string_view args[] = {
-      "EVAL", kRedisNodeScript, "6", nodes, subscriptions, ends, options_.stream, index, hold, node_, "0", prefix};
-  (void)writer_connection_->command(args);
+  const std::string_view args[] = {"EVAL",
+                                   kRedisNodeScript,
+                                   "6",
+                                   nodes,
+                                   keys_.subscriptions,
+                                   keys_.ends,
+                                   options_.stream,
+                                   keys_.index,
+                                   hold,
+                                   node_,
+                                   timeout,
+                                   prefix,
+                                   listed_ ? "1" : "0"};
+  auto reply = writer_connection_->command(args);
+  if (!reply) return;  // lost: the next probe or publish says so (a claim done meanwhile is complete)
+  const redisReply& r = **reply;
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != 3 || r.element[0]->type != REDIS_REPLY_INTEGER ||
+      r.element[2]->type != REDIS_REPLY_INTEGER) {
+    spdlog::warn("redis transport: hub liveness: {}", reply_text(r));
+    return;
+  }
+  listed_ = true;
+  if (r.element[2]->integer > 0) {
+    spdlog::info("redis transport: hub {} gave no sign of life for {} s: {} of its subscriptions ended",
+                 reply_text(*r.element[1]), options_.node_timeout.count(), r.element[2]->integer);
+  }
+  if (r.element[0]->integer == 1) {
+    std::function<void()> handler;
+    {
+      std::lock_guard lock(subscriptions_mutex_);
+      handler = forgotten_;
+    }
+    spdlog::warn(
+        "redis transport: this hub was no longer listed in Redis (taken for dead after a stall, or Redis "
+        "emptied){}",
+        handler ? ": its subscriptions are announced again" : "");
+    call_quietly(kWho, "forgotten-hub handler", handler);
+  }
 }
 
 }  // namespace mercure

@@ -67,35 +67,44 @@ return {redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1), redis.call('HVAL
 //   KEYS[2] the active subscriptions, KEYS[3] their end events, KEYS[4] the stream, KEYS[5] its
 //   id index, KEYS[6] the claim hold (until when no hub is taken for dead)
 //   ARGV[1] this node, ARGV[2] its timeout (ms; '0': it stops, taken for dead now), ARGV[3] the
-//   node set key prefix
+//   node set key prefix, ARGV[4] '1' once this hub was listed by an earlier call
 // A hub found dead (its time passed) has its subscriptions ended by the script itself: each
 // one's end event, prepared when it was announced, is appended to the stream (origin "claim")
-// and the subscription leaves the list; at most 256 per call (a dead hub with more stays for
-// the next call). So exactly one end per subscription, nothing lost with a reply. A hub whose
+// and the subscription leaves the list; at most 256 per call (a dead hub with more stays, as
+// dead since time 0, for the next call). So exactly one end per subscription, nothing lost with a reply. A hub whose
 // own time had passed (Redis or the hub stalled: every hub's time may have passed) holds every
 // claim for one timeout, so that the others can show they are alive first.
-// Returns {} or {dead node, number of subscriptions ended}.
+// Returns {forgotten, dead node or '', number of its subscriptions ended}: forgotten is 1 when
+// this hub, listed before, was not any more (taken for dead while it stalled, or Redis emptied):
+// it then announces its subscriptions again.
+
 inline constexpr std::string_view kRedisNodeScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local timeout = tonumber(ARGV[2])
 if timeout == 0 then
   redis.call('ZADD', KEYS[1], 0, ARGV[1])
-  return {}
+  return {0, '', 0}
 end
 local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local forgotten = 0
+if ARGV[4] == '1' and (not previous or tonumber(previous) == 0) then forgotten = 1 end
 if previous and tonumber(previous) > 0 and tonumber(previous) < now then
   redis.call('SET', KEYS[6], now + timeout, 'PX', timeout)
 end
 redis.call('ZADD', KEYS[1], now + timeout, ARGV[1])
 local hold = redis.call('GET', KEYS[6])
-if hold and tonumber(hold) > now then return {} end
+if hold and tonumber(hold) > now then return {forgotten, '', 0} end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
-if #dead == 0 then return {} end
+if #dead == 0 then return {forgotten, '', 0} end
 local node = dead[1]
 local set = ARGV[3] .. node
 local ids = redis.call('SPOP', set, 256)
-if redis.call('SCARD', set) == 0 then redis.call('ZREM', KEYS[1], node) end
+if redis.call('SCARD', set) == 0 then
+  redis.call('ZREM', KEYS[1], node)
+else
+  redis.call('ZADD', KEYS[1], 0, node)
+end
 local ended = 0
 for _, id in ipairs(ids) do
   local s = redis.call('HGET', KEYS[2], id)
@@ -113,7 +122,7 @@ for _, id in ipairs(ids) do
     end
   end
 end
-return {node, ended}
+return {forgotten, node, ended}
 )lua";
 
 }  // namespace mercure

@@ -49,6 +49,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -88,6 +89,10 @@ class RedisTransport final : public Transport {
   // The subscriptions active in the cluster when this hub started reading the stream (once; the
   // second call returns nothing).
   [[nodiscard]] std::vector<Subscription> take_initial_subscriptions();
+  // Called on the writer thread when this hub finds it is no longer listed among the hubs (it
+  // was taken for dead while it stalled, or Redis lost its data): its subscriptions must be
+  // announced again.
+  void set_forgotten_handler(std::function<void()> handler);
 
  private:
   using Pending = PublishQueue::Pending;
@@ -114,6 +119,7 @@ class RedisTransport final : public Transport {
   std::string end_event(const Update& announced);
   // This hub stops: taken for dead at once (writer thread, after the last batch).
   void stop_beating();
+  void run_node_script(std::string_view timeout);
   void read_loop();  // redis_reader.cpp
   // Whether the stream's last generated id is below the last entry read (reader thread).
   bool stream_went_back(RedisConnection& connection);
@@ -173,6 +179,8 @@ class RedisTransport final : public Transport {
   std::mutex subscriptions_mutex_;
   std::vector<Subscription> initial_subscriptions_;  // guarded by subscriptions_mutex_
   UuidGenerator uuids_;                              // the ids of prepared end events
+  std::function<void()> forgotten_;                  // guarded by subscriptions_mutex_
+  bool listed_ = false;                              // writer thread: a beat went through
 
   std::mutex join_mutex_;
   std::thread writer_;

@@ -427,6 +427,31 @@ test('Redis stalled longer than node_timeout: no hub takes another for dead, not
   assert.deepEqual(await listedOn(c, token, topic), [subscriber]);
 });
 
+test('a hub that stalled past node_timeout, or whose Redis was emptied, announces its subscribers again', async () => {
+  const stream = `again-${randomUUID()}`;
+  const opts = { params: { node_timeout: '3' }, env: { SUBSCRIPTIONS: '1' } };
+  const [a, b] = [await clusterHub(stream, opts), await clusterHub(stream, opts)];
+  const token = await subscriberToken([API]);
+  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  const topic = freshTopic();
+  closer.add(await subscribeOk(b, [topic]));
+  const about = (active) => (e) => JSON.parse(e.data).topic === topic && JSON.parse(e.data).active === active;
+  const { subscriber } = JSON.parse((await watcher.waitForEvent(about(true))).data);
+  process.kill(b.pid, 'SIGSTOP');
+  try {
+    await watcher.waitForEvent(about(false), { timeoutMs: 15_000 }); // a took b for dead
+  } finally {
+    process.kill(b.pid, 'SIGCONT');
+  }
+  await watcher.waitForEvent(() => watcher.events.filter(about(true)).length === 2, { timeoutMs: 15_000 });
+  assert.match(b.stderr(), /this hub was no longer listed in Redis .*: its subscriptions are announced again/);
+  await until(async () => JSON.stringify(await listedOn(a, token, topic)) === JSON.stringify([subscriber]), 'hub a listing it again');
+
+  await redis.command('FLUSHALL');
+  const c = await clusterHub(stream, opts);
+  await until(async () => JSON.stringify(await listedOn(c, token, topic)) === JSON.stringify([subscriber]), 'a hub started after FLUSHALL listing it', 15_000);
+});
+
 /** [k1, v1, k2, v2...] (or already [[k1, v1], ...]) -> [[k1, v1], ...] */
 function pairs(flat) {
   if (flat.length > 0 && Array.isArray(flat[0])) return flat.map(([k, v]) => [String(k), String(v)]);
