@@ -395,15 +395,25 @@ test('hubs starting while subscribers come and go on another list exactly what i
   assert.ok(staying);
 });
 
-test('Redis stalled longer than node_timeout: no hub takes another for dead, nothing is ended', async () => {
-  const stream = `stall-${randomUUID()}`;
+/**
+ * Hubs a and b with node_timeout=3 s, a watcher of subscription events on a, and one subscriber
+ * of `topic` on b (its id announced).
+ */
+async function livenessCluster(name) {
+  const stream = `${name}-${randomUUID()}`;
   const opts = { params: { node_timeout: '3' }, env: { SUBSCRIPTIONS: '1' } };
   const [a, b] = [await clusterHub(stream, opts), await clusterHub(stream, opts)];
   const token = await subscriberToken([API]);
   const watcher = closer.add(await subscribeOk(a, [API], { token }));
   const topic = freshTopic();
   closer.add(await subscribeOk(b, [topic]));
-  const { subscriber } = JSON.parse((await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic)).data);
+  const about = (active) => (e) => JSON.parse(e.data).topic === topic && JSON.parse(e.data).active === active;
+  const { subscriber } = JSON.parse((await watcher.waitForEvent(about(true))).data);
+  return { stream, opts, a, b, token, watcher, topic, subscriber, about };
+}
+
+test('Redis stalled longer than node_timeout: no hub takes another for dead, nothing is ended', async () => {
+  const { stream, opts, a, b, token, watcher, topic, subscriber } = await livenessCluster('stall');
   redis.signal('SIGSTOP');
   try {
     await new Promise((resolve) => setTimeout(resolve, 4_500)); // the fault: longer than node_timeout
@@ -428,15 +438,7 @@ test('Redis stalled longer than node_timeout: no hub takes another for dead, not
 });
 
 test('a hub that stalled past node_timeout, or whose Redis was emptied, announces its subscribers again', async () => {
-  const stream = `again-${randomUUID()}`;
-  const opts = { params: { node_timeout: '3' }, env: { SUBSCRIPTIONS: '1' } };
-  const [a, b] = [await clusterHub(stream, opts), await clusterHub(stream, opts)];
-  const token = await subscriberToken([API]);
-  const watcher = closer.add(await subscribeOk(a, [API], { token }));
-  const topic = freshTopic();
-  closer.add(await subscribeOk(b, [topic]));
-  const about = (active) => (e) => JSON.parse(e.data).topic === topic && JSON.parse(e.data).active === active;
-  const { subscriber } = JSON.parse((await watcher.waitForEvent(about(true))).data);
+  const { stream, opts, a, b, token, watcher, topic, subscriber, about } = await livenessCluster('again');
   process.kill(b.pid, 'SIGSTOP');
   try {
     await watcher.waitForEvent(about(false), { timeoutMs: 15_000 }); // a took b for dead
