@@ -270,7 +270,11 @@ int run_hub(const Config& config) {
   if (auto* redis = dynamic_cast<RedisTransport*>(transport.get())) {
     // Taken for dead while it stalled, or Redis emptied: the cluster's list lost this hub's
     // subscriptions, announced again from every worker.
-    if (config.subscriptions) redis->set_forgotten_handler([&server] { server.announce_subscriptions_again(); });
+    if (config.subscriptions) {
+      redis->set_forgotten_handler([&server] { server.announce_subscriptions_again(); });
+      redis->set_rewound_handler(
+          [&subscriptions](std::vector<Subscription> listed) { subscriptions.reset(std::move(listed)); });
+    }
     redis->start_reading();
   }
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());

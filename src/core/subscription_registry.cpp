@@ -29,6 +29,14 @@ void SubscriptionRegistry::seed(std::vector<Subscription> subscriptions) {
   }
 }
 
+void SubscriptionRegistry::reset(std::vector<Subscription> subscriptions) {
+  std::lock_guard lock(mutex_);
+  active_.clear();
+  for (auto& s : subscriptions) {
+    if (s.active) active_.insert_or_assign(std::make_pair(s.topic, s.subscriber), std::move(s));
+  }
+}
+
 SubscriptionRegistry::Snapshot SubscriptionRegistry::list(const std::optional<std::string_view>& topic) const {
   std::lock_guard lock(mutex_);
   Snapshot out{last_event_id_, {}};

@@ -23,6 +23,11 @@ void RedisTransport::set_forgotten_handler(std::function<void()> handler) {
   forgotten_ = std::move(handler);
 }
 
+void RedisTransport::set_rewound_handler(std::function<void(std::vector<Subscription>)> handler) {
+  std::lock_guard lock(subscriptions_mutex_);
+  rewound_ = std::move(handler);
+}
+
 void RedisTransport::beat() {
   if (!writer_connection_ || !writer_connection_->idle_and_open()) return;  // the probe reconnects
   const std::string timeout = std::to_string(std::chrono::milliseconds(options_.node_timeout).count());
@@ -65,6 +70,7 @@ void RedisTransport::run_node_script(std::string_view timeout) {
                  reply_text(*r.element[1]), options_.node_timeout.count(), r.element[2]->integer);
   }
   if (r.element[0]->integer == 1) {
+    resync_.store(true);
     std::function<void()> handler;
     {
       std::lock_guard lock(subscriptions_mutex_);

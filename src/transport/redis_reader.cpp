@@ -49,6 +49,10 @@ void RedisTransport::read_loop() {
 
     while (!closed_.load()) {
       if (went_back_.exchange(false)) rewind();
+      // Redis lost this hub (the writer found it unlisted): its list of subscriptions may have
+      // gone too. Here, between two reads: what Redis lists now, then the entries after the last
+      // one read (applied again when the list already holds them: idempotent).
+      if (resync_.exchange(false)) resync();
       const std::string_view args[] = {"XREAD",  "COUNT",   kReadCount,      "BLOCK",
                                        kBlockMs, "STREAMS", options_.stream, last_entry_};
       auto reply = reader_connection_->command(args);
@@ -110,6 +114,28 @@ void RedisTransport::rewind() {
       options_.stream, last_entry_);
   last_entry_ = "0-0";
   read_seq_.store(0, std::memory_order_relaxed);
+  // The cluster's list of subscriptions went with it (FLUSHALL, a restart without persistence)
+  // or not (the stream alone deleted): the registry starts again from what Redis lists, then
+  // follows the stream from its first entry.
+  resync();
+}
+
+void RedisTransport::resync() {
+  std::function<void(std::vector<Subscription>)> handler;
+  {
+    std::lock_guard lock(subscriptions_mutex_);
+    handler = rewound_;
+  }
+  if (!handler || !reader_connection_) return;
+  const std::string_view args[] = {"HVALS", keys_.subscriptions};
+  auto reply = reader_connection_->command(args);
+  if (!reply || (*reply)->type != REDIS_REPLY_ARRAY) return;
+  std::vector<Subscription> listed;
+  for (std::size_t i = 0; i < (*reply)->elements; ++i) {
+    auto s = decode_subscription(reply_text(*(*reply)->element[i]));
+    if (s && s->active) listed.push_back(std::move(*s));
+  }
+  call_quietly(kWho, "rewound handler", handler, std::move(listed));
 }
 
 void RedisTransport::deliver_entry(const redisReply& raw) {

@@ -93,6 +93,10 @@ class RedisTransport final : public Transport {
   // was taken for dead while it stalled, or Redis lost its data): its subscriptions must be
   // announced again.
   void set_forgotten_handler(std::function<void()> handler);
+  // Called on the reader thread when it reads the stream again from its first entry (see
+  // above), or after this hub found itself no longer listed, with the subscriptions Redis then
+  // lists: the registry starts again from them.
+  void set_rewound_handler(std::function<void(std::vector<Subscription>)> handler);
 
  private:
   using Pending = PublishQueue::Pending;
@@ -125,6 +129,8 @@ class RedisTransport final : public Transport {
   bool stream_went_back(RedisConnection& connection);
   // Reads the stream again from its first entry (reader thread).
   void rewind();
+  // Hands the subscriptions Redis lists to the rewound handler (reader thread).
+  void resync();
   void deliver_entry(const redisReply& entry);
   // Sleeps up to `d` unless closing; true when closing.
   bool pause(std::chrono::milliseconds d);
@@ -171,16 +177,18 @@ class RedisTransport final : public Transport {
   // stores one of its updates at or below it (the stream was recreated or failed over).
   std::atomic<std::uint64_t> read_seq_{0};
   std::atomic<bool> went_back_{false};
+  std::atomic<bool> resync_{false};  // the writer found this hub unlisted: the reader resyncs
 
   std::string last_entry_;   // reader thread only, after construction
   std::mutex reader_mutex_;  // guards reader_connection_ (interrupt() from close())
   std::unique_ptr<RedisConnection> reader_connection_;
 
   std::mutex subscriptions_mutex_;
-  std::vector<Subscription> initial_subscriptions_;  // guarded by subscriptions_mutex_
-  UuidGenerator uuids_;                              // the ids of prepared end events
-  std::function<void()> forgotten_;                  // guarded by subscriptions_mutex_
-  bool listed_ = false;                              // writer thread: a beat went through
+  std::vector<Subscription> initial_subscriptions_;         // guarded by subscriptions_mutex_
+  UuidGenerator uuids_;                                     // the ids of prepared end events
+  std::function<void()> forgotten_;                         // guarded by subscriptions_mutex_
+  std::function<void(std::vector<Subscription>)> rewound_;  // guarded by subscriptions_mutex_
+  bool listed_ = false;                                     // writer thread: a beat went through
 
   std::mutex join_mutex_;
   std::thread writer_;

@@ -454,6 +454,22 @@ test('a hub that stalled past node_timeout, or whose Redis was emptied, announce
   await until(async () => JSON.stringify(await listedOn(c, token, topic)) === JSON.stringify([subscriber]), 'a hub started after FLUSHALL listing it', 15_000);
 });
 
+test('Redis emptied (FLUSHALL) after a hub died: the others forget its subscribers and keep their own', async () => {
+  const stream = `flushed-${randomUUID()}`;
+  const opts = { params: { node_timeout: '3' }, env: { SUBSCRIPTIONS: '1' } };
+  const [a, b] = [await clusterHub(stream, opts), await clusterHub(stream, opts)];
+  const token = await subscriberToken([API]);
+  const topic = freshTopic();
+  const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  closer.add(await subscribeOk(a, [topic]));
+  const own = JSON.parse((await watcher.waitForEvent((e) => JSON.parse(e.data).topic === topic)).data).subscriber;
+  closer.add(await subscribeOk(b, [topic]));
+  await until(async () => (await listedOn(a, token, topic)).length === 2, 'hub a listing both');
+  await b.kill();
+  await redis.command('FLUSHALL');
+  await until(async () => JSON.stringify(await listedOn(a, token, topic)) === JSON.stringify([own]), 'hub a listing its own subscriber only', 15_000);
+});
+
 /** [k1, v1, k2, v2...] (or already [[k1, v1], ...]) -> [[k1, v1], ...] */
 function pairs(flat) {
   if (flat.length > 0 && Array.isArray(flat[0])) return flat.map(([k, v]) => [String(k), String(v)]);

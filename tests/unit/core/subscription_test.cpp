@@ -108,6 +108,10 @@ TEST(SubscriptionRegistry, SeededWithAnotherHubsActiveSubscriptionsThenFollowsTh
   r.observe(subscription_event("e8", {"a", "s1", std::nullopt, false}));
   EXPECT_FALSE(r.find("a", "s1").second.has_value());
   EXPECT_EQ(r.size(), 1U);
+  r.reset({{"c", "s4", std::nullopt, true}, {"c", "s5", std::nullopt, false}});
+  EXPECT_EQ(r.size(), 1U) << "reset forgets what was listed";
+  EXPECT_TRUE(r.find("c", "s4").second.has_value());
+  EXPECT_FALSE(r.find("b", "s3").second.has_value());
 }
 
 }  // namespace
