@@ -1,6 +1,7 @@
 #include "transport/redis_entry.hpp"
 
 #include "transport/event_record.hpp"
+#include "transport/redis_connection.hpp"
 #include "transport/url_query.hpp"
 
 #include <hiredis/hiredis.h>
@@ -119,6 +120,16 @@ std::string encode_subscription(const Subscription& s) {
   put_field(out, s.topic);
   put_field(out, s.subscriber);
   put_field(out, s.payload_json ? std::string_view(*s.payload_json) : std::string_view{});
+  return out;
+}
+
+std::vector<Subscription> active_subscriptions(const redisReply& encoded) {
+  std::vector<Subscription> out;
+  if (encoded.type != REDIS_REPLY_ARRAY) return out;
+  for (std::size_t i = 0; i < encoded.elements; ++i) {
+    auto s = decode_subscription(reply_text(*encoded.element[i]));
+    if (s && s->active) out.push_back(std::move(*s));
+  }
   return out;
 }
 

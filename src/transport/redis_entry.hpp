@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct redisReply;
 
@@ -55,5 +56,8 @@ struct RedisEntry {
 // subscriber and payload, each as <decimal length>:<bytes>.
 [[nodiscard]] std::string encode_subscription(const Subscription& s);
 [[nodiscard]] Result<Subscription> decode_subscription(std::string_view encoded);
+// The active ones among an array reply of encoded subscriptions (HVALS of the list); malformed
+// ones are left out.
+[[nodiscard]] std::vector<Subscription> active_subscriptions(const redisReply& encoded);
 
 }  // namespace mercure

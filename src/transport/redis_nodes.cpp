@@ -29,33 +29,18 @@ void RedisTransport::set_rewound_handler(std::function<void(std::vector<Subscrip
 }
 
 void RedisTransport::beat() {
-  if (!writer_connection_ || !writer_connection_->idle_and_open()) return;  // the probe reconnects
-  const std::string timeout = std::to_string(std::chrono::milliseconds(options_.node_timeout).count());
-  run_node_script(timeout);
+  run_node_script(keys_.node_timeout_ms);
 }
 
 void RedisTransport::stop_beating() {
-  if (!writer_connection_ || !writer_connection_->idle_and_open()) return;
   run_node_script("0");
 }
 
 void RedisTransport::run_node_script(std::string_view timeout) {
-  const std::string nodes = options_.nodes_key();
-  const std::string hold = options_.claim_hold_key();
-  const std::string prefix = options_.node_key_prefix();
-  const std::string_view args[] = {"EVAL",
-                                   kRedisNodeScript,
-                                   "6",
-                                   nodes,
-                                   keys_.subscriptions,
-                                   keys_.ends,
-                                   options_.stream,
-                                   keys_.index,
-                                   hold,
-                                   node_,
-                                   timeout,
-                                   prefix,
-                                   listed_ ? "1" : "0"};
+  if (!writer_connection_ || !writer_connection_->idle_and_open()) return;  // the probe reconnects
+  const std::string_view args[] = {
+      "EVAL",      kRedisNodeScript, "6",   keys_.nodes, keys_.subscriptions, keys_.ends,         options_.stream,
+      keys_.index, keys_.claim_hold, node_, timeout,     keys_.node_prefix,   listed_ ? "1" : "0"};
   auto reply = writer_connection_->command(args);
   if (!reply) return;  // lost: the next probe or publish says so (a claim done meanwhile is complete)
   const redisReply& r = **reply;

@@ -130,12 +130,7 @@ void RedisTransport::resync() {
   const std::string_view args[] = {"HVALS", keys_.subscriptions};
   auto reply = reader_connection_->command(args);
   if (!reply || (*reply)->type != REDIS_REPLY_ARRAY) return;
-  std::vector<Subscription> listed;
-  for (std::size_t i = 0; i < (*reply)->elements; ++i) {
-    auto s = decode_subscription(reply_text(*(*reply)->element[i]));
-    if (s && s->active) listed.push_back(std::move(*s));
-  }
-  call_quietly(kWho, "rewound handler", handler, std::move(listed));
+  call_quietly(kWho, "rewound handler", handler, active_subscriptions(**reply));
 }
 
 void RedisTransport::deliver_entry(const redisReply& raw) {

@@ -68,8 +68,15 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
       metrics_(metrics),
       node_(random_node_name()),
       publish_sha_(sha1_hex(kRedisPublishScript)),
-      keys_{options_.index_key(), options_.subscriptions_key(), options_.subscription_ends_key(),
-            options_.node_key_prefix() + node_, std::to_string(options_.size)},
+      keys_{options_.index_key(),
+            options_.subscriptions_key(),
+            options_.subscription_ends_key(),
+            options_.node_key_prefix() + node_,
+            std::to_string(options_.size),
+            options_.nodes_key(),
+            options_.claim_hold_key(),
+            options_.node_key_prefix(),
+            std::to_string(std::chrono::milliseconds(options_.node_timeout).count())},
       history_(options_) {
   auto opened = RedisConnection::open(options_, kTimeout);
   if (!opened) throw StoreError(opened.error().reason);
@@ -79,8 +86,7 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
   expect_type(**opened, options_, options_.subscription_ends_key(), "hash");
   expect_type(**opened, options_, options_.nodes_key(), "zset");
   // Where to read from, and the subscriptions active as of that entry, in one atomic step.
-  const std::string subscriptions_key = options_.subscriptions_key();
-  const std::string_view start[] = {"EVAL", kRedisStartScript, "2", options_.stream, subscriptions_key};
+  const std::string_view start[] = {"EVAL", kRedisStartScript, "2", options_.stream, keys_.subscriptions};
   auto reply = (*opened)->command(start);
   if (!reply) throw StoreError(reply.error().reason);
   const redisReply& both = **reply;
@@ -90,10 +96,7 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
                      ": reading the stream's last entry failed: " + std::string(reply_text(both)));
   }
   const redisReply& entries = *both.element[0];
-  for (std::size_t i = 0; i < both.element[1]->elements; ++i) {
-    auto s = decode_subscription(reply_text(*both.element[1]->element[i]));
-    if (s && s->active) initial_subscriptions_.push_back(std::move(*s));
-  }
+  initial_subscriptions_ = active_subscriptions(*both.element[1]);
   last_entry_ = "0-0";
   if (entries.elements > 0) {
     // Whoever wrote the newest entry, its id must order (seq) for this hub to follow the stream.

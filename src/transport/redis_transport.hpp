@@ -139,8 +139,11 @@ class RedisTransport final : public Transport {
   Metrics* const metrics_;
   const std::string node_;         // random, names this instance in the entries' origin field
   const std::string publish_sha_;  // of kRedisPublishScript
-  // The publish script's keys, and the size cap.
-  const struct PublishKeys { std::string index, subscriptions, ends, node_set, cap; } keys_;
+  // The scripts' keys and fixed arguments: the publish script's, then the node script's.
+  const struct ScriptKeys {
+    std::string index, subscriptions, ends, node_set, cap;
+    std::string nodes, claim_hold, node_prefix, node_timeout_ms;
+  } keys_;
   RedisHistory history_;
   // Listeners may be added while the reader runs: it holds this mutex while it delivers what one
   // XREAD returned.
