@@ -60,7 +60,7 @@ struct Config {
 
   bool ui = false;
   bool demo = false;
-  bool io_uring = true;  // batched event-stream sends (http/send_ring.hpp); falls back when unavailable
+  bool io_uring = true;             // batched event-stream sends (http/send_ring.hpp); falls back when unavailable
   bool debug = false;               // debug logs (the reference warns: not for production)
   std::string log_format = "text";  // "text" or "json" (always lower case here)
   bool use_forwarded_headers = false;
@@ -68,6 +68,11 @@ struct Config {
   std::string metrics_addr;  // empty = /metrics on the main listener; else only on this address
   std::string cert_file;     // both or neither
   std::string key_file;
+  // PROTOCOLS (Caddy's names): h2 = HTTP/2 over TLS (ALPN), h2c = HTTP/2 in clear text with prior
+  // knowledge; h1 is always served. h3 is accepted and not served (a warning says so).
+  bool h2 = true;
+  bool h2c = false;
+  bool h3_asked = false;
   bool dev = false;  // --dev was given (its effects are already applied above)
 };
 

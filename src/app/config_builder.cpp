@@ -114,6 +114,24 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.cert_file = v;
     } else if (key == "key_file") {
       c.key_file = v;
+    } else if (key == "protocols") {
+      c.h2 = c.h2c = c.h3_asked = false;
+      bool h1 = false;
+      for (const auto& item : raw.values) {
+        const std::string p = lower(item);
+        if (p == "h1") {
+          h1 = true;
+        } else if (p == "h2") {
+          c.h2 = true;
+        } else if (p == "h2c") {
+          c.h2c = true;
+        } else if (p == "h3") {
+          c.h3_asked = true;
+        } else {
+          throw std::invalid_argument("unknown protocol \"" + item + "\" (use h1, h2, h2c)");
+        }
+      }
+      if (!h1) throw std::invalid_argument("must include h1 (HTTP/1.1 is always served)");
     } else {
       settings::apply_limit_setting(c, key, v);
     }
@@ -214,6 +232,7 @@ Config build_config(const std::vector<const Layer*>& layers, bool dev, std::vect
     }
   }
   check_origins(c.cors_origins, "cors_origins", warnings);
+  if (c.h3_asked) warnings.push_back("protocols: h3 (HTTP/3) is not served; h1 and h2 are");
   check_origins(c.publish_origins, "publish_origins", warnings);
   return c;
 }

@@ -46,6 +46,7 @@ constexpr SettingSpec kSettings[] = {
     {"metrics_addr", Kind::kString},
     {"cert_file", Kind::kString},
     {"key_file", Kind::kString},
+    {"protocols", Kind::kList},
 };
 
 }  // namespace
@@ -292,6 +293,13 @@ const std::vector<Input>& inputs() {
        "serve /metrics only on this separate address (default: on the hub's address)"},
       {{"cert_file"}, 1, "--cert-file", {"CERT_FILE"}, "FILE", "", "TLS certificate chain (PEM); needs --key-file"},
       {{"key_file"}, 1, "--key-file", {"KEY_FILE"}, "FILE", "", "TLS private key (PEM); needs --cert-file"},
+      {{"protocols"},
+       1,
+       "--protocols",
+       {"PROTOCOLS"},
+       "LIST",
+       "h1 h2",
+       "HTTP versions served: h1 (always), h2 (HTTP/2 over TLS), h2c (HTTP/2 without TLS, prior knowledge)"},
   };
   return kInputs;
 }

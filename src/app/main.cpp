@@ -121,6 +121,8 @@ ServerOptions server_options(const Config& c) {
   o.workers = c.workers == 0 ? std::max(1U, std::thread::hardware_concurrency()) : c.workers;
   o.anonymous = c.anonymous;
   o.cors_origins = c.cors_origins;
+  o.h2 = c.h2;
+  o.h2c = c.h2c;
   o.publish_origins = c.publish_origins;
   o.cookie_name = c.cookie_name;
   o.heartbeat = c.heartbeat;
@@ -184,7 +186,7 @@ int run_hub(const Config& config) {
   if (!config.cert_file.empty()) {
     // Both are set (the config builder refuses one without the other).
     try {
-      options.tls = std::make_shared<TlsCertificates>(config.cert_file, config.key_file);
+      options.tls = std::make_shared<TlsCertificates>(config.cert_file, config.key_file, config.h2);
       log_certificate(*options.tls->current(), "TLS");
     } catch (const TlsSetupError& e) {
       std::fprintf(stderr, "mercure-hub: %s\n", e.what());

@@ -3,19 +3,18 @@
 #include "core/admission.hpp"
 #include "core/metrics.hpp"
 #include "http/connection_refusal.hpp"
-#include "http/health_handler.hpp"
+#include "http/h2_connection.hpp"
 #include "http/http_stream.hpp"
 #include "http/http_types.hpp"
-#include "http/metrics_handler.hpp"
 #include "http/publish_handler.hpp"
 #include "http/rejection_log.hpp"
 #include "http/request_framing.hpp"
+#include "http/router.hpp"
 #include "http/shard.hpp"
 #include "http/sse_reactor.hpp"
 #include "http/subscribe_handler.hpp"
 #include "http/subscriptions_handler.hpp"
 #include "http/tls_context.hpp"
-#include "http/ui_handler.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -39,8 +38,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-constexpr std::string_view kHubPath = "/.well-known/mercure";
 
 // Lets the shard interrupt a connection that is waiting for its next request at shutdown.
 // Lives as long as the connection (an event stream included): it also counts it.
@@ -78,13 +75,6 @@ std::string remote_of(const tcp::socket& s) {
   auto addr = ep.address().to_string();
   if (ep.address().is_v6()) addr = "[" + addr + "]";
   return addr + ":" + std::to_string(ep.port());
-}
-
-Response method_not_allowed(const Request& req, const char* allow) {
-  auto res = make_text_response(req, http::status::method_not_allowed,
-                                std::string("method ") + std::string(req.method_string()) + " not allowed\n");
-  res.set(http::field::allow, allow);
-  return res;
 }
 
 using SteadyClock = std::chrono::steady_clock;
@@ -202,6 +192,35 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       co_return;
     }
   }
+  // HTTP/2: chosen by ALPN, or (h2c) a plain connection that starts with the preface.
+  bool h2 = stream.negotiated_h2();
+  if (!stream.is_tls() && opts.h2c) {
+    set_deadline(stream, deadline_of(accepted, opts.read_header_timeout, opts.read_timeout));
+    for (;;) {
+      const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+      const std::size_t n = std::min(got.size(), kH2Preface.size());
+      if (got.substr(0, n) != kH2Preface.substr(0, n)) break;  // HTTP/1.x
+      if (n == kH2Preface.size()) {
+        h2 = true;
+        break;
+      }
+      phase.reading = true;
+      auto [ec, got_n] =
+          co_await stream.tcp().async_read_some(buffer.prepare(4096), asio::as_tuple(asio::use_awaitable));
+      phase.reading = false;
+      if (ec) co_return;  // gone, silent past read_header_timeout, or shutting down
+      buffer.commit(got_n);
+    }
+  }
+  if (h2) {
+    if (shard->stopping()) co_return;
+    stream.tcp().expires_never();
+    std::string received(static_cast<const char*>(buffer.data().data()), buffer.size());
+    auto tls = stream.release_tls();
+    phase.handed_off = true;  // counted as open until the HTTP/2 connection ends
+    serve_http2(shard, stream.tcp().release_socket(), std::move(tls), std::move(received), std::move(ticket), remote);
+    co_return;
+  }
 
   while (!shard->stopping()) {
     http::request_parser<http::string_body> parser;
@@ -305,10 +324,9 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       log_rejection("request rejected: 400 {} (from {})", target.error().reason, remote);
       shard->metrics().request_rejected(shard->id(), reject_reason_of(target.error()));
       res = make_error_response(req, target.error());
-    } else if (target->path == kHubPath) {
-      switch (req.method()) {
-        case http::verb::get:
-        case http::verb::head: {
+    } else {
+      switch (route_of(shard, req, *target)) {
+        case Route::subscribe: {
           set_expiry(stream.tcp(), opts.dispatch_timeout);
           auto outcome = co_await handle_subscribe(shard, &stream, &req, &*target, remote);
           if (outcome.stream) {
@@ -321,7 +339,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
           if (!outcome.keep_alive || !stream.tcp().socket().is_open()) co_return;
           continue;
         }
-        case http::verb::post: {
+        case Route::publish: {
           auto outcome = co_await handle_publish(shard, &req, &*target, remote);
           if (outcome.key_set_wait) {
             // The token's kid is being fetched: once the fetch ends (or after KeySetWaits::kMaxWait)
@@ -336,40 +354,19 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
           }
           break;
         }
-        case http::verb::options:
-          res = make_preflight_response(req, opts.cors_origins);
+        case Route::subscriptions: {
+          std::optional<KeySetWait> wait;
+          res = handle_subscriptions(shard, req, *target, remote, &wait);
+          if (wait) {  // the token's kid is being fetched
+            (void)co_await shard->key_set_waits().wait(*wait);
+            res = handle_subscriptions(shard, req, *target, remote);
+          }
           break;
-        default:
-          res = method_not_allowed(req, "GET, HEAD, POST, OPTIONS");
-          add_cors_headers(req, opts.cors_origins, res);
-          shard->metrics().request_rejected(shard->id(), RejectReason::method_not_allowed);
+        }
+        case Route::other:
+          res = answer_other(shard, req, *target);
+          break;
       }
-    } else if (req.method() != http::verb::get && req.method() != http::verb::head &&
-               (is_health_path(target->path) || is_metrics_path(shard, target->path) ||
-                is_subscriptions_path(shard, target->path) || is_ui_path(shard, target->path))) {
-      if (is_preflight(req)) {
-        // A page on another origin calling the subscriptions API with a bearer token.
-        res = make_preflight_response(req, opts.cors_origins, "GET, HEAD, OPTIONS");
-      } else {
-        res = method_not_allowed(req, "GET, HEAD");
-        shard->metrics().request_rejected(shard->id(), RejectReason::method_not_allowed);
-      }
-    } else if (is_health_path(target->path)) {
-      res = handle_health(shard, req, target->path);
-    } else if (is_metrics_path(shard, target->path)) {
-      res = handle_metrics(shard, req);
-    } else if (is_subscriptions_path(shard, target->path)) {
-      std::optional<KeySetWait> wait;
-      res = handle_subscriptions(shard, req, *target, remote, &wait);
-      if (wait) {  // the token's kid is being fetched
-        (void)co_await shard->key_set_waits().wait(*wait);
-        res = handle_subscriptions(shard, req, *target, remote);
-      }
-    } else if (is_ui_path(shard, target->path)) {
-      res = handle_ui(shard, req, *target);
-    } else {
-      res = make_text_response(req, http::status::not_found, "not found\n");
-      shard->metrics().request_rejected(shard->id(), RejectReason::not_found);
     }
 
     // The bytes http::async_write would send (HEAD: the head only), in one gather write.

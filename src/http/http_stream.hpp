@@ -61,6 +61,8 @@ class HttpStream final {
   void shutdown_send();
   void close();
 
+  // TLS: the handshake chose HTTP/2.
+  [[nodiscard]] bool negotiated_h2() const { return tls_ && tls_->negotiated_h2(); }
   // The session, for the event stream that takes the socket over (nullptr when plain).
   std::unique_ptr<TlsSession> release_tls() { return std::move(tls_); }
 

@@ -20,8 +20,10 @@ struct ServerOptions {
   std::string host;  // empty = all interfaces
   std::uint16_t port = 3000;
   unsigned workers = 1;
-  // Set: the listener serves HTTPS only (CERT_FILE/KEY_FILE), HTTP/1.1 over TLS.
+  // Set: the listener serves HTTPS only (CERT_FILE/KEY_FILE): HTTP/1.1, and HTTP/2 when `h2`.
   std::shared_ptr<TlsCertificates> tls;
+  bool h2 = true;    // HTTP/2 over TLS (ALPN "h2"); the TLS context is built with it
+  bool h2c = false;  // a plain listener also takes HTTP/2 with prior knowledge
 
   bool anonymous = false;
   std::vector<std::string> cors_origins;     // "*" allows any origin

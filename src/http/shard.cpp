@@ -151,7 +151,9 @@ void Shard::request_stop() {
 
 void Shard::announce_subscriptions_again() {
   asio::post(io_, [this] {
-    if (!stopping_) streams_->announce_again();
+    if (stopping_) return;
+    streams_->announce_again();
+    for (ShardConnection* c : connections_) c->announce_again();
   });
 }
 

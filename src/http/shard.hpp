@@ -34,6 +34,8 @@ class MetricsSource;
 class ShardConnection {
  public:
   virtual void shutdown() = 0;
+  // The connection's event streams announce their subscriptions again (HTTP/2 connections).
+  virtual void announce_again() {}
 
  protected:
   ~ShardConnection() = default;

@@ -23,26 +23,27 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-std::string format_head(const Request& req, const std::vector<std::string>& cors_origins,
-                        const std::optional<std::string>& last_event_id, bool chunked) {
+std::string format_head(unsigned version, const SubscribeDecision& d, bool chunked) {
   std::string head;
   head.reserve(384);
-  head += req.version() == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
-  head +=
-      "Content-Type: text/event-stream\r\n"
-      "Cache-Control: private, no-cache, no-store, must-revalidate, max-age=0\r\n"
-      "X-Accel-Buffering: no\r\n";
+  head += version == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
+  for (const auto& [name, value] : kSseResponseFields) {
+    // The fields' usual spelling on HTTP/1.1 (the same bytes as before HTTP/2 shared the list).
+    head += name == "content-type" ? "Content-Type" : name == "cache-control" ? "Cache-Control" : "X-Accel-Buffering";
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
   // Without chunks (HTTP/1.0) the stream ends when the connection does.
   head += chunked ? "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n" : "Connection: close\r\n";
-  auto origin = req[http::field::origin];
-  if (origin_allowed(origin, cors_origins)) {
+  if (!d.cors_origin.empty()) {
     head += "Access-Control-Allow-Origin: ";
-    head += origin;
+    head += d.cors_origin;
     head += "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n";
   }
-  if (last_event_id) {
+  if (d.last_event_id) {
     head += "Last-Event-ID: ";
-    head += *last_event_id;
+    head += *d.last_event_id;
     head += "\r\n";
   }
   head += "\r\n";
@@ -66,37 +67,32 @@ std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_
 
 }  // namespace
 
-asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* stream, Request* req, Target* target,
-                                                   std::string remote) {
+asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request* req, const Target* target,
+                                                    std::string remote) {
   const auto& opts = shard->options();
-  auto reject = [&](const Error& e,
-                    std::optional<RejectReason> why = std::nullopt) -> asio::awaitable<SubscribeOutcome> {
+  auto reject = [&](const Error& e, std::optional<RejectReason> why = std::nullopt) {
     if (e.check.empty()) {
       log_rejection("subscribe rejected: {} {} (from {})", http_status(e.code), e.reason, remote);
     } else {
       log_rejection("subscribe rejected: {} {} (check={}, from {})", http_status(e.code), e.reason, e.check, remote);
     }
     shard->metrics().request_rejected(shard->id(), why.value_or(reject_reason_of(e)));
-    auto res = make_error_response(*req, e);
-    add_cors_headers(*req, opts.cors_origins, res);
-    // HEAD: the head only (its Content-Length is the GET's): a body here would be read as the
-    // next response on a kept-alive connection.
-    const auto ec = co_await write_response(*stream, res, req->method() == http::verb::head, std::nullopt);
-    SubscribeOutcome out;
-    out.keep_alive = !ec && res.keep_alive();
-    co_return out;
+    SubscribeDecision out;
+    out.answer = make_error_response(*req, e);
+    add_cors_headers(*req, opts.cors_origins, *out.answer);
+    return out;
   };
 
   // The token first, as the reference hub does: a bad token is a 401 whatever the query.
   auto found = find_token((*req)[http::field::authorization], target->first("authorization"),
                           (*req)[http::field::cookie], opts.cookie_name);
-  if (!found) co_return co_await reject(found.error());
+  if (!found) co_return reject(found.error());
 
   std::optional<Claims> claims;
   if (found->source == TokenSource::none) {
     if (!opts.anonymous) {
-      co_return co_await reject(Error{
-          Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)", kJwtCheckMissing});
+      co_return reject(Error{Errc::unauthorized, "missing subscriber token (anonymous subscribers are not allowed)",
+                             kJwtCheckMissing});
     }
   } else {
     auto verified = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
@@ -104,19 +100,18 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* str
       // A kid the key set is being fetched for: verified again once the fetch ends.
       if (auto wait = key_set_wait(shard->authorizer().subscriber_key_set(), verified.error())) {
         (void)co_await shard->key_set_waits().wait(*wait);
-        set_expiry(stream->tcp(), opts.dispatch_timeout);  // the answer's write: from now
         verified = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
       }
     }
     if (!verified) {
-      co_return co_await reject(
+      co_return reject(
           Error{Errc::unauthorized, "invalid subscriber token: " + verified.error().reason, verified.error().check});
     }
     claims = std::move(*verified);
   }
   auto topics = target->all("topic");
-  if (topics.empty()) co_return co_await reject(Error{Errc::bad_request, "missing topic parameter"});
-  if (auto ok = check_subscribe_selectors(topics, opts.topic_limits); !ok) co_return co_await reject(ok.error());
+  if (topics.empty()) co_return reject(Error{Errc::bad_request, "missing topic parameter"});
+  if (auto ok = check_subscribe_selectors(topics, opts.topic_limits); !ok) co_return reject(ok.error());
   // Held until the stream ends. Anonymous streams count against their address only.
   StreamTicket stream_ticket;
   if (found->source != TokenSource::none) {
@@ -125,7 +120,7 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* str
       const Error refused{Errc::too_many_requests, "too many event streams open with this token (at most " +
                                                        std::to_string(shard->admission().streams.max_per_token()) +
                                                        ")"};
-      co_return co_await reject(refused, RejectReason::too_many_streams);
+      co_return reject(refused, RejectReason::too_many_streams);
     }
     stream_ticket = std::move(ticket);
   }
@@ -151,21 +146,22 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* str
       auto start = replay->begin();
       if (!start) {
         spdlog::error("subscribe: history lookup of \"{}\" failed: {}", *resume, start.error().reason);
-        co_return co_await reject(Error{Errc::unavailable, "history is unavailable"});
+        co_return reject(Error{Errc::unavailable, "history is unavailable"});
       }
       last_event_id = std::move(start->response_last_event_id);
       if (start->replay_nothing) replay.reset();
     }
   }
 
-  const bool chunked = req->version() >= 11;
-  std::string head = format_head(*req, opts.cors_origins, last_event_id, chunked);
-
+  SubscribeDecision out;
+  if (auto origin = (*req)[http::field::origin]; origin_allowed(origin, opts.cors_origins)) {
+    out.cors_origin = std::string(origin);
+  }
+  out.last_event_id = std::move(last_event_id);
   if (req->method() == http::verb::head) {
-    // HEAD: the headers a GET would get, without a body.
-    std::string head_only = format_head(*req, opts.cors_origins, last_event_id, false);
-    co_await stream->write(head_only, std::nullopt);
-    co_return SubscribeOutcome{};
+    // HEAD: the headers a GET would get, without a body (written by the caller).
+    out.answer.emplace(http::status::ok, req->version());
+    co_return out;
   }
 
   std::optional<std::vector<SelectorPtr>> allowed_private;
@@ -173,7 +169,7 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* str
   auto subscriber = std::make_unique<Subscriber>(shard->hub().compile(topics), std::move(allowed_private), opts.outbox);
 
   SseStreamSettings settings;
-  settings.chunked = chunked;
+  settings.chunked = req->version() >= 11;
   settings.heartbeat = opts.heartbeat;
   settings.dispatch_timeout = opts.dispatch_timeout;
   if (claims) settings.token_expiry = expiry_of(claims->exp);
@@ -203,6 +199,31 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* str
     };
   }
 
+  out.stream = std::make_unique<SseStart>();
+  out.stream->subscriber = std::move(subscriber);
+  out.stream->replay = std::move(replay);
+  out.stream->settings = std::move(settings);
+  out.stream->remote = std::move(remote);
+  out.stream->stream_ticket = std::move(stream_ticket);
+  co_return out;
+}
+
+asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* stream, Request* req, Target* target,
+                                                   std::string remote) {
+  auto decision = co_await decide_subscribe(shard, req, target, std::move(remote));
+  set_expiry(stream->tcp(), shard->options().dispatch_timeout);  // the answer's write: from now
+  SubscribeOutcome out;
+  if (decision.answer && req->method() == http::verb::head && decision.answer->result() == http::status::ok) {
+    co_await stream->write(format_head(req->version(), decision, false), std::nullopt);
+    co_return out;
+  }
+  if (decision.answer) {
+    // HEAD: the head only (its Content-Length is the GET's): a body here would be read as the
+    // next response on a kept-alive connection.
+    const auto ec = co_await write_response(*stream, *decision.answer, req->method() == http::verb::head, std::nullopt);
+    out.keep_alive = !ec && decision.answer->keep_alive();
+    co_return out;
+  }
   // The socket leaves Asio: the shard's SseReactor drives the stream from here on, and this
   // request's memory (parser, buffers, coroutine frames) is given back when the caller ends.
   stream->tcp().expires_never();
@@ -210,17 +231,11 @@ asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* str
   auto tls = stream->release_tls();
   auto socket = stream->tcp().release_socket();
   const int fd = socket.release(ec);
-  SubscribeOutcome out;
   if (ec) co_return out;  // gone meanwhile
-  out.stream = std::make_unique<SseStart>();
+  out.stream = std::move(decision.stream);
   out.stream->socket = UniqueFd(fd);
   out.stream->tls = std::move(tls);
-  out.stream->head = std::move(head);
-  out.stream->subscriber = std::move(subscriber);
-  out.stream->replay = std::move(replay);
-  out.stream->settings = std::move(settings);
-  out.stream->remote = std::move(remote);
-  out.stream->stream_ticket = std::move(stream_ticket);
+  out.stream->head = format_head(req->version(), decision, out.stream->settings.chunked);
   co_return out;
 }
 

@@ -10,12 +10,40 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace mercure {
 
 class Shard;
+
+// What a subscribe request comes to, whatever carries it (HTTP/1.1 or an HTTP/2 stream).
+struct SubscribeDecision {
+  // Set when refused (counted and logged), or for HEAD: the answer (HEAD: its head only).
+  std::optional<Response> answer;
+  // Accepted GET: everything but the socket and the head (socket, tls and head are empty).
+  std::unique_ptr<SseStart> stream;
+  // The response's headers beside the fixed ones (see sse_response_fields).
+  std::string cors_origin;  // an allowed Origin, echoed; empty: none
+  std::optional<std::string> last_event_id;
+};
+
+// The fixed header fields of an event stream's response (name, value), HTTP/2 style (no
+// Connection or Transfer-Encoding).
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kSseResponseFields{{
+    {"content-type", "text/event-stream"},
+    {"cache-control", "private, no-cache, no-store, must-revalidate, max-age=0"},
+    {"x-accel-buffering", "no"},
+}};
+
+// Authenticates, checks the selectors, takes the token's stream slot, begins the history replay
+// and builds the subscriber: the checks of a subscribe request before anything is written.
+boost::asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request* req, const Target* target,
+                                                           std::string remote);
 
 struct SubscribeOutcome {
   // Set when the request was accepted: the socket was taken out of `stream` and the caller
@@ -25,6 +53,7 @@ struct SubscribeOutcome {
   bool keep_alive = false;
 };
 
+// HTTP/1.1: decide_subscribe, then the refusal written, or the socket taken out of `stream`.
 boost::asio::awaitable<SubscribeOutcome> handle_subscribe(Shard* shard, HttpStream* stream, Request* req,
                                                           Target* target, std::string remote);
 

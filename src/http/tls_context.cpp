@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -38,21 +39,28 @@ void check_readable(const std::string& path, const char* what) {
   }
 }
 
-// ALPN: HTTP/1.1 is the only protocol served.
+// ALPN: "h2" when the client offers it and HTTP/2 is on (`arg` non-null), else "http/1.1".
 int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in, unsigned in_len,
-                void*) {
-  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+                void* arg) {
+  static constexpr std::string_view kH2 = "h2";
+  static constexpr std::string_view kHttp11 = "http/1.1";
+  const unsigned char* http11 = nullptr;
   for (unsigned i = 0; i < in_len;) {
     const unsigned len = in[i];
     if (i + 1 + len > in_len) break;
-    if (len == sizeof kHttp11 && std::memcmp(in + i + 1, kHttp11, len) == 0) {
+    const std::string_view name(reinterpret_cast<const char*>(in + i + 1), len);
+    if (name == kH2 && arg != nullptr) {
       *out = in + i + 1;
       *out_len = static_cast<unsigned char>(len);
       return SSL_TLSEXT_ERR_OK;
     }
+    if (name == kHttp11) http11 = in + i + 1;
     i += 1 + len;
   }
-  return SSL_TLSEXT_ERR_NOACK;
+  if (http11 == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  *out = http11;
+  *out_len = static_cast<unsigned char>(kHttp11.size());
+  return SSL_TLSEXT_ERR_OK;
 }
 
 int no_passphrase(char*, int, int, void*) {
@@ -61,7 +69,7 @@ int no_passphrase(char*, int, int, void*) {
 
 }  // namespace
 
-std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file, const std::string& key_file) {
+std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file, const std::string& key_file, bool h2) {
   check_readable(cert_file, "CERT_FILE");
   check_readable(key_file, "KEY_FILE");
   ERR_clear_error();
@@ -72,7 +80,8 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file,
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Idle event streams hold no record buffers (a few KiB each otherwise).
   SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_alpn_select_cb(raw, select_alpn, nullptr);
+  static int h2_on = 1;  // any non-null argument
+  SSL_CTX_set_alpn_select_cb(raw, select_alpn, h2 ? &h2_on : nullptr);
   if (SSL_CTX_use_certificate_chain_file(raw, cert_file.c_str()) != 1) {
     throw TlsSetupError("CERT_FILE \"" + cert_file + "\": not a PEM certificate chain: " + openssl_reason());
   }
@@ -145,10 +154,11 @@ TlsContext::~TlsContext() {
   SSL_CTX_free(ctx_);
 }  // sessions still open hold a reference of their own
 
-TlsCertificates::TlsCertificates(std::string cert_file, std::string key_file)
+TlsCertificates::TlsCertificates(std::string cert_file, std::string key_file, bool h2)
     : cert_file_(std::move(cert_file)),
       key_file_(std::move(key_file)),
-      current_(TlsContext::load(cert_file_, key_file_)) {}
+      h2_(h2),
+      current_(TlsContext::load(cert_file_, key_file_, h2_)) {}
 
 std::shared_ptr<const TlsContext> TlsCertificates::current() const {
   const std::lock_guard lock(mutex_);
@@ -156,7 +166,7 @@ std::shared_ptr<const TlsContext> TlsCertificates::current() const {
 }
 
 void TlsCertificates::reload() {
-  auto fresh = TlsContext::load(cert_file_, key_file_);  // outside the lock: it reads files
+  auto fresh = TlsContext::load(cert_file_, key_file_, h2_);  // outside the lock: it reads files
   const std::lock_guard lock(mutex_);
   current_ = std::move(fresh);
 }

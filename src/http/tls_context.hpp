@@ -1,8 +1,8 @@
 #pragma once
 // The hub's TLS configuration: one OpenSSL SSL_CTX built at start-up from a PEM certificate
 // chain and a PEM private key (CERT_FILE / KEY_FILE), shared read-only by every shard.
-// TLS 1.2 and 1.3 only, no renegotiation; ALPN answers "http/1.1" when the client offers it
-// (HTTP/2 is not served), and no protocol otherwise.
+// TLS 1.2 and 1.3 only, no renegotiation; ALPN answers "h2" when the client offers it and HTTP/2
+// is on, else "http/1.1" when offered, and no protocol otherwise.
 //
 // Thread-safe once built: sessions are created from it on any shard.
 
@@ -21,7 +21,9 @@ class TlsContext final {
   // Throws TlsSetupError, naming the file and what is wrong with it (never its contents):
   // missing or unreadable, not PEM, no certificate or key in it, a key that is not the
   // certificate's.
-  static std::shared_ptr<const TlsContext> load(const std::string& cert_file, const std::string& key_file);
+  // `h2`: ALPN may choose HTTP/2.
+  static std::shared_ptr<const TlsContext> load(const std::string& cert_file, const std::string& key_file,
+                                                bool h2 = true);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -52,7 +54,7 @@ class TlsSetupError final : public std::runtime_error {
 class TlsCertificates final {
  public:
   // Throws TlsSetupError (see TlsContext::load).
-  TlsCertificates(std::string cert_file, std::string key_file);
+  TlsCertificates(std::string cert_file, std::string key_file, bool h2 = true);
 
   [[nodiscard]] std::shared_ptr<const TlsContext> current() const;
   // Reads the files again; new connections use them from now on. Throws TlsSetupError and
@@ -63,6 +65,7 @@ class TlsCertificates final {
  private:
   const std::string cert_file_;
   const std::string key_file_;
+  const bool h2_;
   mutable std::mutex mutex_;
   std::shared_ptr<const TlsContext> current_;
 };

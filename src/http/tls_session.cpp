@@ -149,6 +149,13 @@ bool TlsSession::handshake_done() const {
   return SSL_is_init_finished(ssl_) == 1;
 }
 
+bool TlsSession::negotiated_h2() const {
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl_, &proto, &len);
+  return len == 2 && proto[0] == 'h' && proto[1] == '2';
+}
+
 TlsSession::Status TlsSession::read(char* data, std::size_t size, std::size_t& read, std::string& out) {
   SinkScope scope(sink_, out);
   read = 0;

@@ -52,6 +52,8 @@ class TlsSession final {
   // Advances the server handshake; its records are appended to `out`.
   Status handshake(std::string& out);
   [[nodiscard]] bool handshake_done() const;
+  // The handshake chose HTTP/2 (ALPN "h2").
+  [[nodiscard]] bool negotiated_h2() const;
   // Decrypts up to `size` bytes into `data` (`read` = how many). Records the session must send
   // in reply (TLS 1.3 key update) are appended to `out`.
   Status read(char* data, std::size_t size, std::size_t& read, std::string& out);

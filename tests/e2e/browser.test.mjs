@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../lib/browser.mjs';
 import { ARTIFACTS_DIR, startHub } from '../lib/hub.mjs';
-import { HUB_PATH, formEncode, publishOk } from '../lib/http.mjs';
+import { HUB_PATH, formEncode, publishOk, withDeadline } from '../lib/http.mjs';
 import { httpsRequest, makeCerts } from '../lib/tls.mjs';
 import { publisherToken, subscriberToken } from '../lib/tokens.mjs';
 
@@ -34,6 +34,19 @@ window.subscribe = (url, withCredentials) => {
   };
   es.onmessage = show;
   es.addEventListener('book-updated', show);
+};
+// Many EventSources at once: window.streams[i] follows urls[i] (opens, errors, messages).
+window.streams = [];
+window.subscribeMany = (urls) => {
+  window.streams = urls.map((url) => {
+    const s = { url, opened: 0, errors: 0, received: [] };
+    const es = new EventSource(url);
+    s.es = es;
+    es.onopen = () => { s.opened++; };
+    es.onerror = () => { s.errors++; };
+    es.onmessage = (e) => { s.received.push({ data: e.data, lastEventId: e.lastEventId }); };
+    return s;
+  });
 };
 </script></body></html>`;
 
@@ -175,8 +188,8 @@ describe('chromium native EventSource over HTTPS (CERT_FILE/KEY_FILE)', () => {
       };
       const first = await publish('over TLS, 1');
       await page.waitForFunction(() => window.received.length >= 1, null, { timeout: 10_000 });
-      // WRITE_TIMEOUT=2s ends the stream (jittered 80-100%): the browser opens a new TLS
-      // connection and goes on receiving.
+      // WRITE_TIMEOUT=2s ends the stream (jittered 80-100%): the browser requests the stream
+      // again (a new HTTP/2 stream, or a new TLS connection over HTTP/1.1) and goes on receiving.
       await page.waitForFunction(() => window.states.filter((s) => s === 'open').length >= 2, null, { timeout: 10_000 });
       const second = await publish('over TLS, 2');
       await page.waitForFunction(() => window.received.length >= 2, null, { timeout: 10_000 });
@@ -191,5 +204,69 @@ describe('chromium native EventSource over HTTPS (CERT_FILE/KEY_FILE)', () => {
     } finally {
       await context.close();
     }
+  });
+
+  test('ten EventSources of one page all open at once over HTTP/2 (no 6-per-origin limit), each gets its own topic\'s update', async (t) => {
+    // A hub of its own, without WRITE_TIMEOUT: over HTTP/1.1 the streams the hub ends would free
+    // connections for the EventSources queued behind Chromium's 6 per origin, hiding the limit.
+    const own = await startHub({
+      env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: pageOrigin, CERT_FILE: certs.ec.cert, KEY_FILE: certs.ec.key },
+    });
+    let context;
+    t.after(async () => {
+      await context?.close();
+      await own.stop();
+    });
+    context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    // The protocol of every response from the hub, as Chromium's network stack saw it.
+    const N = 10;
+    const protocols = [];
+    let allResponded;
+    const responded = new Promise((resolve) => {
+      allResponded = resolve;
+    });
+    const cdp = await context.newCDPSession(page);
+    cdp.on('Network.responseReceived', (e) => {
+      if (!e.response.url.startsWith(own.hubUrl)) return;
+      protocols.push(e.response.protocol);
+      if (protocols.length >= N) allResponded();
+    });
+    await cdp.send('Network.enable');
+    await page.goto(`${pageOrigin}/`);
+
+    const topics = Array.from({ length: N }, (_, i) => `https://example.com/browser/h2/${i}`);
+    const urls = topics.map((topic) => `${own.hubUrl}?topic=${encodeURIComponent(topic)}`);
+    await page.evaluate(([u]) => window.subscribeMany(u), [urls]);
+    // EventSource.OPEN is 1; over HTTP/1.1 the last 4 would stay CONNECTING (0).
+    await page
+      .waitForFunction((n) => window.streams.length === n && window.streams.every((s) => s.es.readyState === 1), N, { timeout: 10_000 })
+      .catch(async (e) => {
+        const states = await page.evaluate(() => window.streams.map((s) => s.es.readyState));
+        throw new Error(`not every EventSource opened: readyStates ${JSON.stringify(states)}, protocols ${JSON.stringify(protocols)}\n${e.message}`);
+      });
+    await withDeadline(responded, 5_000, 'a response event per EventSource', () => JSON.stringify(protocols));
+    assert.ok(protocols.every((p) => p === 'h2'), `served over HTTP/2: ${JSON.stringify(protocols)}`);
+
+    const token = await publisherToken();
+    const ids = await Promise.all(
+      topics.map(async (topic, i) => {
+        const res = await httpsRequest(own, {
+          ca: certs.ec.ca,
+          method: 'POST',
+          path: HUB_PATH,
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: formEncode({ topic, data: `for ${i}` }),
+        });
+        assert.equal(res.status, 200, res.text);
+        return res.text;
+      }),
+    );
+    await page.waitForFunction(() => window.streams.every((s) => s.received.length >= 1), null, { timeout: 10_000 });
+    const got = await page.evaluate(() => window.streams.map((s) => ({ opened: s.opened, errors: s.errors, received: s.received })));
+    assert.deepEqual(
+      got,
+      ids.map((id, i) => ({ opened: 1, errors: 0, received: [{ data: `for ${i}`, lastEventId: id }] })),
+    );
   });
 });

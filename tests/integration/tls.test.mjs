@@ -183,6 +183,24 @@ describe('start-up', () => {
     assert.equal(await fingerprint(certs.rsa.ca), rsaPrint);
   });
 
+  test('PROTOCOLS=h1: ALPN answers http/1.1 to h2 + http/1.1 and never h2; HTTP/1.1 served', async (t) => {
+    const { hub, tunnel } = await startTlsHub(t, { env: { PROTOCOLS: 'h1' } });
+    const s = await tlsConnect(hub, { ca: certs.ec.ca, alpn: ['h2', 'http/1.1'] });
+    assert.equal(s.alpnProtocol, 'http/1.1');
+    assert.equal((await getOver(s)).status, 200);
+    // Offered h2 alone, the hub either refuses the handshake or chooses no protocol: never h2.
+    const only = await tlsConnect(hub, { ca: certs.ec.ca, alpn: ['h2'], timeoutMs: 3_000 }).then(
+      (socket) => {
+        const chosen = socket.alpnProtocol;
+        socket.destroy();
+        return chosen;
+      },
+      (e) => `refused: ${e.message}`,
+    );
+    assert.notEqual(only, 'h2');
+    assert.equal((await request(tunnel, { path: '/healthz' })).status, 200);
+  });
+
   test('SERVER_NAME=https://... without a certificate warns that port 443 serves plain HTTP', async () => {
     // A bad transport stops the hub after the warning, before it binds the privileged port.
     const env = { ADDR: undefined, SERVER_NAME: 'https://example.com', TRANSPORT_URL: 'bogus://' };
@@ -263,16 +281,22 @@ describe('one TLS hub, as over plain HTTP', () => {
     }
   });
 
-  test('TLS 1.2 and 1.3 accepted, 1.1 refused; ALPN answers http/1.1 to h2 + http/1.1, works without ALPN', async () => {
+  test('TLS 1.2 and 1.3 accepted, 1.1 refused; ALPN chooses h2 from h2 + http/1.1 (default PROTOCOLS), http/1.1 from http/1.1, works without ALPN', async () => {
     const ca = certs.ec.ca;
     for (const [opts, protocol, alpn] of [
       [{ maxVersion: 'TLSv1.2' }, 'TLSv1.2', 'http/1.1'],
-      [{ minVersion: 'TLSv1.3', alpn: ['h2', 'http/1.1'] }, 'TLSv1.3', 'http/1.1'],
+      [{ maxVersion: 'TLSv1.2', alpn: ['h2', 'http/1.1'] }, 'TLSv1.2', 'h2'],
+      [{ minVersion: 'TLSv1.3', alpn: ['h2', 'http/1.1'] }, 'TLSv1.3', 'h2'],
+      [{ minVersion: 'TLSv1.3', alpn: ['http/1.1'] }, 'TLSv1.3', 'http/1.1'],
       [{ alpn: [] }, 'TLSv1.3', false],
     ]) {
       const s = await tlsConnect(f.hub, { ca, ...opts });
       assert.equal(s.getProtocol(), protocol, JSON.stringify(opts));
       assert.equal(s.alpnProtocol, alpn, JSON.stringify(opts));
+      if (alpn === 'h2') {
+        s.destroy(); // HTTP/2 itself: http2.test.mjs
+        continue;
+      }
       const res = await getOver(s);
       assert.equal(res.status, 200, JSON.stringify(opts));
     }
@@ -300,6 +324,7 @@ describe('one TLS hub, as over plain HTTP', () => {
       assert.deepEqual([a.status, b.status, c.status], [200, 404, 200]);
       assert.equal(conn.closed, false, 'the connection stays open');
       const pair = f.tunnel.pairFor(conn);
+      // The tunnel offers http/1.1 only (it carries HTTP/1.1 bytes): the hub must not choose h2.
       assert.deepEqual([pair.protocol, pair.alpn], ['TLSv1.3', 'http/1.1']);
       // HEAD on the hub: the stream's head, no body; the hub may then close the connection.
       const head = conn.send({ method: 'HEAD', path: `${HUB_PATH}?topic=${encodeURIComponent('https://example.com/tls/head')}` });
@@ -613,7 +638,7 @@ describe('clients that do not speak TLS', () => {
 });
 
 describe('real clients', () => {
-  test('curl: --cacert by IP and by name, --http2 gets HTTP/1.1, publish with -d, stream with -N', async (t) => {
+  test('curl: --cacert by IP and by name, --http2 gets HTTP/2 and --http1.1 HTTP/1.1, publish with -d, stream with -N', async (t) => {
     const { hub } = await startTlsHub(t);
     const base = `https://127.0.0.1:${hub.port}`;
     const ca = ['--cacert', certs.ec.cert];
@@ -622,7 +647,9 @@ describe('real clients', () => {
     assert.deepEqual(JSON.parse(health.stdout), { status: 'ok' });
     const named = await run('curl', ['-sS', '--fail', ...ca, '--http2', '-o', '/dev/null', '-w', '%{http_version}',
       '--resolve', `localhost:${hub.port}:127.0.0.1`, `https://localhost:${hub.port}/healthz`]);
-    assert.deepEqual([named.code, named.stdout], [0, '1.1'], named.stderr);
+    assert.deepEqual([named.code, named.stdout], [0, '2'], named.stderr);
+    const h1 = await run('curl', ['-sS', '--fail', ...ca, '--http1.1', '-o', '/dev/null', '-w', '%{http_version}', `${base}/healthz`]);
+    assert.deepEqual([h1.code, h1.stdout], [0, '1.1'], h1.stderr);
     const untrusted = await run('curl', ['-sS', `${base}/healthz`]);
     assert.equal(untrusted.code, 60, 'without --cacert curl refuses the self-signed certificate');
 

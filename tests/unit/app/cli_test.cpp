@@ -134,6 +134,8 @@ TEST(Cli, HelpListsEveryFlagWithItsDefaultAndEnvironmentNames) {
                            "[env: CERT_FILE]",
                            "--key-file",
                            "[env: KEY_FILE]",
+                           "--protocols",
+                           "[env: PROTOCOLS]",
                            "SERVER_NAME",
                            "MERCURE_EXTRA_DIRECTIVES",
                            "token",

@@ -187,6 +187,27 @@ TEST(ConfigBuilder, LogFormatIsCaseInsensitive) {
 }
 
 // docs/configuration.md, "Limits": each limit from the environment, a flag and a directive.
+TEST(ConfigBuilder, ProtocolsTurnHttp2OnAndOffWithCaddysNames) {
+  const Config defaults = load(kKeyed).config;
+  EXPECT_TRUE(defaults.h2);
+  EXPECT_FALSE(defaults.h2c);
+  const Config h1_only = load(with(kKeyed, {{"PROTOCOLS", "h1"}})).config;
+  EXPECT_FALSE(h1_only.h2);
+  EXPECT_FALSE(h1_only.h2c);
+  const Config cleartext = load(kKeyed, {"--protocols", "H1,h2c"}).config;
+  EXPECT_FALSE(cleartext.h2);
+  EXPECT_TRUE(cleartext.h2c);
+  const Loaded caddy = load(kKeyed, {}, "{\n}\nlocalhost {\n mercure {\n  protocols h1 h2 h3\n }\n}\n");
+  EXPECT_TRUE(caddy.config.h2);
+  EXPECT_FALSE(caddy.config.h2c);
+  EXPECT_EQ(caddy.warnings, Strings{"protocols: h3 (HTTP/3) is not served; h1 and h2 are"});
+
+  EXPECT_STREQ(load_error(with(kKeyed, {{"PROTOCOLS", "h1 spdy"}})).what(),
+               "invalid PROTOCOLS \"h1 spdy\": unknown protocol \"spdy\" (use h1, h2, h2c)");
+  EXPECT_STREQ(load_error(kKeyed, {"--protocols", "h2"}).what(),
+               "invalid --protocols \"h2\": must include h1 (HTTP/1.1 is always served)");
+}
+
 TEST(ConfigBuilder, LimitsAreReadFromEveryLayer) {
   const Config env = load(with(kKeyed, {{"READ_HEADER_TIMEOUT", "3s"},
                                         {"IDLE_TIMEOUT", "1m"},

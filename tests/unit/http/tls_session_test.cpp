@@ -248,24 +248,29 @@ TEST(TlsSession, PlainHttpIsVisibleBeforeTheHandshake) {
   EXPECT_EQ(session->input_pending(), req.size());
 }
 
-TEST(TlsSession, AlpnAnswersHttp11OrNothing) {
+TEST(TlsSession, AlpnPrefersH2WhenOnElseHttp11OrNothing) {
   Credentials creds;
-  auto ctx = TlsContext::load(creds.cert, creds.key);
+  auto with_h2 = TlsContext::load(creds.cert, creds.key, true);
+  auto h1_only = TlsContext::load(creds.cert, creds.key, false);
   auto selected = [](SSL* ssl) {
     const unsigned char* p = nullptr;
     unsigned len = 0;
     SSL_get0_alpn_selected(ssl, &p, &len);
     return std::string(reinterpret_cast<const char*>(p), len);
   };
-  {
-    Pair pair(*ctx, {"h2", "http/1.1"});
+  struct Case {
+    const TlsContext* ctx;
+    std::vector<std::string> offered;
+    std::string chosen;
+  };
+  for (const Case& c : {Case{with_h2.get(), {"http/1.1", "h2"}, "h2"}, Case{with_h2.get(), {"h2"}, "h2"},
+                        Case{with_h2.get(), {"http/1.1"}, "http/1.1"}, Case{with_h2.get(), {"spdy/3"}, ""},
+                        Case{h1_only.get(), {"h2", "http/1.1"}, "http/1.1"}, Case{h1_only.get(), {"h2"}, ""}}) {
+    Pair pair(*c.ctx, c.offered);
     ASSERT_EQ(pair.handshake(), Status::ok);
-    EXPECT_EQ(selected(pair.client()), "http/1.1");
-  }
-  {
-    Pair pair(*ctx, {"h2"});
-    ASSERT_EQ(pair.handshake(), Status::ok);
-    EXPECT_EQ(selected(pair.client()), "");
+    EXPECT_EQ(selected(pair.client()), c.chosen) << c.offered.front();
+    // The server's side of the same answer, as serve_connection reads it.
+    EXPECT_EQ(pair.server().negotiated_h2(), c.chosen == "h2");
   }
 }
 
