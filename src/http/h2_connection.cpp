@@ -30,8 +30,19 @@ constexpr std::size_t kFlushBudget = 512 * 1024;
 constexpr std::size_t kKeepBuffer = 32 * 1024;
 // Streams a client may open at once (Go's servers allow 250).
 constexpr std::uint32_t kMaxConcurrentStreams = 250;
-// How long a finishing connection's last bytes may take when dispatch_timeout is off.
+// How long a write may wait (for the socket, or an answer for its window) when dispatch_timeout
+// is off.
 constexpr auto kDefaultWriteTimeout = std::chrono::seconds(5);
+
+// How long a connection may go without its first stream: as HTTP/1.1's first request head
+// (read_header_timeout, and read_timeout), else idle_timeout. 0 = no limit.
+std::chrono::milliseconds first_request_limit(const ServerOptions& opts) {
+  std::chrono::milliseconds limit{0};
+  for (auto t : {opts.read_header_timeout, opts.read_timeout}) {
+    if (t.count() > 0 && (limit.count() == 0 || t < limit)) limit = t;
+  }
+  return limit.count() > 0 ? limit : opts.idle_timeout;
+}
 
 H2Connection* conn(void* user_data) {
   return static_cast<H2Connection*>(user_data);
@@ -62,6 +73,14 @@ int on_data_chunk_recv_cb(nghttp2_session*, std::uint8_t, std::int32_t stream_id
   return conn(user_data)->on_data(stream_id, data, len);
 }
 
+int on_frame_send_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  const bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (end && (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
+    conn(user_data)->on_response_sent(frame->hd.stream_id);
+  }
+  return 0;
+}
+
 int on_stream_close_cb(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code, void* user_data) {
   return conn(user_data)->on_stream_close(stream_id, error_code);
 }
@@ -75,6 +94,7 @@ struct Callbacks {
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv_cb);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk_recv_cb);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close_cb);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send_cb);
   }
   ~Callbacks() { nghttp2_session_callbacks_del(cbs); }
   Callbacks(const Callbacks&) = delete;
@@ -136,7 +156,7 @@ void H2Connection::start(std::string received) {
     wait_readable();
     flush();
   }
-  arm_timer(idle_since_ + (opts.read_header_timeout.count() > 0 ? opts.read_header_timeout : opts.idle_timeout));
+  if (const auto limit = first_request_limit(opts); limit.count() > 0) arm_timer(idle_since_ + limit);
 }
 
 void H2Connection::wait_readable() {
@@ -241,8 +261,26 @@ void H2Connection::schedule_flush() {
 void H2Connection::flush() {
   if (closed_ || in_flush_) return;
   in_flush_ = true;
-  for (const std::int32_t id : to_resume_) nghttp2_session_resume_data(session_, id);
-  to_resume_.clear();
+  std::vector<std::int32_t> resumed;
+  resumed.swap(to_resume_);
+  for (const std::int32_t id : resumed) {
+    Stream* s = find(id);
+    if (s == nullptr || !s->events) continue;
+    s->events->resume_queued = false;
+    if (s->events->overflowed()) {
+      // The subscriber did not keep up (its window may be shut: read() would never be called).
+      s->events->close(DisconnectReason::slow);
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      continue;
+    }
+    nghttp2_session_resume_data(session_, id);
+    // A deadline that came nearer (bytes now wait for the client's window).
+    arm_timer(s->events->next_deadline());
+  }
+  if (to_resume_.empty()) {
+    resumed.clear();
+    to_resume_.swap(resumed);  // its capacity, for the next turn
+  }
   std::size_t written = 0;
   bool blocked = false;
   for (;;) {
@@ -306,10 +344,7 @@ void H2Connection::flush() {
   if (blocked) {
     if (write_blocked_since_ == Clock::time_point{}) {
       write_blocked_since_ = Clock::now();
-      const auto limit = shard_->options().dispatch_timeout.count() > 0
-                             ? std::chrono::duration_cast<Clock::duration>(shard_->options().dispatch_timeout)
-                             : std::chrono::duration_cast<Clock::duration>(kDefaultWriteTimeout);
-      arm_timer(write_blocked_since_ + limit);
+      arm_timer(write_blocked_since_ + write_limit());
     }
     wait_writable();
     return;
@@ -348,9 +383,7 @@ void H2Connection::on_timer() {
   const auto& opts = shard_->options();
   auto next = Clock::time_point::max();
   if (write_blocked_since_ != Clock::time_point{}) {
-    const auto limit = opts.dispatch_timeout.count() > 0
-                           ? std::chrono::duration_cast<Clock::duration>(opts.dispatch_timeout)
-                           : std::chrono::duration_cast<Clock::duration>(kDefaultWriteTimeout);
+    const auto limit = write_limit();
     if (now >= write_blocked_since_ + limit) {
       spdlog::info("HTTP/2 connection {} closed: a write took longer than {} ms", remote_,
                    std::chrono::duration_cast<std::chrono::milliseconds>(limit).count());
@@ -360,7 +393,7 @@ void H2Connection::on_timer() {
     next = write_blocked_since_ + limit;
   }
   if (streams_.empty()) {
-    const auto limit = any_stream_ ? opts.idle_timeout : opts.read_header_timeout;
+    const auto limit = any_stream_ ? opts.idle_timeout : first_request_limit(opts);
     if (limit.count() > 0) {
       if (now >= idle_since_ + limit) {
         // Idle (or never asked for anything): GOAWAY, then closed once it is sent.
@@ -387,6 +420,16 @@ void H2Connection::on_timer() {
         continue;
       }
       next = std::min(next, s->started + opts.read_timeout);
+    }
+    if (s->answered && !s->events) {
+      // An answer whose client gives it no window.
+      if (now >= s->answered_at + write_limit()) {
+        spdlog::debug("HTTP/2 {}: stream {} reset: its response was not taken within {} ms", remote_, s->id,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(write_limit()).count());
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+        continue;
+      }
+      next = std::min(next, s->answered_at + write_limit());
     }
     if (s->events) {
       DisconnectReason why{};
@@ -505,6 +548,18 @@ int H2Connection::on_data(std::int32_t id, const std::uint8_t* data, std::size_t
   }
   s->req.body().append(reinterpret_cast<const char*>(data), len);
   return 0;
+}
+
+H2Connection::Clock::duration H2Connection::write_limit() const {
+  if (shard_->options().dispatch_timeout.count() > 0) return shard_->options().dispatch_timeout;
+  return kDefaultWriteTimeout;
+}
+
+void H2Connection::on_response_sent(std::int32_t id) {
+  Stream* s = find(id);
+  // Answered before the request was all received (408, 413, 431): the rest is not wanted
+  // (RFC 9113 section 8.1), and the stream must not stay half open.
+  if (s != nullptr && !s->complete) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
 }
 
 int H2Connection::on_stream_close(std::int32_t id, std::uint32_t) {

@@ -75,6 +75,7 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
     bool answered = false;         // a response was submitted
     bool closed = false;           // nghttp2 closed the stream (answered, reset, or connection gone)
     Clock::time_point started{};
+    Clock::time_point answered_at{};
     std::string body;  // the response's body, given to nghttp2 from body_offset
     std::size_t body_offset = 0;
     std::unique_ptr<H2EventStream> events;
@@ -86,6 +87,7 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
   int on_frame(std::int32_t id, bool headers, bool end_stream);
   int on_data(std::int32_t id, const std::uint8_t* data, std::size_t len);
   int on_stream_close(std::int32_t id, std::uint32_t error_code);
+  void on_response_sent(std::int32_t id);
   long read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, std::uint32_t* flags);
 
  private:
@@ -97,6 +99,9 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
   void flush();
   void wait_writable();
   void arm_timer(Clock::time_point at);
+  // How long an answer may wait for the client's window, or a write for the socket
+  // (dispatch_timeout; 5 s when that is off).
+  [[nodiscard]] Clock::duration write_limit() const;
   void on_timer();
   void close();
 

@@ -17,6 +17,9 @@ constexpr std::size_t kReplayEventsPerStep = 1024;
 constexpr std::size_t kReplayBytesPerStep = 64 * 1024;
 // pending_ gives its memory back once given away when it grew past this.
 constexpr std::size_t kKeepPendingCapacity = 4096;
+// How long the end of a finishing stream may wait for the client's window when
+// dispatch_timeout is off.
+constexpr auto kFinishGrace = std::chrono::seconds(5);
 // Replay steps that matched nothing before read() gives the event loop back.
 constexpr int kReplayStepsPerRead = 8;
 
@@ -32,14 +35,30 @@ H2EventStream::~H2EventStream() {
 void H2EventStream::begin(Clock::time_point now) {
   Subscriber& sub = *start_.subscriber;
   if (start_.replay) sub.start_replay();  // buffer live updates from registration on
-  sub.set_wake([this] { resume_(); });
+  sub.set_wake([this] { wake(); });
   shard_.index().add(start_.subscriber.get());
   registered_ = true;
   shard_.metrics().subscriber_connected(shard_.id());
   if (start_.settings.on_registered) start_.settings.on_registered();
   pending_ = sse_heartbeat();  // the response's first bytes: the client sees the stream open
-  pending_since_ = now;
   last_write_ = now;
+  mark_waiting(now);
+}
+
+void H2EventStream::wake() {
+  mark_waiting(Clock::now());
+  resume_();
+}
+
+void H2EventStream::mark_waiting(Clock::time_point now) {
+  if (!idle_) return;
+  idle_ = false;
+  waiting_since_ = now;
+}
+
+bool H2EventStream::waiting() const {
+  return registered_ && !idle_ &&
+         (pending_offset_ < pending_.size() || start_.subscriber->has_pending() || start_.replay || finishing_);
 }
 
 bool H2EventStream::refill(Clock::time_point now) {
@@ -55,6 +74,7 @@ bool H2EventStream::refill(Clock::time_point now) {
   // after the shard's other work.
   for (int step = 0; start_.replay && pending_.empty(); ++step) {
     if (step == kReplayStepsPerRead) {
+      waiting_since_ = now;  // progress through the history, if not bytes yet
       resume_();
       return false;
     }
@@ -82,9 +102,7 @@ bool H2EventStream::refill(Clock::time_point now) {
     pending_source_ = DeliverySource::live;
     taken.clear();
   }
-  if (pending_.empty()) return false;
-  pending_since_ = now;
-  return true;
+  return !pending_.empty();
 }
 
 H2EventStream::Read H2EventStream::read(std::uint8_t* out, std::size_t size, std::size_t& copied,
@@ -99,13 +117,17 @@ H2EventStream::Read H2EventStream::read(std::uint8_t* out, std::size_t size, std
     if (finishing_ && start_.replay) return Read::eof;  // not the rest of a replay at the end
     if (!refill(now)) {
       if (!registered_) return Read::reset;  // the history failed
-      return finishing_ && !start_.replay ? Read::eof : Read::deferred;
+      if (finishing_ && !start_.replay) return Read::eof;
+      // A replay that asked to go on is still waiting (refill queued a resume).
+      if (!start_.replay) idle_ = true;
+      return Read::deferred;
     }
   }
   copied = std::min(size, pending_.size() - pending_offset_);
   std::memcpy(out, pending_.data() + pending_offset_, copied);
   pending_offset_ += copied;
   last_write_ = now;
+  waiting_since_ = now;  // progress: what is left waits from now
   if (pending_offset_ == pending_.size() && pending_events_ > 0) {
     shard_.metrics().delivered(shard_.id(), pending_source_, pending_events_);
     pending_events_ = 0;
@@ -117,36 +139,40 @@ H2EventStream::Clock::time_point H2EventStream::next_deadline() const {
   if (!registered_) return Clock::time_point::max();
   const auto& s = start_.settings;
   auto at = Clock::time_point::max();
-  if (s.heartbeat.count() > 0 && !finishing_) at = last_write_ + s.heartbeat;
-  if (s.token_expiry && !finishing_) at = std::min(at, *s.token_expiry);
-  if (s.end_of_life && !finishing_) at = std::min(at, *s.end_of_life);
-  if (pending_offset_ < pending_.size() && s.dispatch_timeout.count() > 0) {
-    at = std::min(at, pending_since_ + s.dispatch_timeout);
-  }
+  const bool waits = waiting();
+  if (waits && s.dispatch_timeout.count() > 0) at = waiting_since_ + s.dispatch_timeout;
+  if (finishing_) return std::min(at, finishing_since_ + std::chrono::duration_cast<Clock::duration>(kFinishGrace));
+  if (!waits && s.heartbeat.count() > 0) at = std::min(at, last_write_ + s.heartbeat);
+  if (s.token_expiry) at = std::min(at, *s.token_expiry);
+  if (s.end_of_life) at = std::min(at, *s.end_of_life);
   return at;
 }
 
 bool H2EventStream::on_deadline(Clock::time_point now, End& why) {
   if (!registered_) return true;
   const auto& s = start_.settings;
-  if (pending_offset_ < pending_.size() && s.dispatch_timeout.count() > 0 &&
-      now >= pending_since_ + s.dispatch_timeout) {
+  const bool waits = waiting();
+  if (waits && s.dispatch_timeout.count() > 0 && now >= waiting_since_ + s.dispatch_timeout) {
     // The client's window stayed shut (it does not read this stream) past dispatch_timeout.
     why = End::write_timeout;
     close(why);
     return false;
   }
-  if (finishing_) return true;
+  if (finishing_) {
+    if (now < finishing_since_ + std::chrono::duration_cast<Clock::duration>(kFinishGrace)) return true;
+    why = end_;
+    close(why);  // its end never got a window
+    return false;
+  }
   if (s.token_expiry && now >= *s.token_expiry) {
     finish(End::token_expired);
   } else if (s.end_of_life && now >= *s.end_of_life) {
     finish(End::lifetime);
-  } else if (s.heartbeat.count() > 0 && now >= last_write_ + s.heartbeat && pending_offset_ == pending_.size() &&
-             !start_.subscriber->has_pending() && !start_.replay) {
+  } else if (!waits && s.heartbeat.count() > 0 && now >= last_write_ + s.heartbeat) {
     pending_ = sse_heartbeat();
     pending_offset_ = 0;
-    pending_since_ = now;
     last_write_ = now;
+    mark_waiting(now);
     resume_();
   }
   return true;
@@ -156,6 +182,9 @@ void H2EventStream::finish(End why) {
   if (finishing_ || !registered_) return;
   finishing_ = true;
   end_ = why;
+  const auto now = Clock::now();
+  finishing_since_ = now;
+  mark_waiting(now);
   resume_();  // what is pending, then END_STREAM
 }
 

@@ -42,7 +42,8 @@ class H2EventStream final {
   void begin(Clock::time_point now);
   // Copies up to `size` bytes of the stream into `out` (`copied`).
   Read read(std::uint8_t* out, std::size_t size, std::size_t& copied, Clock::time_point now);
-  // The earliest deadline (heartbeat, expiry, lifetime, a stalled write), or max().
+  // The earliest deadline (heartbeat, expiry, lifetime, bytes waiting for the client's window,
+  // the end waiting for it), or max(). Never one on_deadline() would leave as it is.
   [[nodiscard]] Clock::time_point next_deadline() const;
   // Deadlines that came: false when the stream must be reset now (`why` set).
   bool on_deadline(Clock::time_point now, End& why);
@@ -54,10 +55,22 @@ class H2EventStream final {
     if (registered_ && start_.settings.on_registered) start_.settings.on_registered();
   }
   [[nodiscard]] const std::string& remote() const { return start_.remote; }
+  void set_resume(std::function<void()> resume) { resume_ = std::move(resume); }
+  // The outbox overflowed (the subscriber does not keep up): the stream must be reset.
+  [[nodiscard]] bool overflowed() const { return registered_ && start_.subscriber->overflowed(); }
+
+  // The connection's bookkeeping: a resume of this stream is queued.
+  bool resume_queued = false;
 
  private:
   // Fills pending_ from the replay or the outbox; false when there was nothing to take.
   bool refill(Clock::time_point now);
+  // Something was pushed, or a heartbeat or the end is due: the stream waits for nghttp2 (and
+  // the client's window) from now, unless it already did.
+  void mark_waiting(Clock::time_point now);
+  // Bytes, frames, a replay or the end wait to be handed to nghttp2.
+  [[nodiscard]] bool waiting() const;
+  void wake();
 
   Shard& shard_;
   SseStart start_;
@@ -69,7 +82,10 @@ class H2EventStream final {
   std::size_t pending_offset_ = 0;
   std::size_t pending_events_ = 0;
   DeliverySource pending_source_ = DeliverySource::live;
-  Clock::time_point pending_since_{};
+  // read() last found nothing to give (nghttp2 waits for resume_); else since when it waits.
+  bool idle_ = true;
+  Clock::time_point waiting_since_{};
+  Clock::time_point finishing_since_{};
   Clock::time_point last_write_{};
 };
 

@@ -153,6 +153,8 @@ void H2Connection::refuse(Stream& s, const Error& e, const char* what) {
 void H2Connection::respond(Stream& s, Response res, bool head_only) {
   if (s.answered || s.closed) return;
   s.answered = true;
+  s.answered_at = Clock::now();
+  if (!s.complete) std::string().swap(s.req.body());  // refused before the end: not kept
   auto h = headers_of(res);
   h.build();
   s.body = std::move(res.body());
@@ -162,6 +164,7 @@ void H2Connection::respond(Stream& s, Response res, bool head_only) {
   const bool with_body = !head_only && !s.body.empty();
   const int rv = nghttp2_submit_response(session_, s.id, h.nva.data(), h.nva.size(), with_body ? &provider : nullptr);
   if (rv != 0) spdlog::debug("HTTP/2 {}: response to stream {} not sent: {}", remote_, s.id, nghttp2_strerror(rv));
+  arm_timer(s.answered_at + write_limit());
   schedule_flush();
 }
 
@@ -172,7 +175,13 @@ void H2Connection::start_event_stream(Stream& s, std::unique_ptr<SseStart> start
   }
   s.answered = true;
   const std::int32_t id = s.id;
-  s.events = std::make_unique<H2EventStream>(*shard_, std::move(*start), [this, id] { resume(id); });
+  s.events = std::make_unique<H2EventStream>(*shard_, std::move(*start), nullptr);
+  H2EventStream* events = s.events.get();
+  s.events->set_resume([this, id, events] {
+    if (events->resume_queued) return;  // one resume per flush, however many pushes
+    events->resume_queued = true;
+    resume(id);
+  });
   auto h = headers_of(head);
   for (const auto& [name, value] : kSseResponseFields) h.add(std::string(name), std::string(value));
   h.build();
@@ -198,6 +207,7 @@ long H2Connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t len
       case H2EventStream::Read::data:
         return static_cast<long>(copied);
       case H2EventStream::Read::deferred:
+        arm_timer(s->events->next_deadline());  // idle now: its next heartbeat may be nearer
         return NGHTTP2_ERR_DEFERRED;
       case H2EventStream::Read::eof:
         *flags |= NGHTTP2_DATA_FLAG_EOF;

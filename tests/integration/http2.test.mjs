@@ -8,11 +8,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHub } from '../lib/hub.mjs';
-import { Closer, HUB_PATH, formEncode, publishOk, request, subscribeOk } from '../lib/http.mjs';
-import { CONNECTION_SPECIFIC_HEADERS, H2Client } from '../lib/h2.mjs';
+import { Closer, DEFAULT_TIMEOUT_MS, HUB_PATH, formEncode, publishOk, request, subscribeOk, withDeadline } from '../lib/http.mjs';
+import { CONNECTION_SPECIFIC_HEADERS, H2Client, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } from '../lib/h2.mjs';
 import { scrape, waitForMetrics } from '../lib/prometheus.mjs';
 import { lmdbUrl, makeTempDir, runHubUntilExit, tempDir } from '../lib/store.mjs';
 import { httpsRequest, makeCerts, tlsTunnel } from '../lib/tls.mjs';
@@ -516,5 +516,121 @@ describe('HTTP/1.1 and HTTP/2 clients of one hub at once', () => {
     assert.equal(res.status, 200, res.text);
     const [ev] = await sub.waitForEvents(1);
     assert.deepEqual([ev.id, ev.data], [res.text, 'via https']);
+  });
+});
+
+/** CPU seconds (user + system) the process `pid` used so far (Linux /proc; clock ticks of 100 Hz). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * An event stream of a client that stops reading after the initial flush: its window (2 bytes,
+ * exactly the initial ":\n") is never opened again.
+ */
+async function stalledStream(h, topics) {
+  const client = await h.connect({ settings: { initialWindowSize: 2 } });
+  const res = await client.subscribeOk(topics);
+  res.stream.pause();
+  return res;
+}
+
+describe('h2c clients that give no flow-control window, or never finish a request', () => {
+  const mode = MODES[1];
+
+  test('an event stream whose window stays shut is reset after DISPATCH_TIMEOUT; other streams go on, the gauge drops', async (t) => {
+    const h = await startH2Hub(mode, { env: { METRICS_ENABLED: '1', DISPATCH_TIMEOUT: '1s', HEARTBEAT_INTERVAL: '200ms' } });
+    t.after(() => h.stop());
+    const topic = `https://example.com/h2/stalled/${randomUUID()}`;
+    // A window of 2 bytes: exactly the initial ":\n", then nothing more is ever allowed.
+    const stalled = await stalledStream(h, [topic]);
+    const reading = await (await h.connect()).subscribeOk([topic]);
+    await waitForMetrics(h.h1, (e) => e.value('mercure_subscribers_connected') === 2, { what: 'two subscribers' });
+    const id = await publishOk(h.h1, { topic, data: 'for both' }, { token });
+    await reading.waitForEvent((e) => e.id === id);
+    await stalled.waitForEnd({ timeoutMs: 4_000, what: 'the stalled stream reset' });
+    assert.equal(stalled.endReason, `reset (rstCode ${NGHTTP2_CANCEL})`);
+    await waitForMetrics(h.h1, (e) => e.value('mercure_subscribers_connected') === 1, { what: 'the stalled subscriber gone' });
+    const next = await publishOk(h.h1, { topic, data: 'after' }, { token });
+    await reading.waitForEvent((e) => e.id === next);
+    assert.equal(reading.ended, false);
+  });
+
+  test('a stalled stream with heartbeats due and DISPATCH_TIMEOUT=0 costs no CPU (no deadline loop)', async (t) => {
+    const h = await startH2Hub(mode, { env: { DISPATCH_TIMEOUT: '0', HEARTBEAT_INTERVAL: '100ms' } });
+    t.after(() => h.stop());
+    const topic = `https://example.com/h2/stalled-cpu/${randomUUID()}`;
+    const stalled = await stalledStream(h, [topic]);
+    await publishOk(h.h1, { topic, data: 'never read' }, { token });
+    // Ten heartbeats on another stream measure about a second of the hub's life.
+    const watch = await (await h.connect()).subscribeOk([`${topic}/other`]);
+    const before = cpuSeconds(h.hub.pid);
+    const t0 = Date.now();
+    const seen = watch.comments.length;
+    await watch.waitFor((r) => r.comments.length >= seen + 10, { timeoutMs: 5_000, what: 'ten heartbeats' });
+    const used = cpuSeconds(h.hub.pid) - before;
+    const elapsed = (Date.now() - t0) / 1000;
+    assert.ok(used < 0.3 * elapsed, `the hub used ${used.toFixed(2)} s of CPU in ${elapsed.toFixed(2)} s`);
+    assert.equal(stalled.ended, false, 'no dispatch timeout: the stream stays');
+  });
+
+  test('a stalled stream whose outbox overflows is reset at once (DISPATCH_TIMEOUT=0), the others go on', async (t) => {
+    const h = await startH2Hub(mode, { env: { METRICS_ENABLED: '1', DISPATCH_TIMEOUT: '0' } });
+    t.after(() => h.stop());
+    const topic = `https://example.com/h2/overflow/${randomUUID()}`;
+    const stalled = await stalledStream(h, [topic]);
+    const reading = await (await h.connect()).subscribeOk([topic]);
+    // Over the outbox's 4,096 updates, published over HTTP/2 on a connection of their own.
+    const publisher = await h.connect();
+    let last = null;
+    for (let i = 0; i < 4_200; i += 100) {
+      const ids = await Promise.all(Array.from({ length: 100 }, (_, j) => publisher.publishOk({ topic, data: `${i + j}` }, { token })));
+      last = ids.at(-1);
+    }
+    await stalled.waitForEnd({ timeoutMs: DEFAULT_TIMEOUT_MS, what: 'the overflowing stream reset' });
+    assert.equal(stalled.endReason, `reset (rstCode ${NGHTTP2_CANCEL})`);
+    await reading.waitForEvent((e) => e.id === last, { timeoutMs: 10_000 });
+    await waitForMetrics(h.h1, (e) => e.value('mercure_subscribers_connected') === 1, { what: 'the slow subscriber gone' });
+    const slow = (await scrape(h.h1)).value('mercure_subscriber_disconnects_total', { reason: 'slow' });
+    assert.equal(slow, 1);
+  });
+
+  test('a request answered before its body ended (413) is reset with NO_ERROR, and the idle connection then closes', async (t) => {
+    const h = await startH2Hub(mode, { env: { MAX_BODY_SIZE: '4KiB', IDLE_TIMEOUT: '1s' } });
+    t.after(() => h.stop());
+    const h2 = await h.connect();
+    const req = h2.session.request({ ':method': 'POST', ':path': HUB_PATH, ...FORM, authorization: `Bearer ${token}` }, { endStream: false });
+    const status = new Promise((resolve) => req.once('response', (hd) => resolve(hd[':status'])));
+    const closed = new Promise((resolve) => req.once('close', () => resolve(req.rstCode)));
+    req.on('error', () => {});
+    req.resume();  // the answer's body is read (a stream ends only once read)
+    req.write(Buffer.alloc(8 * 1024, 'x'));  // over the limit, and never ended
+    assert.equal(await withDeadline(status, DEFAULT_TIMEOUT_MS, 'the 413'), 413);
+    assert.equal(await withDeadline(closed, DEFAULT_TIMEOUT_MS, 'the stream reset after the 413'), NGHTTP2_NO_ERROR);
+    await h2.waitForClose({ timeoutMs: 5_000, what: 'the connection closed after IDLE_TIMEOUT without a stream' });
+    assert.equal(h2.goaway?.errorCode, NGHTTP2_NO_ERROR, h2.describe());
+  });
+
+  test('a response whose client never gives a window is reset after DISPATCH_TIMEOUT', async (t) => {
+    const h = await startH2Hub(mode, { env: { DISPATCH_TIMEOUT: '1s' } });
+    t.after(() => h.stop());
+    const h2 = await h.connect({ settings: { initialWindowSize: 0 } });
+    const res = await h2.request({ path: '/healthz', timeoutMs: 4_000 });
+    assert.equal(res.status, 200);
+    assert.equal(res.rstCode, NGHTTP2_CANCEL);
+    assert.equal(res.ended, false);
+  });
+
+  test('SIGTERM with a stalled event stream: the hub stops within DISPATCH_TIMEOUT, not at the shutdown grace', async () => {
+    const h = await startH2Hub(mode, { env: { DISPATCH_TIMEOUT: '1s' } });
+    const stalled = await stalledStream(h, ['*']);
+    await publishOk(h.h1, { topic: 'https://example.com/h2/stalled-stop', data: 'never read' }, { token });
+    const exit = await h.hub.stop({ timeoutMs: 8_000 });
+    assert.equal(exit.timedOut, false, h.hub.output());
+    assert.equal(exit.code, 0);
+    assert.doesNotMatch(h.hub.output(), /did not drain/);
+    await stalled.waitForEnd({ timeoutMs: 2_000 });
+    await h.stop();
   });
 });
