@@ -196,6 +196,8 @@ void H2Connection::start_event_stream(Stream& s, std::unique_ptr<SseStart> start
   }
   arm_timer(s.events->next_deadline());
   schedule_flush();
+  // An idle stream keeps no request (a browser's headers and cookies are a few KiB).
+  s.req = Request{};
 }
 
 long H2Connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t length, std::uint32_t* flags) {

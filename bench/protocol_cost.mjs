@@ -1,11 +1,12 @@
-// What HTTP/2 costs or saves the hub: the same fan-out to subscribers over HTTP/1.1 (one
+// What the protocol costs the hub: the same fan-out to subscribers over HTTP/1.1 (one
 // connection each) and over HTTP/2 (STREAMS event streams per connection), in clear text (h2c,
-// prior knowledge) and over TLS (ALPN h2), in one run. One worker pinned to core 0, these
-// clients on core 1. Reports the hub's RSS per idle subscriber and its CPU per delivery
-// (utime + stime from /proc over the deliveries), with each mode's ratio to HTTP/1.1 in the
-// same transport (clear or TLS).
+// prior knowledge) and over TLS (CERT_FILE, a fresh P-256 certificate; ALPN h2 or http/1.1),
+// in one run. One worker pinned to core 0, these clients on core 1. Reports the hub's RSS per
+// idle subscriber, its CPU per new subscriber (connection, handshake, request, registration:
+// utime + stime from /proc over the connect phase) and its CPU per delivery (over the
+// deliveries), with each mode's ratios to HTTP/1.1 in clear text.
 //
-// Usage: node bench/h2_cost.mjs [build/release/mercure-hub] [subscribers=1000] [events=200]
+// Usage: node bench/protocol_cost.mjs [build/release/mercure-hub] [subscribers=1000] [events=200]
 //        [data_bytes=100]    (RATE=events/s, default 20; STREAMS per h2 connection, default 100;
 //        MODES, default "h1 h2c h1-tls h2-tls")
 // Events are published at a fixed rate low enough for every mode to keep up, so each event is
@@ -30,7 +31,7 @@ const MODES = (process.env.MODES || 'h1 h2c h1-tls h2-tls').split(/\s+/).filter(
 const KEY = '!ChangeThisMercureHubJWTSecretKey!';
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-const dir = mkdtempSync(join(tmpdir(), 'mercure-h2-bench-'));
+const dir = mkdtempSync(join(tmpdir(), 'mercure-protocol-bench-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
   '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1',
@@ -133,6 +134,7 @@ async function run(mode) {
   const h2 = mode.startsWith('h2');
   const { hub, port } = await startHub(secure);
   const rss0 = rssKiB(hub.pid);
+  const connectCpu0 = cpuUs(hub.pid);
   const counts = new Array(N).fill(0);
   const closers = [];
   if (h2) {
@@ -150,6 +152,7 @@ async function run(mode) {
       for (const s of await deadline(Promise.all(batch), 30_000, 'subscribers')) closers.push(() => s.destroy());
     }
   }
+  const connectUs = (cpuUs(hub.pid) - connectCpu0) / N;
   await new Promise((r) => setTimeout(r, 1500));  // the hub trims memory once a burst of connections is quiet
   const rss1 = rssKiB(hub.pid);
 
@@ -188,15 +191,16 @@ async function run(mode) {
   closers.forEach((c) => c());
   hub.kill('SIGTERM');
   await new Promise((r) => hub.once('exit', r));
-  return { mode, rssPerSub: ((rss1 - rss0) * 1024) / N, usPerDelivery: cpu / delivered, delivered, seconds };
+  return { mode, rssPerSub: ((rss1 - rss0) * 1024) / N, connectUs, usPerDelivery: cpu / delivered, delivered, seconds };
 }
 
 const rows = [];
 for (const mode of MODES) rows.push(await run(mode));
 console.log(`# ${N} idle subscribers (HTTP/2: ${STREAMS} streams per connection) then ${EVENTS} events of ${DATA.length} bytes to all at ${RATE}/s; hub: 1 worker on core 0; ${new Date().toISOString()}`);
-console.log('mode     subscribers  delivered  rss_per_subscriber_B  hub_cpu_us_per_delivery   seconds  ratio_to_h1(mem cpu)');
+console.log('mode     subscribers  delivered  rss_per_subscriber_B  hub_cpu_us_per_connect  hub_cpu_us_per_delivery   seconds  ratios_to_h1(mem connect delivery)');
+const base = rows.find((b) => b.mode === 'h1');
 for (const r of rows) {
-  const base = rows.find((b) => b.mode === (r.mode.endsWith('-tls') ? 'h1-tls' : 'h1'));
-  const ratio = base && base !== r ? `${(r.rssPerSub / base.rssPerSub).toFixed(2)} ${(r.usPerDelivery / base.usPerDelivery).toFixed(2)}` : '';
-  console.log(`${r.mode.padEnd(8)} ${String(N).padStart(11)} ${String(r.delivered).padStart(10)} ${r.rssPerSub.toFixed(0).padStart(21)} ${r.usPerDelivery.toFixed(2).padStart(24)} ${r.seconds.toFixed(2).padStart(9)}  ${ratio}`);
+  const ratio = (k) => (r[k] / base[k]).toFixed(2);
+  const ratios = base && base !== r ? `${ratio('rssPerSub')} ${ratio('connectUs')} ${ratio('usPerDelivery')}` : '';
+  console.log(`${r.mode.padEnd(8)} ${String(N).padStart(11)} ${String(r.delivered).padStart(10)} ${r.rssPerSub.toFixed(0).padStart(21)} ${r.connectUs.toFixed(0).padStart(23)} ${r.usPerDelivery.toFixed(2).padStart(24)} ${r.seconds.toFixed(2).padStart(9)}  ${ratios}`);
 }
