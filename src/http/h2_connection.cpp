@@ -30,9 +30,6 @@ constexpr std::size_t kFlushBudget = 512 * 1024;
 constexpr std::size_t kKeepBuffer = 32 * 1024;
 // Streams a client may open at once (Go's servers allow 250).
 constexpr std::uint32_t kMaxConcurrentStreams = 250;
-// How long a write may wait (for the socket, or an answer for its window) when dispatch_timeout
-// is off.
-constexpr auto kDefaultWriteTimeout = std::chrono::seconds(5);
 
 // How long a connection may go without its first stream: as HTTP/1.1's first request head
 // (read_header_timeout, and read_timeout), else idle_timeout. 0 = no limit.
@@ -342,9 +339,10 @@ void H2Connection::flush() {
   }
   in_flush_ = false;
   if (blocked) {
-    if (write_blocked_since_ == Clock::time_point{}) {
+    // A write that makes progress is not stuck: the limit counts from the last bytes taken.
+    if (write_blocked_since_ == Clock::time_point{} || written > 0) {
       write_blocked_since_ = Clock::now();
-      arm_timer(write_blocked_since_ + write_limit());
+      if (const auto limit = write_limit()) arm_timer(write_blocked_since_ + *limit);
     }
     wait_writable();
     return;
@@ -382,15 +380,14 @@ void H2Connection::on_timer() {
   const auto now = Clock::now();
   const auto& opts = shard_->options();
   auto next = Clock::time_point::max();
-  if (write_blocked_since_ != Clock::time_point{}) {
-    const auto limit = write_limit();
-    if (now >= write_blocked_since_ + limit) {
-      spdlog::info("HTTP/2 connection {} closed: a write took longer than {} ms", remote_,
-                   std::chrono::duration_cast<std::chrono::milliseconds>(limit).count());
-      close();
+  if (const auto limit = write_limit(); limit && write_blocked_since_ != Clock::time_point{}) {
+    if (now >= write_blocked_since_ + *limit) {
+      spdlog::info("HTTP/2 connection {} closed: the socket took nothing for {} ms", remote_,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(*limit).count());
+      close(DisconnectReason::write_timeout);
       return;
     }
-    next = write_blocked_since_ + limit;
+    next = write_blocked_since_ + *limit;
   }
   if (streams_.empty()) {
     const auto limit = any_stream_ ? opts.idle_timeout : first_request_limit(opts);
@@ -423,13 +420,14 @@ void H2Connection::on_timer() {
     }
     if (s->answered && !s->events) {
       // An answer whose client gives it no window.
-      if (now >= s->answered_at + write_limit()) {
-        spdlog::debug("HTTP/2 {}: stream {} reset: its response was not taken within {} ms", remote_, s->id,
-                      std::chrono::duration_cast<std::chrono::milliseconds>(write_limit()).count());
+      const auto limit = write_limit();
+      if (limit && now >= s->last_progress + *limit) {
+        spdlog::debug("HTTP/2 {}: stream {} reset: its response took nothing for {} ms", remote_, s->id,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(*limit).count());
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
         continue;
       }
-      next = std::min(next, s->answered_at + write_limit());
+      if (limit) next = std::min(next, s->last_progress + *limit);
     }
     if (s->events) {
       DisconnectReason why{};
@@ -462,13 +460,13 @@ void H2Connection::announce_again() {
   }
 }
 
-void H2Connection::close() {
+void H2Connection::close(DisconnectReason why) {
   if (closed_) return;
   closed_ = true;
   shard_->remove_connection(this);
   for (auto& [id, s] : streams_) {
     s->closed = true;
-    if (s->events) s->events->close(DisconnectReason::client_gone);
+    if (s->events) s->events->close(why);
   }
   if (tls_ && tls_->handshake_done() && out_offset_ == out_.size()) {
     // The closing alert, when nothing unsent would come after it (best effort).
@@ -528,6 +526,7 @@ int H2Connection::on_frame(std::int32_t id, bool headers, bool end_stream) {
   Stream* s = find(id);
   if (s == nullptr || s->complete) return 0;
   if (headers && s->refused && !s->answered) {
+    s->complete = end_stream;  // a whole request refused needs no RST_STREAM after its answer
     refuse(*s, *s->refused, "request");
     return 0;
   }
@@ -550,9 +549,9 @@ int H2Connection::on_data(std::int32_t id, const std::uint8_t* data, std::size_t
   return 0;
 }
 
-H2Connection::Clock::duration H2Connection::write_limit() const {
+std::optional<H2Connection::Clock::duration> H2Connection::write_limit() const {
   if (shard_->options().dispatch_timeout.count() > 0) return shard_->options().dispatch_timeout;
-  return kDefaultWriteTimeout;
+  return std::nullopt;
 }
 
 void H2Connection::on_response_sent(std::int32_t id) {

@@ -19,6 +19,7 @@
 // hold weak ones). Shard thread only.
 
 #include "core/admission.hpp"
+#include "core/metrics.hpp"
 #include "http/http_types.hpp"
 #include "http/shard.hpp"
 
@@ -75,8 +76,8 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
     bool answered = false;         // a response was submitted
     bool closed = false;           // nghttp2 closed the stream (answered, reset, or connection gone)
     Clock::time_point started{};
-    Clock::time_point answered_at{};
-    std::string body;  // the response's body, given to nghttp2 from body_offset
+    Clock::time_point last_progress{};  // answered, or the answer's last bytes given to nghttp2
+    std::string body;                   // the response's body, given to nghttp2 from body_offset
     std::size_t body_offset = 0;
     std::unique_ptr<H2EventStream> events;
   };
@@ -99,11 +100,12 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
   void flush();
   void wait_writable();
   void arm_timer(Clock::time_point at);
-  // How long an answer may wait for the client's window, or a write for the socket
-  // (dispatch_timeout; 5 s when that is off).
-  [[nodiscard]] Clock::duration write_limit() const;
+  // How long an answer may wait for the client's window, or the socket may take nothing, after
+  // their last progress: dispatch_timeout (nullopt when that is off).
+  [[nodiscard]] std::optional<Clock::duration> write_limit() const;
   void on_timer();
-  void close();
+  // Ends the connection; its event streams end for `why`.
+  void close(DisconnectReason why = DisconnectReason::client_gone);
 
   // Requests (h2_requests.cpp).
   void dispatch(const std::shared_ptr<Stream>& s);

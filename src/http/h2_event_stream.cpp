@@ -128,9 +128,14 @@ H2EventStream::Read H2EventStream::read(std::uint8_t* out, std::size_t size, std
   pending_offset_ += copied;
   last_write_ = now;
   waiting_since_ = now;  // progress: what is left waits from now
-  if (pending_offset_ == pending_.size() && pending_events_ > 0) {
-    shard_.metrics().delivered(shard_.id(), pending_source_, pending_events_);
-    pending_events_ = 0;
+  if (pending_offset_ == pending_.size()) {
+    if (pending_events_ > 0) {
+      shard_.metrics().delivered(shard_.id(), pending_source_, pending_events_);
+      pending_events_ = 0;
+    }
+    // All given: nothing waits now, even if nghttp2 (its window just used up) does not ask
+    // again; the next push, heartbeat or end starts the wait from then.
+    if (!start_.replay && !finishing_ && !start_.subscriber->has_pending()) idle_ = true;
   }
   return Read::data;
 }

@@ -153,7 +153,7 @@ void H2Connection::refuse(Stream& s, const Error& e, const char* what) {
 void H2Connection::respond(Stream& s, Response res, bool head_only) {
   if (s.answered || s.closed) return;
   s.answered = true;
-  s.answered_at = Clock::now();
+  s.last_progress = Clock::now();
   if (!s.complete) std::string().swap(s.req.body());  // refused before the end: not kept
   auto h = headers_of(res);
   h.build();
@@ -164,7 +164,7 @@ void H2Connection::respond(Stream& s, Response res, bool head_only) {
   const bool with_body = !head_only && !s.body.empty();
   const int rv = nghttp2_submit_response(session_, s.id, h.nva.data(), h.nva.size(), with_body ? &provider : nullptr);
   if (rv != 0) spdlog::debug("HTTP/2 {}: response to stream {} not sent: {}", remote_, s.id, nghttp2_strerror(rv));
-  arm_timer(s.answered_at + write_limit());
+  if (const auto limit = write_limit()) arm_timer(s.last_progress + *limit);
   schedule_flush();
 }
 
@@ -221,6 +221,7 @@ long H2Connection::read_body(std::int32_t id, std::uint8_t* buf, std::size_t len
   const std::size_t n = std::min(length, s->body.size() - s->body_offset);
   std::memcpy(buf, s->body.data() + s->body_offset, n);
   s->body_offset += n;
+  s->last_progress = Clock::now();
   if (s->body_offset == s->body.size()) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     std::string().swap(s->body);

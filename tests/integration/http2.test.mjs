@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startHub } from '../lib/hub.mjs';
 import { Closer, DEFAULT_TIMEOUT_MS, HUB_PATH, formEncode, publishOk, request, subscribeOk, withDeadline } from '../lib/http.mjs';
 import { CONNECTION_SPECIFIC_HEADERS, H2Client, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } from '../lib/h2.mjs';
+import { FRAME, RawH2 } from '../lib/h2_raw.mjs';
 import { scrape, waitForMetrics } from '../lib/prometheus.mjs';
 import { lmdbUrl, makeTempDir, runHubUntilExit, tempDir } from '../lib/store.mjs';
 import { httpsRequest, makeCerts, tlsTunnel } from '../lib/tls.mjs';
@@ -594,6 +595,59 @@ describe('h2c clients that give no flow-control window, or never finish a reques
     await waitForMetrics(h.h1, (e) => e.value('mercure_subscribers_connected') === 1, { what: 'the slow subscriber gone' });
     const slow = (await scrape(h.h1)).value('mercure_subscriber_disconnects_total', { reason: 'slow' });
     assert.equal(slow, 1);
+  });
+
+  test('a stream whose window was used up exactly, then idle past DISPATCH_TIMEOUT, gets its next event once the window opens', async (t) => {
+    const h = await startH2Hub(mode, { env: { DISPATCH_TIMEOUT: '1s', HEARTBEAT_INTERVAL: '0' } });
+    t.after(() => h.stop());
+    const topic = `https://example.com/h2/exact-window/${randomUUID()}`;
+    const first = `urn:uuid:${randomUUID()}`;
+    const frame = `id: ${first}\ndata: hello\n\n`;
+    // The stream's window: the initial ":\n" and the first event, to the byte; never opened by itself.
+    const raw = await RawH2.connect(h.hub.port, { initialWindow: 2 + Buffer.byteLength(frame) });
+    t.after(() => raw.close());
+    const stream = raw.get(`${HUB_PATH}?topic=${encodeURIComponent(topic)}`);
+    await raw.waitForBody(stream, ':\n');
+    await publishOk(h.h1, { topic, id: first, data: 'hello' }, { token });
+    await raw.waitForBody(stream, frame);
+    // Time passes, measured by events on another stream: more than DISPATCH_TIMEOUT with nothing to send.
+    const clock = await (await h.connect()).subscribeOk([`${topic}/clock`]);
+    const passTime = async (ms) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        const id = await publishOk(h.h1, { topic: `${topic}/clock`, data: 'tick' }, { token });
+        await clock.waitForEvent((e) => e.id === id);
+      }
+    };
+    await passTime(1_500);
+    const second = await publishOk(h.h1, { topic, data: 'again' }, { token });
+    await passTime(300);  // the second event waits for the window, well within DISPATCH_TIMEOUT
+    raw.windowUpdate(stream, 65_536);
+    await raw.waitForBody(stream, `id: ${second}\n`, { timeoutMs: 3_000 });
+    assert.equal(raw.frames.find((f) => f.type === FRAME.RST_STREAM && f.stream === stream), undefined, 'not reset');
+  });
+
+  test('an answer its client takes slowly but steadily, longer than DISPATCH_TIMEOUT in all, is not reset', async (t) => {
+    const h = await startH2Hub(mode, { env: { DISPATCH_TIMEOUT: '1s', METRICS_ENABLED: '1' } });
+    t.after(() => h.stop());
+    const raw = await RawH2.connect(h.hub.port, { initialWindow: 256 });
+    t.after(() => raw.close());
+    const stream = raw.get('/metrics');
+    await raw.waitFor((f) => f.type === FRAME.HEADERS && f.stream === stream, { what: 'the head of /metrics' });
+    const clock = await (await h.connect()).subscribeOk(['https://example.com/h2/slow-answer/clock']);
+    const started = Date.now();
+    // 256 more bytes every tick (a publish and its delivery, a few ms) until the answer ended.
+    let ended = null;
+    while (!ended) {
+      const id = await publishOk(h.h1, { topic: 'https://example.com/h2/slow-answer/clock', data: 'tick' }, { token });
+      await clock.waitForEvent((e) => e.id === id);
+      if (Date.now() - started > 150 * (raw.body(stream).length / 256)) raw.windowUpdate(stream, 256);
+      ended = raw.frames.find((f) => f.stream === stream && (f.type === FRAME.RST_STREAM || (f.type === FRAME.DATA && f.flags & 1)));
+      assert.ok(Date.now() - started < 30_000, 'the answer ends within 30 s');
+    }
+    assert.equal(ended.type, FRAME.DATA, 'ended by END_STREAM, not reset');
+    assert.ok(Date.now() - started > 1_000, `took ${Date.now() - started} ms: longer than DISPATCH_TIMEOUT`);
+    assert.match(raw.body(stream), /mercure_subscribers_connected/);
   });
 
   test('a request answered before its body ended (413) is reset with NO_ERROR, and the idle connection then closes', async (t) => {
