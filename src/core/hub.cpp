@@ -31,7 +31,9 @@ bool is_reserved_topic(std::string_view topic) {
 }
 
 Hub::Hub(Transport& transport, SelectorCache& selectors, UuidGenerator& uuids)
-    : transport_(transport), selectors_(selectors), uuids_(uuids) {}
+    : transport_(transport), selectors_(selectors), uuids_(uuids), subscription_events_(transport, uuids) {
+  transport_.set_writable_handler([this] { subscription_events_.retry(); });
+}
 
 std::vector<SelectorPtr> Hub::compile(const std::vector<std::string>& selectors) {
   std::vector<SelectorPtr> out;
@@ -78,26 +80,6 @@ Result<std::string> Hub::publish(PublishForm form, const Claims& claims, Transpo
 
 std::string Hub::new_subscriber_id() {
   return uuids_.next();
-}
-
-void Hub::publish_subscription(Subscription s, std::uint64_t announces) {
-  if (!transport_.writable()) {
-    // Shutting down (the transport closes first) or a failing store: nothing to tell.
-    spdlog::debug("subscription event for {} not published: the transport is closed", s.subscriber);
-    return;
-  }
-  auto update = std::make_shared<Update>();
-  update->id = uuids_.next();
-  update->topics.push_back(subscription_id(s.topic, s.subscriber));
-  update->data = subscription_json(s, true);
-  update->is_private = true;
-  update->frame = make_sse_frame(*update);
-  update->subscription = std::make_shared<const Subscription>(std::move(s));
-  update->announces = announces;
-  std::string topic = update->topics.front();
-  transport_.publish(std::move(update), [topic = std::move(topic)](Result<void> r) {
-    if (!r) spdlog::warn("subscription event {} not published: {}", topic, r.error().reason);
-  });
 }
 
 }  // namespace mercure

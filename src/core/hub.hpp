@@ -9,6 +9,7 @@
 #include "core/selector_cache.hpp"
 #include "core/subscriber.hpp"
 #include "core/subscription.hpp"
+#include "core/subscription_events.hpp"
 #include "core/subscription_registry.hpp"
 #include "core/transport.hpp"
 #include "core/uuid.hpp"
@@ -38,9 +39,13 @@ class Hub final {
   // A new subscriber identifier ("urn:uuid:<UUIDv7>"), unique in this process and across restarts.
   [[nodiscard]] std::string new_subscriber_id();
   // Publishes the private subscription event of `s` through the transport (like any update:
-  // stored, dispatched, seen by the registry). Failures are logged, never thrown. `announces`:
-  // the announced subscriber's tag on a connect event (it does not receive its own), else 0.
-  void publish_subscription(Subscription s, std::uint64_t announces = 0);
+  // stored, dispatched, seen by the registry); one the transport cannot take now is kept and
+  // published once it takes publishes again (see SubscriptionEvents). `announces`: the announced
+  // subscriber's tag on a connect event (it does not receive its own), else 0.
+  void publish_subscription(Subscription s, std::uint64_t announces = 0) {
+    subscription_events_.publish(std::move(s), announces);
+  }
+  [[nodiscard]] const SubscriptionEvents& subscription_events() const { return subscription_events_; }
 
   // Compiles subscription selectors through the bounded cache.
   [[nodiscard]] std::vector<SelectorPtr> compile(const std::vector<std::string>& selectors);
@@ -52,6 +57,7 @@ class Hub final {
   SelectorCache& selectors_;
   UuidGenerator& uuids_;
   SubscriptionRegistry* subscriptions_ = nullptr;
+  SubscriptionEvents subscription_events_;
 };
 
 // True for topics the hub reserves (`/.well-known/mercure...`, as a path or in a URL).

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 
 namespace mercure {
 
@@ -41,6 +42,28 @@ class Transport {
 
   // Stops accepting publishes; pending ones complete or fail. Idempotent.
   virtual void close() = 0;
+
+  // Called (on the transport's thread) when the transport takes publishes again after it did not
+  // (writable() was false, or publishes failed). Thread-safe.
+  void set_writable_handler(std::function<void()> handler) {
+    std::lock_guard lock(writable_mutex_);
+    writable_handler_ = std::move(handler);
+  }
+
+ protected:
+  // For the implementations: the transport takes publishes again.
+  void notify_writable() const {
+    std::function<void()> handler;
+    {
+      std::lock_guard lock(writable_mutex_);
+      handler = writable_handler_;
+    }
+    if (handler) handler();
+  }
+
+ private:
+  mutable std::mutex writable_mutex_;
+  std::function<void()> writable_handler_;
 };
 
 }  // namespace mercure

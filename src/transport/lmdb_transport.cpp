@@ -69,7 +69,10 @@ void LmdbTransport::run() {
 
   auto probe = [&] {
     if (auto probed = store_->probe_write(); probed) {
-      if (last_commit_failed_.exchange(false)) spdlog::info("lmdb transport: the history store takes writes again");
+      if (last_commit_failed_.exchange(false)) {
+        spdlog::info("lmdb transport: the history store takes writes again");
+        notify_writable();
+      }
     } else {
       spdlog::debug("lmdb transport: the history store still refuses writes: {}", probed.error().reason);
     }
@@ -113,7 +116,10 @@ void LmdbTransport::deliver(std::vector<Pending>& batch, Result<LmdbStore::Batch
     for (auto& p : batch) call_quietly(kWho, "publish acknowledgement", p.done, Result<void>(outcome.error()));
     return;
   }
-  if (last_commit_failed_.exchange(false)) spdlog::info("lmdb transport: the history store takes writes again");
+  if (last_commit_failed_.exchange(false)) {
+    spdlog::info("lmdb transport: the history store takes writes again");
+    notify_writable();
+  }
   // Fan-out first, in seq order (the batch order), then the acknowledgements.
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!outcome->results[i]) continue;

@@ -216,6 +216,7 @@ void RedisTransport::set_failing(bool failing, const Error* cause) {
     if (!failing_.exchange(true)) spdlog::error("redis transport: publishing fails: {}", cause->reason);
   } else if (failing_.exchange(false)) {
     spdlog::info("redis transport: {} takes publishes again", options_.describe());
+    notify_writable();
   }
 }
 
