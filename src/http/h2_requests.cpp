@@ -117,26 +117,13 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& stream) {
     if (!self || self->closed_ || st->closed) co_return;  // the client or the connection went
     if (decision && decision->stream) {
       Response head(http::status::ok, 11);
-      if (!decision->cors_origin.empty()) {
-        head.set(http::field::access_control_allow_origin, decision->cors_origin);
-        head.set(http::field::access_control_allow_credentials, "true");
-        head.set(http::field::vary, "Origin");
-      }
-      if (decision->last_event_id) head.set("Last-Event-ID", *decision->last_event_id);
+      add_sse_fields(*decision, head);
       self->start_event_stream(*st, std::move(decision->stream), head);
     } else {
       const bool head_only = st->req.method() == http::verb::head;
       if (decision) answer = std::move(decision->answer);
-      if (decision && head_only && answer->result() == http::status::ok) {
-        // HEAD: the headers a GET would get.
-        for (const auto& [name, value] : kSseResponseFields) answer->set(name, value);
-        if (!decision->cors_origin.empty()) {
-          answer->set(http::field::access_control_allow_origin, decision->cors_origin);
-          answer->set(http::field::access_control_allow_credentials, "true");
-          answer->set(http::field::vary, "Origin");
-        }
-        if (decision->last_event_id) answer->set("Last-Event-ID", *decision->last_event_id);
-      }
+      // HEAD: the headers a GET would get.
+      if (decision && head_only && answer->result() == http::status::ok) add_sse_fields(*decision, *answer);
       self->respond(*st, std::move(*answer), head_only);
     }
     self->schedule_flush();
@@ -183,7 +170,6 @@ void H2Connection::start_event_stream(Stream& s, std::unique_ptr<SseStart> start
     resume(id);
   });
   auto h = headers_of(head);
-  for (const auto& [name, value] : kSseResponseFields) h.add(std::string(name), std::string(value));
   h.build();
   nghttp2_data_provider provider{};
   provider.read_callback = read_body_cb;

@@ -28,8 +28,7 @@ std::string format_head(unsigned version, const SubscribeDecision& d, bool chunk
   head.reserve(384);
   head += version == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
   for (const auto& [name, value] : kSseResponseFields) {
-    // The fields' usual spelling on HTTP/1.1 (the same bytes as before HTTP/2 shared the list).
-    head += name == "content-type" ? "Content-Type" : name == "cache-control" ? "Cache-Control" : "X-Accel-Buffering";
+    head += name;
     head += ": ";
     head += value;
     head += "\r\n";
@@ -67,6 +66,16 @@ std::optional<SteadyClock::time_point> expiry_of(const std::optional<std::int64_
 
 }  // namespace
 
+void add_sse_fields(const SubscribeDecision& decision, Response& res) {
+  for (const auto& [name, value] : kSseResponseFields) res.set(name, value);
+  if (!decision.cors_origin.empty()) {
+    res.set(http::field::access_control_allow_origin, decision.cors_origin);
+    res.set(http::field::access_control_allow_credentials, "true");
+    res.set(http::field::vary, "Origin");
+  }
+  if (decision.last_event_id) res.set("Last-Event-ID", *decision.last_event_id);
+}
+
 asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request* req, const Target* target,
                                                     std::string remote) {
   const auto& opts = shard->options();
@@ -95,10 +104,12 @@ asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request*
                              kJwtCheckMissing});
     }
   } else {
+    KeySetSource* key_set = shard->authorizer().subscriber_key_set();
+    const auto fetches_before = fetches_ended_of(key_set);
     auto verified = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
     if (!verified) {
       // A kid the key set is being fetched for: verified again once the fetch ends.
-      if (auto wait = key_set_wait(shard->authorizer().subscriber_key_set(), verified.error())) {
+      if (auto wait = key_set_wait(key_set, verified.error(), fetches_before)) {
         (void)co_await shard->key_set_waits().wait(*wait);
         verified = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
       }

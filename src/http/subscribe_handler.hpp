@@ -32,13 +32,17 @@ struct SubscribeDecision {
   std::optional<std::string> last_event_id;
 };
 
-// The fixed header fields of an event stream's response (name, value), HTTP/2 style (no
-// Connection or Transfer-Encoding).
+// The fixed header fields of an event stream's response (name, value), beside those of the
+// connection (HTTP/1.1's Connection and Transfer-Encoding).
 inline constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kSseResponseFields{{
-    {"content-type", "text/event-stream"},
-    {"cache-control", "private, no-cache, no-store, must-revalidate, max-age=0"},
-    {"x-accel-buffering", "no"},
+    {"Content-Type", "text/event-stream"},
+    {"Cache-Control", "private, no-cache, no-store, must-revalidate, max-age=0"},
+    {"X-Accel-Buffering", "no"},
 }};
+
+// Sets on `res` the fields of an accepted subscribe's response: the fixed ones, CORS and
+// Last-Event-ID (HTTP/2's head, and the answer to HEAD).
+void add_sse_fields(const SubscribeDecision& decision, Response& res);
 
 // Authenticates, checks the selectors, takes the token's stream slot, begins the history replay
 // and builds the subscriber: the checks of a subscribe request before anything is written.
