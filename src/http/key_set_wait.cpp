@@ -15,11 +15,18 @@ namespace mercure {
 
 namespace asio = boost::asio;
 
-std::optional<KeySetWait> key_set_wait(KeySetSource* source, const Error& e) {
+std::uint64_t fetches_ended_of(const KeySetSource* source) {
+  return source == nullptr ? 0 : source->fetches_ended();
+}
+
+std::optional<KeySetWait> key_set_wait(KeySetSource* source, const Error& e, std::uint64_t fetches_before) {
   if (source == nullptr || e.check != kJwtCheckKid) return std::nullopt;
   auto ticket = source->refresh_ticket();
-  if (!ticket) return std::nullopt;
-  return KeySetWait{source, *ticket};
+  if (ticket) return KeySetWait{source, *ticket};
+  // No fetch under way or due, but one may have ended since the token was verified (the fetch
+  // its unknown kid asked for): the key it brought is tried.
+  if (source->fetches_ended() > fetches_before) return KeySetWait{source, fetches_before};
+  return std::nullopt;
 }
 
 KeySetWaits::~KeySetWaits() {

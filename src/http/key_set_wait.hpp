@@ -32,9 +32,16 @@ struct KeySetWait {
   std::uint64_t ticket = 0;
 };
 
+// How many fetches of `source` (may be null) had ended: read before verifying a token, for
+// key_set_wait().
+[[nodiscard]] std::uint64_t fetches_ended_of(const KeySetSource* source);
+
 // A token refused with `e` by a role whose key set is `source` (may be null): what to wait for
-// before verifying it again, or nullopt (refuse now).
-[[nodiscard]] std::optional<KeySetWait> key_set_wait(KeySetSource* source, const Error& e);
+// before verifying it again, or nullopt (refuse now). `fetches_before`: fetches_ended_of(source)
+// before the token was verified; a fetch that ended since (a fast provider answering between the
+// verification and now) gives a wait that is already over: verify again at once.
+[[nodiscard]] std::optional<KeySetWait> key_set_wait(KeySetSource* source, const Error& e,
+                                                     std::uint64_t fetches_before);
 
 class KeySetWaits final {
  public:

@@ -102,10 +102,12 @@ std::variant<Claims, Response, KeySetWait> authorize(Shard* shard, const Request
     auto csrf = check_publish_origin(fields.origin, fields.referer, opts.publish_origins);
     if (!csrf) return refuse(shard, req, remote, csrf.error());
   }
+  KeySetSource* key_set = shard->authorizer().publisher_key_set();
+  const auto fetches_before = fetches_ended_of(key_set);
   auto claims = shard->authorizer().verify_publisher(found->token, shard->publisher_tokens());
   if (!claims) {
     if (may_wait) {
-      if (auto wait = key_set_wait(shard->authorizer().publisher_key_set(), claims.error())) return *wait;
+      if (auto wait = key_set_wait(key_set, claims.error(), fetches_before)) return *wait;
     }
     return refuse(shard, req, remote,
                   Error{Errc::unauthorized, "invalid publisher token: " + claims.error().reason, claims.error().check});

@@ -83,8 +83,10 @@ Result<void> authorize(Shard* shard, const Request& req, const Target& target, s
   if (!found) return found.error();
   if (!shard->authorizer().has_subscriber_key()) return {};
   if (found->source == TokenSource::none) return Error{Errc::unauthorized, "missing subscriber token"};
+  KeySetSource* key_set = shard->authorizer().subscriber_key_set();
+  const auto fetches_before = fetches_ended_of(key_set);
   auto claims = shard->authorizer().verify_subscriber(found->token, shard->subscriber_tokens());
-  if (!claims && wait != nullptr) *wait = key_set_wait(shard->authorizer().subscriber_key_set(), claims.error());
+  if (!claims && wait != nullptr) *wait = key_set_wait(key_set, claims.error(), fetches_before);
   if (!claims) return Error{Errc::unauthorized, "invalid subscriber token: " + claims.error().reason};
   if (!claims->subscribe) return Error{Errc::forbidden, "token has no mercure.subscribe claim"};
   const std::string url(req.target());
