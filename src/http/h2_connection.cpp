@@ -156,18 +156,22 @@ void H2Connection::start(std::string received) {
   if (const auto limit = first_request_limit(opts); limit.count() > 0) arm_timer(idle_since_ + limit);
 }
 
-void H2Connection::wait_readable() {
-  if (reading_ || closed_) return;
-  reading_ = true;
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-    self->reading_ = false;
+void H2Connection::wait_for(tcp::socket::wait_type type, bool H2Connection::*waiting, void (H2Connection::*then)()) {
+  if (this->*waiting || closed_) return;
+  this->*waiting = true;
+  socket_.async_wait(type, [self = shared_from_this(), waiting, then](boost::system::error_code ec) {
+    self.get()->*waiting = false;
     if (self->closed_) return;
     if (ec) {
       self->close();
       return;
     }
-    self->on_readable();
+    (self.get()->*then)();
   });
+}
+
+void H2Connection::wait_readable() {
+  wait_for(tcp::socket::wait_read, &H2Connection::reading_, &H2Connection::on_readable);
 }
 
 void H2Connection::on_readable() {
@@ -352,17 +356,7 @@ void H2Connection::flush() {
 }
 
 void H2Connection::wait_writable() {
-  if (writing_ || closed_) return;
-  writing_ = true;
-  socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
-    self->writing_ = false;
-    if (self->closed_) return;
-    if (ec) {
-      self->close();
-      return;
-    }
-    self->flush();
-  });
+  wait_for(tcp::socket::wait_write, &H2Connection::writing_, &H2Connection::flush);
 }
 
 void H2Connection::arm_timer(Clock::time_point at) {

@@ -93,6 +93,10 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
 
  private:
   // I/O.
+  // Waits (once at a time: `waiting`) for the socket to be ready for `type`, then calls `then`;
+  // an error closes the connection.
+  void wait_for(boost::asio::ip::tcp::socket::wait_type type, bool H2Connection::*waiting,
+                void (H2Connection::*then)());
   void wait_readable();
   void on_readable();
   bool feed(const char* data, std::size_t size);

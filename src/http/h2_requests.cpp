@@ -84,17 +84,17 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& stream) {
     return;
   }
   // The handlers may wait (the transport, a key set fetch): a coroutine, holding the stream.
-  auto run = [](std::weak_ptr<H2Connection> weak, std::shared_ptr<Stream> st, Route route, Shard* shard,
+  // `target`'s views are into st->req, which lives as long as the coroutine holds `st`.
+  auto run = [](std::weak_ptr<H2Connection> weak, std::shared_ptr<Stream> st, Route route, Target target, Shard* shard,
                 std::string remote) -> asio::awaitable<void> {
-    auto target = parse_target(st->req.target());  // views into st->req, which lives as long
     std::optional<Response> answer;
     std::optional<SubscribeDecision> decision;
     if (route == Route::publish) {
       const auto parsed_at = std::chrono::steady_clock::now();
-      auto outcome = co_await handle_publish(shard, &st->req, &*target, remote);
+      auto outcome = co_await handle_publish(shard, &st->req, &target, remote);
       if (outcome.key_set_wait) {
         (void)co_await shard->key_set_waits().wait(*outcome.key_set_wait);
-        outcome = co_await handle_publish(shard, &st->req, &*target, remote, false);
+        outcome = co_await handle_publish(shard, &st->req, &target, remote, false);
       }
       if (outcome.refusal) {
         answer = std::move(*outcome.refusal);
@@ -105,13 +105,13 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& stream) {
       }
     } else if (route == Route::subscriptions) {
       std::optional<KeySetWait> wait;
-      answer = handle_subscriptions(shard, st->req, *target, remote, &wait);
+      answer = handle_subscriptions(shard, st->req, target, remote, &wait);
       if (wait) {
         (void)co_await shard->key_set_waits().wait(*wait);
-        answer = handle_subscriptions(shard, st->req, *target, remote);
+        answer = handle_subscriptions(shard, st->req, target, remote);
       }
     } else {
-      decision = co_await decide_subscribe(shard, &st->req, &*target, remote);
+      decision = co_await decide_subscribe(shard, &st->req, &target, remote);
     }
     auto self = weak.lock();
     if (!self || self->closed_ || st->closed) co_return;  // the client or the connection went
@@ -128,7 +128,8 @@ void H2Connection::dispatch(const std::shared_ptr<Stream>& stream) {
     }
     self->schedule_flush();
   };
-  asio::co_spawn(socket_.get_executor(), run(weak_from_this(), stream, route, shard_, remote_), asio::detached);
+  asio::co_spawn(socket_.get_executor(), run(weak_from_this(), stream, route, std::move(*target), shard_, remote_),
+                 asio::detached);
 }
 
 void H2Connection::refuse(Stream& s, const Error& e, const char* what) {
