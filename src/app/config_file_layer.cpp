@@ -58,8 +58,10 @@ std::string transport_url_from_block(const Node& node, const std::string& origin
     }
     if (option.name == "url" && (name == "redis" || name == "rediss")) {
       base_url = option.args[0].text;
-      if (!base_url.starts_with(name + "://")) {
-        file_error(option.name, option_where, "the url of a " + name + " transport starts with " + name + "://");
+      if (!base_url.starts_with(name + "://") && !(name == "redis" && base_url.starts_with("rediss://"))) {
+        file_error(option.name, option_where,
+                   "the url of a " + name + " transport starts with " + name + "://" +
+                       (name == "redis" ? " or rediss://" : ""));
       }
       continue;
     }

@@ -87,6 +87,12 @@ std::unique_ptr<Transport> make_transport(const std::string& url, Metrics* metri
   if (url.starts_with("redis:") || url.starts_with("rediss:")) {
     auto options = parse_redis_url(url);
     if (!options) throw std::invalid_argument("TRANSPORT_URL: " + options.error().reason);
+    if (options->tls && options->tls->insecure_skip_verify) {
+      spdlog::warn(
+          "transport: tls_insecure_skip_verify=true: the certificate of Redis at {} is not checked (anyone "
+          "on the path may read and change the cluster's updates)",
+          options->describe());
+    }
     auto transport = std::make_unique<RedisTransport>(*options, metrics);
     spdlog::info("transport: Redis stream \"{}\" at {} ({} events kept)", options->stream, options->describe(),
                  options->size == 0 ? std::string("all") : std::string("up to ") + std::to_string(options->size));

@@ -19,14 +19,6 @@ Error bad(std::string reason) {
   return Error{Errc::bad_request, std::move(reason)};
 }
 
-std::optional<bool> parse_bool(std::string_view v) {
-  std::string lower;
-  for (char c : v) lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  if (lower == "1" || lower == "true") return true;
-  if (lower == "0" || lower == "false") return false;
-  return std::nullopt;
-}
-
 Result<void> apply_parameter(LmdbOptions& o, const std::string& key, const std::string& value) {
   if (key == "size") {
     auto n = parse_unsigned<std::uint64_t>(value);
@@ -46,7 +38,7 @@ Result<void> apply_parameter(LmdbOptions& o, const std::string& key, const std::
     }
     o.map_size = *n;
   } else if (key == "sync") {
-    auto b = parse_bool(value);
+    auto b = parse_bool_parameter(value);
     if (!b) return bad("parameter \"sync\": " + quoted(value) + " is not one of 0, 1, true, false");
     o.sync = *b;
   } else if (key == "max_batch") {

@@ -1,8 +1,6 @@
 #include "transport/redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
-#include <poll.h>
-#include <sys/socket.h>
 
 #include <vector>
 
@@ -10,25 +8,22 @@ namespace mercure {
 
 namespace {
 
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms.count() / 1000);
-  tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms.count() % 1000) * 1000);
-  return tv;
-}
+// Bytes read from the socket at a time.
+constexpr std::size_t kReadChunk = 16 * 1024;
 
-struct Argv {
-  std::vector<const char*> pointers;
-  std::vector<std::size_t> lengths;
-  explicit Argv(std::span<const std::string_view> args) {
-    pointers.reserve(args.size());
-    lengths.reserve(args.size());
-    for (auto a : args) {
-      pointers.push_back(a.data());
-      lengths.push_back(a.size());
-    }
+// Appends `args` to `out` as a RESP array of bulk strings.
+void encode_command(std::string& out, std::span<const std::string_view> args) {
+  out += '*';
+  out += std::to_string(args.size());
+  out += "\r\n";
+  for (std::string_view a : args) {
+    out += '$';
+    out += std::to_string(a.size());
+    out += "\r\n";
+    out += a;
+    out += "\r\n";
   }
-};
+}
 
 }  // namespace
 
@@ -54,16 +49,11 @@ bool reply_is_nil(const redisReply& reply) {
 Result<std::unique_ptr<RedisConnection>> RedisConnection::open(const RedisOptions& options,
                                                                std::chrono::milliseconds timeout) {
   const std::string where = "redis " + options.describe();
-  redisContext* context = redisConnectWithTimeout(options.host.c_str(), options.port, to_timeval(timeout));
-  if (context == nullptr) return Error{Errc::unavailable, where + ": out of memory"};
-  if (context->err != 0) {
-    Error e{Errc::unavailable, where + ": cannot connect: " + context->errstr};
-    redisFree(context);
-    return e;
-  }
-  std::unique_ptr<RedisConnection> connection(new RedisConnection(context, where));
-  redisSetTimeout(context, to_timeval(timeout));
-  redisEnableKeepAlive(context);
+  auto socket = RedisSocket::connect(options, timeout);
+  if (!socket) return Error{Errc::unavailable, where + ": cannot connect: " + socket.error().reason};
+  redisReader* reader = redisReaderCreate();
+  if (reader == nullptr) return Error{Errc::unavailable, where + ": out of memory"};
+  std::unique_ptr<RedisConnection> connection(new RedisConnection(std::move(*socket), reader, where, timeout));
 
   const auto expect_ok = [&](std::span<const std::string_view> args, std::string_view what) -> Result<void> {
     auto reply = connection->command(args);
@@ -89,14 +79,12 @@ Result<std::unique_ptr<RedisConnection>> RedisConnection::open(const RedisOption
 }
 
 RedisConnection::~RedisConnection() {
-  redisFree(context_);
+  redisReaderFree(reader_);
 }
 
-Error RedisConnection::failure(std::string_view doing) {
+Error RedisConnection::failure(std::string_view doing, const Error& cause) {
   broken_ = true;
-  std::string cause = context_->err != 0 ? std::string(context_->errstr) : std::string("connection lost");
-  if (cause.empty()) cause = "connection lost";
-  return Error{Errc::unavailable, where_ + ": " + std::string(doing) + ": " + cause};
+  return Error{Errc::unavailable, where_ + ": " + std::string(doing) + ": " + cause.reason};
 }
 
 Result<RedisReplyPtr> RedisConnection::command(std::span<const std::string_view> args) {
@@ -105,35 +93,44 @@ Result<RedisReplyPtr> RedisConnection::command(std::span<const std::string_view>
 }
 
 void RedisConnection::append(std::span<const std::string_view> args) {
-  if (broken_) return;
-  Argv argv(args);
-  if (redisAppendCommandArgv(context_, static_cast<int>(argv.pointers.size()), argv.pointers.data(),
-                             argv.lengths.data()) != REDIS_OK) {
-    broken_ = true;
-  }
+  if (!broken_) encode_command(output_, args);
 }
 
 Result<RedisReplyPtr> RedisConnection::read_reply() {
   if (broken_) return Error{Errc::unavailable, where_ + ": connection lost"};
-  void* raw = nullptr;
-  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return failure("no reply");
-  return RedisReplyPtr(static_cast<redisReply*>(raw));
+  if (!output_.empty()) {
+    auto sent = socket_->write_all(output_, timeout_);
+    output_.clear();
+    if (!sent) return failure("no reply", sent.error());
+  }
+  char buffer[kReadChunk];
+  for (;;) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+      return failure("no reply", Error{Errc::unavailable, std::string("protocol error: ") + reader_->errstr});
+    }
+    if (raw != nullptr) return RedisReplyPtr(static_cast<redisReply*>(raw));
+    auto got = socket_->read_some(buffer, sizeof buffer, timeout_);
+    if (!got) return failure("no reply", got.error());
+    if (redisReaderFeed(reader_, buffer, *got) != REDIS_OK) {
+      return failure("no reply", Error{Errc::unavailable, "out of memory"});
+    }
+  }
 }
 
 void RedisConnection::set_timeout(std::chrono::milliseconds timeout) {
-  redisSetTimeout(context_, to_timeval(timeout));
+  timeout_ = timeout;
 }
 
 bool RedisConnection::idle_and_open() {
   if (broken_) return false;
-  pollfd p{context_->fd, POLLIN | POLLRDHUP, 0};
   // An idle connection has nothing to read: readable means closed (or a protocol mess).
-  if (::poll(&p, 1, 0) != 0) broken_ = true;
+  if (socket_->has_input_or_closed()) broken_ = true;
   return !broken_;
 }
 
 void RedisConnection::interrupt() noexcept {
-  if (context_->fd >= 0) ::shutdown(context_->fd, SHUT_RDWR);
+  socket_->interrupt();
 }
 
 }  // namespace mercure

@@ -1,7 +1,9 @@
 #pragma once
-// One blocking connection to Redis (hiredis' synchronous context): connect with AUTH and SELECT,
-// single commands, pipelined commands (append several, then read their replies in order).
-// hiredis types stay out of this header except the reply, which callers read field by field.
+// One blocking connection to Redis: connect (TCP, or TLS for rediss://, see redis_socket.hpp)
+// with AUTH and SELECT, single commands, pipelined commands (append several, then read their
+// replies in order). Commands are encoded here (RESP arrays of bulk strings); replies are parsed
+// by hiredis' reader, whose reply objects callers read field by field. hiredis types stay out of
+// this header except the reply.
 //
 // Errors: a connection that fails (refused, reset, timed out, protocol error) gives
 // Errc::unavailable naming the server and the cause, and is broken() from then on: the owner
@@ -12,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "transport/redis_options.hpp"
+#include "transport/redis_socket.hpp"
 
 #include <chrono>
 #include <memory>
@@ -19,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-struct redisContext;
+struct redisReader;
 struct redisReply;
 
 namespace mercure {
@@ -31,8 +34,8 @@ using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
 class RedisConnection final {
  public:
-  // Connects (TCP, keep-alive), authenticates and selects the database; `timeout` bounds the
-  // connect and, afterwards, every read and write.
+  // Connects (TCP, keep-alive; TLS for rediss://), authenticates and selects the database;
+  // `timeout` bounds each step of the connect and, afterwards, every wait to read or write.
   [[nodiscard]] static Result<std::unique_ptr<RedisConnection>> open(const RedisOptions& options,
                                                                      std::chrono::milliseconds timeout);
   ~RedisConnection();
@@ -56,11 +59,16 @@ class RedisConnection final {
   [[nodiscard]] bool idle_and_open();
 
  private:
-  RedisConnection(redisContext* context, std::string where) : context_(context), where_(std::move(where)) {}
-  Error failure(std::string_view doing);
+  RedisConnection(std::unique_ptr<RedisSocket> socket, redisReader* reader, std::string where,
+                  std::chrono::milliseconds timeout)
+      : socket_(std::move(socket)), reader_(reader), where_(std::move(where)), timeout_(timeout) {}
+  Error failure(std::string_view doing, const Error& cause);
 
-  redisContext* context_;
+  std::unique_ptr<RedisSocket> socket_;
+  redisReader* reader_;
   std::string where_;  // "redis 127.0.0.1:6379/0", for messages
+  std::chrono::milliseconds timeout_;
+  std::string output_;  // commands appended, not yet sent
   bool broken_ = false;
 };
 

@@ -13,6 +13,32 @@ Error bad(std::string reason) {
   return Error{Errc::bad_request, std::move(reason)};
 }
 
+Result<void> apply_tls_parameter(RedisOptions& o, const std::string& key, const std::string& value) {
+  if (!o.tls) return bad("parameter " + quoted(key) + " needs a rediss:// URL (TLS)");
+  RedisOptions::Tls& tls = *o.tls;
+  if (key == "tls_ca_file") {
+    tls.ca_file = value;
+  } else if (key == "tls_cert_file") {
+    tls.cert_file = value;
+  } else if (key == "tls_key_file") {
+    tls.key_file = value;
+  } else if (key == "tls_server_name") {
+    for (unsigned char c : value) {
+      if (c <= ' ' || c == 0x7f || c == '/') return bad("parameter \"tls_server_name\": not a host name or address");
+    }
+    tls.server_name = value;
+  } else if (key == "tls_insecure_skip_verify") {
+    auto b = parse_bool_parameter(value);
+    if (!b) return bad("parameter \"tls_insecure_skip_verify\": " + quoted(value) + " is not true or false");
+    tls.insecure_skip_verify = *b;
+  } else {
+    return bad("unknown parameter " + quoted(key) +
+               " (known TLS parameters: tls_ca_file, tls_cert_file, tls_key_file, tls_server_name, "
+               "tls_insecure_skip_verify)");
+  }
+  return {};
+}
+
 Result<void> apply_parameter(RedisOptions& o, const std::string& key, const std::string& value) {
   if (key == "stream") {
     for (unsigned char c : value) {
@@ -36,8 +62,12 @@ Result<void> apply_parameter(RedisOptions& o, const std::string& key, const std:
       return bad("parameter \"node_timeout\": " + quoted(value) + " is not a number of seconds between 2 and 3600");
     }
     o.node_timeout = std::chrono::seconds(*n);
+  } else if (key.starts_with("tls_")) {
+    return apply_tls_parameter(o, key, value);
   } else {
-    return bad("unknown parameter " + quoted(key) + " (known: stream, size, max_batch, node_timeout)");
+    return bad("unknown parameter " + quoted(key) +
+               " (known: stream, size, max_batch, node_timeout, and with rediss:// tls_ca_file, tls_cert_file, "
+               "tls_key_file, tls_server_name, tls_insecure_skip_verify)");
   }
   return {};
 }
@@ -90,15 +120,15 @@ Result<void> apply_host_port(RedisOptions& o, std::string_view hostport) {
 
 std::string RedisOptions::describe() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" + std::to_string(db);
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" + std::to_string(db) + (tls ? " (TLS)" : "");
 }
 
 Result<RedisOptions> parse_redis_url(std::string_view url) {
-  if (url.starts_with("rediss:")) {
-    return bad("rediss:// (TLS) is not supported by this build; reach Redis over a private network or a TLS tunnel");
+  const bool tls = url.starts_with("rediss://");
+  if (!tls && !url.starts_with("redis://")) {
+    return bad("not a redis:// or rediss:// URL (example: redis://127.0.0.1:6379/0)");
   }
-  if (!url.starts_with("redis://")) return bad("not a redis:// URL (example: redis://127.0.0.1:6379/0)");
-  std::string_view rest = url.substr(8);
+  std::string_view rest = url.substr(tls ? 9 : 8);
   if (rest.find('#') != std::string_view::npos) return bad("the URL must not have a fragment (\"#...\")");
 
   const std::size_t question = rest.find('?');
@@ -109,6 +139,7 @@ Result<RedisOptions> parse_redis_url(std::string_view url) {
   const std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
 
   RedisOptions o;
+  if (tls) o.tls.emplace();
   const std::size_t at = authority.rfind('@');
   if (at != std::string_view::npos) {
     if (auto applied = apply_userinfo(o, authority.substr(0, at)); !applied) return applied.error();
@@ -123,6 +154,9 @@ Result<RedisOptions> parse_redis_url(std::string_view url) {
   auto applied = for_each_query_parameter(
       query, [&o](const std::string& key, const std::string& value) { return apply_parameter(o, key, value); });
   if (!applied) return applied.error();
+  if (o.tls && o.tls->cert_file.empty() != o.tls->key_file.empty()) {
+    return bad("parameters \"tls_cert_file\" and \"tls_key_file\" go together (a client certificate and its key)");
+  }
   return o;
 }
 

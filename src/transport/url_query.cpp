@@ -6,6 +6,14 @@
 
 namespace mercure {
 
+std::optional<bool> parse_bool_parameter(std::string_view v) {
+  std::string lower;
+  for (char c : v) lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  if (lower == "1" || lower == "true") return true;
+  if (lower == "0" || lower == "false") return false;
+  return std::nullopt;
+}
+
 std::string quoted(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }

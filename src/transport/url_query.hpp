@@ -31,4 +31,7 @@ template <class T>
   return out;
 }
 
+// "1"/"true" or "0"/"false", in any case; nullopt otherwise.
+[[nodiscard]] std::optional<bool> parse_bool_parameter(std::string_view v);
+
 }  // namespace mercure

@@ -2,8 +2,8 @@
 // directory (nothing saved), a minimal RESP client to look inside it, and hub URLs that point at
 // it. Every server is killed, and its directory removed, when the test process exits.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,12 +96,38 @@ export function redisCommand(port, ...args) {
 }
 
 /**
+ * Makes, in `dir`, a test CA and two certificates it signs: the server's (127.0.0.1, localhost)
+ * and a client's. Returns their paths.
+ */
+function makeRedisCerts(dir) {
+  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run('req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=mercure-hub test redis CA');
+  const leaf = (name, ext) => {
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    run('req', '-new', ...ec, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=mercure-hub test redis ${name}`);
+    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '2',
+      '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}-key.pem`) };
+  };
+  return {
+    ca: join(dir, 'ca.pem'),
+    server: leaf('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'),
+    client: leaf('client', 'extendedKeyUsage=clientAuth\n'),
+  };
+}
+
+/**
  * Spawns redis-server on `port` and waits for its "Ready to accept connections" line. The
  * child and its pipes are unref'd: a test file's process exits when its tests end (the exit
  * hook kills the server).
  */
-function spawnServer(port, dir, extraArgs) {
+function spawnServer(port, dir, extraArgs, tls) {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (tls) {
+    args.push('--tls-port', String(tls.port), '--tls-cert-file', tls.certs.server.cert, '--tls-key-file',
+      tls.certs.server.key, '--tls-ca-cert-file', tls.certs.ca, '--tls-auth-clients', tls.authClients);
+  }
   const child = spawn('redis-server', [...args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ready = new Promise((resolve, reject) => {
@@ -124,15 +150,28 @@ function spawnServer(port, dir, extraArgs) {
  * Starts a redis-server (extra command-line arguments in `args`, e.g. ['--requirepass', 'x']).
  * Resolves with { port, url(params), command(...args), stop(), start() }: stop() kills it (the
  * data is gone: nothing is saved), start() starts it again on the same port.
+ * With `tls` ({ authClients: 'no' | 'optional' | 'yes' }, or true for 'no'), it also listens with
+ * TLS on `tlsPort`, with certificates of a test CA (`certs`: { ca, server, client }, paths);
+ * `tlsUrl(params)` is a rediss:// URL trusting that CA (`command` keeps the plain port).
  */
-export async function startRedis({ args = [] } = {}) {
+export async function startRedis({ args = [], tls = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mercure-redis-'));
   let current;
+  const tlsSetup = tls ? { certs: makeRedisCerts(dir), authClients: tls === true ? 'no' : tls.authClients, port: 0 } : null;
   const server = {
     port: 0,
+    certs: tlsSetup?.certs,
+    get tlsPort() {
+      return tlsSetup?.port;
+    },
     url(params = {}, { auth = '' } = {}) {
       const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
       return `redis://${auth}127.0.0.1:${server.port}/0${qs ? `?${qs}` : ''}`;
+    },
+    tlsUrl(params = {}, { auth = '', host = '127.0.0.1' } = {}) {
+      const all = { tls_ca_file: tlsSetup.certs.ca, ...params };
+      const qs = new URLSearchParams(Object.entries(all).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+      return `rediss://${auth}${host}:${tlsSetup.port}/0${qs ? `?${qs}` : ''}`;
     },
     command: (...a) => redisCommand(server.port, ...a),
     async stop() {
@@ -146,7 +185,7 @@ export async function startRedis({ args = [] } = {}) {
       }
     },
     async start() {
-      const s = spawnServer(server.port, dir, args);
+      const s = spawnServer(server.port, dir, args, tlsSetup);
       current = s.child;
       await s.ready;
     },
@@ -163,6 +202,7 @@ export async function startRedis({ args = [] } = {}) {
   let lastError;
   for (let attempt = 0; attempt < 5; attempt++) {
     server.port = await freePort();
+    if (tlsSetup) tlsSetup.port = await freePort();
     try {
       await server.start();
       return server;

@@ -33,16 +33,19 @@ export function lmdbUrl(dir, params = {}) {
 }
 
 // MERCURE_TEST_TRANSPORT=redis (ctest's integration-redis test) runs the history suites on the
-// Redis transport: one redis-server for the test file, one stream per store directory.
-const REDIS_MODE = process.env.MERCURE_TEST_TRANSPORT === 'redis';
+// Redis transport: one redis-server for the test file, one stream per store directory;
+// MERCURE_TEST_TRANSPORT=rediss (integration-rediss) the same over TLS (rediss://).
+const REDIS_MODE = ['redis', 'rediss'].includes(process.env.MERCURE_TEST_TRANSPORT);
+const REDIS_TLS = process.env.MERCURE_TEST_TRANSPORT === 'rediss';
 let sharedRedis;
 
 /** The transport URL of the store named by `dir`: LMDB in it, or (Redis mode) a stream named after it. */
 async function storeUrl(dir, params) {
   if (!REDIS_MODE) return lmdbUrl(dir, params);
-  sharedRedis ??= startRedis();
+  sharedRedis ??= startRedis({ tls: REDIS_TLS });
   const { map_size: _m, sync: _s, cleanup_frequency: _c, ...redisParams } = params;
-  return (await sharedRedis).url({ stream: basename(dir), ...redisParams });
+  const server = await sharedRedis;
+  return REDIS_TLS ? server.tlsUrl({ stream: basename(dir), ...redisParams }) : server.url({ stream: basename(dir), ...redisParams });
 }
 
 /**

@@ -165,12 +165,16 @@ TEST(ConfigFileLayer, FileTransportBlocksBecomeUrls) {
   EXPECT_EQ(url("transport redis {\n url redis://cache/0?max_batch=8\n stream hub\n }"),
             "redis://cache/0?max_batch=8&stream=hub");
   EXPECT_EQ(url("transport redis {\n url redis://cache\n }"), "redis://cache");
+  // TLS: a rediss:// url in a redis block (or a rediss block), its files as options.
+  EXPECT_EQ(url("transport redis {\n url rediss://cache:6380\n tls_ca_file /etc/ca.pem\n }"),
+            "rediss://cache:6380?tls_ca_file=%2Fetc%2Fca.pem");
+  EXPECT_EQ(url("transport rediss {\n url rediss://cache\n }"), "rediss://cache");
 }
 
 TEST(ConfigFileLayer, FileRedisBlockUrlMustBeRedis) {
   const ConfigError e =
       load_error({}, {}, "mercure {\n publisher_jwt k\n transport redis {\n  url http://cache\n }\n}\n");
-  EXPECT_STREQ(e.what(), "hub.conf line 4: the url of a redis transport starts with redis://");
+  EXPECT_STREQ(e.what(), "hub.conf line 4: the url of a redis transport starts with redis:// or rediss://");
 }
 
 TEST(ConfigFileLayer, FileUnknownDirectiveInsideTheBlockIsAnErrorNamingItAndItsLine) {

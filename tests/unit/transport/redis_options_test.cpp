@@ -74,8 +74,49 @@ TEST(RedisOptions, CredentialsArePercentDecodedAndNeverDescribed) {
   EXPECT_EQ(ok("redis://:secret@cache").username, "");
 }
 
+TEST(RedisOptions, RedissIsTlsWithItsParameters) {
+  const RedisOptions plain = ok("redis://cache");
+  EXPECT_FALSE(plain.tls.has_value());
+  EXPECT_EQ(plain.describe(), "cache:6379/0");
+
+  const RedisOptions bare = ok("rediss://:pw@cache:6380/2?stream=s");
+  ASSERT_TRUE(bare.tls.has_value());
+  EXPECT_EQ(bare.host, "cache");
+  EXPECT_EQ(bare.port, 6380);
+  EXPECT_EQ(bare.db, 2u);
+  EXPECT_EQ(bare.password, "pw");
+  EXPECT_EQ(bare.stream, "s");
+  EXPECT_EQ(bare.tls->ca_file, "");
+  EXPECT_EQ(bare.tls->server_name, "");
+  EXPECT_FALSE(bare.tls->insecure_skip_verify);
+  EXPECT_EQ(bare.describe(), "cache:6380/2 (TLS)");
+
+  const RedisOptions full =
+      ok("rediss://10.0.0.7?tls_ca_file=/etc/ca%20dir/ca.pem&tls_cert_file=/c.pem&tls_key_file=/k.pem"
+         "&tls_server_name=redis.internal&tls_insecure_skip_verify=TRUE");
+  ASSERT_TRUE(full.tls.has_value());
+  EXPECT_EQ(full.port, 6379);
+  EXPECT_EQ(full.tls->ca_file, "/etc/ca dir/ca.pem");
+  EXPECT_EQ(full.tls->cert_file, "/c.pem");
+  EXPECT_EQ(full.tls->key_file, "/k.pem");
+  EXPECT_EQ(full.tls->server_name, "redis.internal");
+  EXPECT_TRUE(full.tls->insecure_skip_verify);
+  EXPECT_FALSE(ok("rediss://cache?tls_insecure_skip_verify=0").tls->insecure_skip_verify);
+}
+
+TEST(RedisOptions, TlsParametersNeedRedissAndMakeSense) {
+  EXPECT_NE(bad("redis://cache?tls_ca_file=/ca.pem").find("needs a rediss:// URL"), std::string::npos);
+  EXPECT_NE(bad("redis://cache?tls_insecure_skip_verify=true").find("rediss://"), std::string::npos);
+  EXPECT_NE(bad("rediss://cache?tls_cert_file=/c.pem").find("go together"), std::string::npos);
+  EXPECT_NE(bad("rediss://cache?tls_key_file=/k.pem").find("go together"), std::string::npos);
+  EXPECT_NE(bad("rediss://cache?tls_insecure_skip_verify=yes").find("true or false"), std::string::npos);
+  EXPECT_NE(bad("rediss://cache?tls_server_name=a%20b").find("tls_server_name"), std::string::npos);
+  EXPECT_NE(bad("rediss://cache?tls_ca=/ca.pem").find("unknown parameter \"tls_ca\""), std::string::npos);
+  EXPECT_NE(bad("rediss:cache").find("rediss://"), std::string::npos);
+  EXPECT_NE(bad("rediss://").find("host"), std::string::npos);
+}
+
 TEST(RedisOptions, RefusesWhatItCannotServe) {
-  EXPECT_NE(bad("rediss://cache:6380").find("TLS"), std::string::npos);
   EXPECT_NE(bad("redis:cache").find("redis://"), std::string::npos);
   EXPECT_NE(bad("redis://").find("host"), std::string::npos);
   EXPECT_NE(bad("redis://:pw@/0").find("host"), std::string::npos);
