@@ -48,6 +48,10 @@ class History {
 
   // The id of the newest stored event; nullopt when the store is empty.
   [[nodiscard]] virtual Result<std::optional<std::string>> last_id() = 0;
+
+  // True when a read waits for the network (Redis: a round trip each), so an event loop must
+  // not make it itself (see HistoryReplay::read); false for a store read in place (LMDB).
+  [[nodiscard]] virtual bool reads_block() const { return false; }
 };
 
 }  // namespace mercure

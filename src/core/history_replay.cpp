@@ -40,4 +40,34 @@ Result<bool> HistoryReplay::step(const Subscriber& sub, std::string& out, std::s
   return scanned->at_end;
 }
 
+HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, std::size_t max_events,
+                                         std::size_t max_bytes) {
+  Batch batch;
+  std::size_t bytes = 0;
+  batch.scanned = history.scan(after, max_events, [&](const HistoryEvent& e) {
+    Batch::Event& copy = batch.events.emplace_back();
+    copy.seq = e.seq;
+    copy.topics.assign(e.topics.begin(), e.topics.end());
+    copy.is_private = e.is_private;
+    copy.frame = e.frame;
+    bytes += e.frame.size();
+    return bytes < max_bytes;
+  });
+  return batch;
+}
+
+Result<bool> HistoryReplay::apply(const Batch& batch, const Subscriber& sub, std::string& out) {
+  if (!batch.scanned) return batch.scanned.error();
+  std::vector<std::string_view> topics;
+  for (const Batch::Event& e : batch.events) {
+    topics.assign(e.topics.begin(), e.topics.end());
+    if (sub.matches(topics, e.is_private)) {
+      out.append(e.frame);
+      ++sent_;
+    }
+  }
+  cursor_ = batch.scanned->last_seq;
+  return batch.scanned->at_end;
+}
+
 }  // namespace mercure

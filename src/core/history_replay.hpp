@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mercure {
 
@@ -46,6 +47,26 @@ class HistoryReplay final {
   [[nodiscard]] Result<bool> step(const Subscriber& sub, std::string& out, std::size_t max_events,
                                   std::size_t max_bytes);
 
+  // A step in two halves, for a history whose reads block (History::reads_block()): read()
+  // copies the next stored events out of the history on any thread (it touches nothing but
+  // `history`), then apply() filters them for `sub` on the owner's thread, like step().
+  struct Batch {
+    struct Event {
+      std::uint64_t seq = 0;
+      std::vector<std::string> topics;
+      bool is_private = false;
+      std::string frame;
+    };
+    Result<History::ScanResult> scanned = History::ScanResult{};
+    std::vector<Event> events;
+  };
+  // At most `max_events` events after `after`, stopping once `max_bytes` of frames were read.
+  [[nodiscard]] static Batch read(History& history, std::uint64_t after, std::size_t max_events, std::size_t max_bytes);
+  // Returns true when the end of the store was reached (as step()); `batch` must have been
+  // read from cursor().
+  [[nodiscard]] Result<bool> apply(const Batch& batch, const Subscriber& sub, std::string& out);
+
+  [[nodiscard]] History& history() { return history_; }
   // seq of the last stored event the replay has dealt with (sent or skipped).
   [[nodiscard]] std::uint64_t cursor() const { return cursor_; }
   [[nodiscard]] std::uint64_t sent() const { return sent_; }

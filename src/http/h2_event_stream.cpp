@@ -58,7 +58,8 @@ void H2EventStream::mark_waiting(Clock::time_point now) {
 
 bool H2EventStream::waiting() const {
   return registered_ && !idle_ &&
-         (pending_offset_ < pending_.size() || start_.subscriber->has_pending() || start_.replay || finishing_);
+         (pending_offset_ < pending_.size() || start_.subscriber->has_pending() ||
+          (start_.replay && !start_.replay->reading()) || finishing_);
 }
 
 bool H2EventStream::refill(Clock::time_point now) {
@@ -78,18 +79,24 @@ bool H2EventStream::refill(Clock::time_point now) {
       resume_();
       return false;
     }
-    HistoryReplay& replay = *start_.replay;
+    ReplayReader& replay = *start_.replay;
     const std::uint64_t sent_before = replay.sent();
-    auto at_end = replay.step(sub, pending_, kReplayEventsPerStep, kReplayBytesPerStep);
-    if (!at_end) {
-      spdlog::error("subscriber {}: history replay failed: {}", start_.remote, at_end.error().reason);
+    auto stepped = replay.step(sub, pending_, kReplayEventsPerStep, kReplayBytesPerStep, [this] {
+      // The read ended: the stream waits for nghttp2 from now (the read's time is no stall).
+      idle_ = false;
+      waiting_since_ = Clock::now();
+      resume_();
+    });
+    if (!stepped) {
+      spdlog::error("subscriber {}: history replay failed: {}", start_.remote, stepped.error().reason);
       close(End::history_failed);
       return false;
     }
+    if (*stepped == ReplayReader::Step::waiting) return false;  // resumed when the read ends
     pending_events_ = replay.sent() - sent_before;
     pending_source_ = DeliverySource::history;
-    if (*at_end) {
-      // Synchronous with the read above (see HistoryReplay).
+    if (*stepped == ReplayReader::Step::done) {
+      // Every update stored up to the read was replayed or is buffered (see HistoryReplay).
       sub.go_live(replay.cursor());
       start_.replay.reset();
     }

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <stdexcept>
@@ -14,6 +15,12 @@ namespace mercure {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+
+namespace {
+// Threads making the reads of a history that blocks (a Redis round trip each): the resumes
+// served at once (Redis's history keeps this many connections idle).
+constexpr std::size_t kHistoryReaders = 4;
+}  // namespace
 
 Server::Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport, Metrics& metrics,
                const MetricsSource* metrics_page)
@@ -31,6 +38,9 @@ Server::~Server() {
 
 void Server::start() {
   const unsigned workers = options_.workers == 0 ? 1 : options_.workers;
+  if (History* history = transport_.history(); history != nullptr && history->reads_block()) {
+    history_readers_ = std::make_unique<asio::thread_pool>(kHistoryReaders);
+  }
   tcp::endpoint endpoint(resolve_listen_host(options_.host), options_.port);
   for (unsigned i = 0; i < workers; ++i) {
     auto shard = std::make_unique<Shard>(i, options_, hub_, authorizer_, metrics_, metrics_page_, admission_);
@@ -52,6 +62,7 @@ void Server::start() {
       port_ = shard->local_endpoint().port();
       endpoint.port(port_);  // port 0: every worker shares the port the first one got
     }
+    shard->set_history_readers(history_readers_.get());
     Shard* raw = shard.get();
     transport_.add_listener([raw](const Transport::UpdatePtr& u) { raw->deliver(u); });
     shards_.push_back(std::move(shard));
@@ -82,6 +93,7 @@ void Server::stop() {
     }
     s->join();
   }
+  if (history_readers_) history_readers_->join();  // reads under way end within Redis's timeout
 }
 
 }  // namespace mercure

@@ -49,6 +49,9 @@ class Server final {
   const MetricsSource* metrics_page_;
   Admission admission_;  // declared before shards_: their connections hold tickets of it
   std::vector<std::unique_ptr<Shard>> shards_;
+  // Reads of a history that blocks (Redis), off the event loops; joined by stop() after the
+  // shards' threads, before anything they post to is destroyed. Null for LMDB or no history.
+  std::unique_ptr<boost::asio::thread_pool> history_readers_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
 };

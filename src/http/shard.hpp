@@ -11,6 +11,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+
+namespace boost::asio {
+class thread_pool;
+}  // namespace boost::asio
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
@@ -84,6 +88,10 @@ class Shard final {
   // Requests waiting for a key set fetch (an unknown kid, see key_set_wait.hpp).
   [[nodiscard]] KeySetWaits& key_set_waits() { return key_set_waits_; }
   [[nodiscard]] boost::asio::io_context& io() { return io_; }
+  // Where reads of a history that blocks (Redis) run, or nullptr (see replay_reader.hpp). Set
+  // before start().
+  [[nodiscard]] boost::asio::thread_pool* history_readers() const { return history_readers_; }
+  void set_history_readers(boost::asio::thread_pool* readers) { history_readers_ = readers; }
   // The shard's event streams (see sse_reactor.hpp).
   [[nodiscard]] SseReactor& streams() { return *streams_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
@@ -114,6 +122,7 @@ class Shard final {
   std::unique_ptr<SseReactor> streams_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
   bool stopping_ = false;
+  boost::asio::thread_pool* history_readers_ = nullptr;
   // Updates handed over by the transport, dispatched together in one turn of the event loop
   // (one post per burst, and one write per subscriber for the whole burst).
   std::mutex inbox_mutex_;

@@ -242,18 +242,20 @@ void SseConnection::complete(OutboxChunk& chunk, int first_result, Clock::time_p
 void SseConnection::replay_step(Clock::time_point now) {
   auto& chunk = reactor_.chunk_scratch();
   chunk.clear();
-  HistoryReplay& replay = *start_.replay;
+  ReplayReader& replay = *start_.replay;
   const std::uint64_t sent_before = replay.sent();
-  auto at_end = replay.step(subscriber(), chunk, kReplayEventsPerStep, kReplayBytesPerStep);
-  if (!at_end) {
-    spdlog::error("subscriber {}: history replay failed: {}", start_.remote, at_end.error().reason);
+  auto step = replay.step(subscriber(), chunk, kReplayEventsPerStep, kReplayBytesPerStep,
+                          [this] { reactor_.mark_dirty(this); });
+  if (!step) {
+    spdlog::error("subscriber {}: history replay failed: {}", start_.remote, step.error().reason);
     close(End::history_failed);
     return;
   }
+  if (*step == ReplayReader::Step::waiting) return;  // woken when the read ends
   const std::uint64_t events = replay.sent() - sent_before;
-  if (*at_end) {
-    // Synchronous with the read above: every update stored so far was replayed or is
-    // buffered; the buffered ones already replayed are dropped by seq.
+  if (*step == ReplayReader::Step::done) {
+    // Every update stored up to the read was replayed or is buffered (the subscriber was
+    // registered before it); the buffered ones already replayed are dropped by seq.
     subscriber().go_live(replay.cursor());
     start_.replay.reset();
   }

@@ -5,8 +5,8 @@
 // timer of its own): see sse_connection.hpp.
 
 #include "core/admission.hpp"
-#include "core/history_replay.hpp"
 #include "core/subscriber.hpp"
+#include "http/replay_reader.hpp"
 #include "http/tls_session.hpp"
 
 #include <unistd.h>
@@ -65,8 +65,9 @@ struct SseStart {
   std::string head;                 // the response head already formatted (status line + headers + blank line)
   std::unique_ptr<Subscriber> subscriber;
   // Optional, already begun: the history to send first; the subscriber is switched from
-  // buffering to live when the replay reaches the end of the store (see HistoryReplay).
-  std::unique_ptr<HistoryReplay> replay;
+  // buffering to live when the replay reaches the end of the store (see HistoryReplay, and
+  // ReplayReader for a history whose reads block).
+  std::unique_ptr<ReplayReader> replay;
   SseStreamSettings settings;
   std::string remote;                  // for log lines
   StreamTicket stream_ticket;          // the token's stream slot, held until the stream ends

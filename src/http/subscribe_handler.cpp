@@ -154,7 +154,7 @@ asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request*
     last_event_id = "earliest";
     if (History* history = shard->hub().transport().history()) {
       replay = std::make_unique<HistoryReplay>(*history, *resume);
-      auto start = replay->begin();
+      auto start = co_await begin_replay(*replay, shard->history_readers());
       if (!start) {
         spdlog::error("subscribe: history lookup of \"{}\" failed: {}", *resume, start.error().reason);
         co_return reject(Error{Errc::unavailable, "history is unavailable"});
@@ -212,7 +212,8 @@ asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request*
 
   out.stream = std::make_unique<SseStart>();
   out.stream->subscriber = std::move(subscriber);
-  out.stream->replay = std::move(replay);
+  if (replay)
+    out.stream->replay = std::make_unique<ReplayReader>(std::move(replay), shard->history_readers(), shard->io());
   out.stream->settings = std::move(settings);
   out.stream->remote = std::move(remote);
   out.stream->stream_ticket = std::move(stream_ticket);

@@ -3,8 +3,8 @@
 //   find(id)   HGET <stream>:ids id -> the entry id -> seq (one round trip)
 //   scan(...)  XRANGE <stream> (<entry after> + COUNT max+1 (one round trip per step)
 //   last_id()  XREVRANGE <stream> + - COUNT 1
-// Calls block their thread for a round trip to Redis (the subscribe path's replay steps run
-// on the shard's event loop: on a LAN that is well under a millisecond). Errors are
+// Calls block their thread for a round trip to Redis (reads_block(): the subscribe path makes
+// them on the server's history reader threads, not on an event loop). Errors are
 // Errc::unavailable naming the server.
 //
 // While Redis cannot be reached, calls fail at once for a second after each failed connect
@@ -32,6 +32,7 @@ class RedisHistory final : public History {
   [[nodiscard]] Result<std::optional<std::uint64_t>> find(std::string_view id) override;
   [[nodiscard]] Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override;
   [[nodiscard]] Result<std::optional<std::string>> last_id() override;
+  [[nodiscard]] bool reads_block() const override { return true; }
 
   // Events in the stream and ids in the index (tests, metrics).
   [[nodiscard]] Result<std::pair<std::uint64_t, std::uint64_t>> counts();

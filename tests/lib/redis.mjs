@@ -220,3 +220,44 @@ export async function removeRedis(server) {
   server.kill();
   servers.delete(server);
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 to `targetPort` that holds every chunk for `delayMs` in each
+ * direction (order kept): a distant Redis, a round trip costing 2 x delayMs. Resolves with
+ * { port, close() }.
+ */
+export function startDelayProxy(targetPort, delayMs) {
+  const sockets = new Set();
+  const delayed = (from, to) => {
+    let chain = Promise.resolve();
+    from.on('data', (d) => {
+      const due = Date.now() + delayMs;
+      chain = chain.then(() => new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))).then(() => {
+        if (!to.destroyed) to.write(d);
+      });
+    });
+    from.on('end', () => chain.then(() => to.end()));
+    from.on('error', () => to.destroy());
+    from.on('close', () => chain.then(() => to.destroy()));
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('close', () => sockets.delete(client));
+    upstream.on('close', () => sockets.delete(upstream));
+    delayed(client, upstream);
+    delayed(upstream, client);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: server.address().port,
+        close() {
+          for (const s of sockets) s.destroy();
+          return new Promise((done) => server.close(() => done()));
+        },
+      }),
+    );
+  });
+}

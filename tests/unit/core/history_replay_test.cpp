@@ -177,6 +177,54 @@ TEST(HistoryReplay, StepsAreBoundedByEventsAndBytes) {
   EXPECT_EQ(replay.cursor(), 4U);
 }
 
+// A blocking history's step in two halves: read() copies events out (no subscriber), apply()
+// filters them as step() would, and the cursor moves only when the batch is applied.
+TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
+  FakeHistory h;
+  h.add("pub-a", {"/a"});
+  h.add("pub-b", {"/b"});
+  h.add("priv-alt", {"/other", "/a"}, true);
+  for (int i = 0; i < 5; ++i) h.add("e" + std::to_string(i), {"/a"});
+  Subscriber allowed(sel({"/a"}), sel({"/other"}), {});
+  HistoryReplay replay(h, "pub-a");
+  ASSERT_TRUE(replay.begin().has_value());
+
+  const HistoryReplay::Batch first = HistoryReplay::read(h, replay.cursor(), 3, 1 << 20);
+  ASSERT_TRUE(first.scanned.has_value());
+  EXPECT_EQ(first.events.size(), 3U);
+  EXPECT_EQ(replay.cursor(), 1U);  // reading alone moves nothing
+  std::string out;
+  auto at_end = replay.apply(first, allowed, out);
+  ASSERT_TRUE(at_end.has_value());
+  EXPECT_FALSE(*at_end);
+  EXPECT_EQ(out, "id: priv-alt\ndata: x\n\nid: e0\ndata: x\n\n");
+  EXPECT_EQ(replay.cursor(), 4U);
+  EXPECT_EQ(replay.sent(), 2U);
+
+  // A byte budget of one frame stops the read after it.
+  const HistoryReplay::Batch one = HistoryReplay::read(h, replay.cursor(), 100, 1);
+  EXPECT_EQ(one.events.size(), 1U);
+  out.clear();
+  at_end = replay.apply(one, allowed, out);
+  ASSERT_TRUE(at_end.has_value());
+  EXPECT_FALSE(*at_end);
+  EXPECT_EQ(out, "id: e1\ndata: x\n\n");
+
+  const HistoryReplay::Batch rest = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
+  out.clear();
+  at_end = replay.apply(rest, allowed, out);
+  ASSERT_TRUE(at_end.has_value());
+  EXPECT_TRUE(*at_end);
+  EXPECT_EQ(out, "id: e2\ndata: x\n\nid: e3\ndata: x\n\nid: e4\ndata: x\n\n");
+  EXPECT_EQ(replay.cursor(), h.last_seq);
+
+  h.fail = true;
+  const HistoryReplay::Batch failed = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
+  auto error = replay.apply(failed, allowed, out);
+  ASSERT_FALSE(error.has_value());
+  EXPECT_EQ(error.error().code, Errc::unavailable);
+}
+
 TEST(HistoryReplay, AScanErrorIsReported) {
   FakeHistory h;
   h.add("e1", {"/a"});
