@@ -19,7 +19,7 @@ using tcp = asio::ip::tcp;
 namespace {
 // Threads making the reads of a history that blocks (a Redis round trip each): the resumes
 // served at once (Redis's history keeps this many connections idle).
-constexpr std::size_t kHistoryReaders = 4;
+constexpr std::size_t kHistoryReaders = 8;
 }  // namespace
 
 Server::Server(ServerOptions options, Hub& hub, const Authorizer& authorizer, Transport& transport, Metrics& metrics,

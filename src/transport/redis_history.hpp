@@ -38,7 +38,7 @@ class RedisHistory final : public History {
   [[nodiscard]] Result<std::pair<std::uint64_t, std::uint64_t>> counts();
 
  private:
-  static constexpr std::size_t kMaxIdle = 4;
+  static constexpr std::size_t kMaxIdle = 8;  // one per history reader thread (src/http/server.cpp)
   [[nodiscard]] Result<RedisReplyPtr> command(std::span<const std::string_view> args);
 
   const RedisOptions options_;
