@@ -56,16 +56,19 @@ HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, 
   return batch;
 }
 
-Result<bool> HistoryReplay::apply(const Batch& batch, const Subscriber& sub, std::string& out) {
+Result<bool> HistoryReplay::apply(Batch& batch, const Subscriber& sub, std::string& out, std::size_t max_bytes) {
   if (!batch.scanned) return batch.scanned.error();
   std::vector<std::string_view> topics;
-  for (const Batch::Event& e : batch.events) {
+  while (!batch.used_up() && out.size() < max_bytes) {
+    const Batch::Event& e = batch.events[batch.next++];
     topics.assign(e.topics.begin(), e.topics.end());
     if (sub.matches(topics, e.is_private)) {
       out.append(e.frame);
       ++sent_;
     }
+    cursor_ = e.seq;
   }
+  if (!batch.used_up()) return false;
   cursor_ = batch.scanned->last_seq;
   return batch.scanned->at_end;
 }

@@ -49,7 +49,8 @@ class HistoryReplay final {
 
   // A step in two halves, for a history whose reads block (History::reads_block()): read()
   // copies the next stored events out of the history on any thread (it touches nothing but
-  // `history`), then apply() filters them for `sub` on the owner's thread, like step().
+  // `history`), then apply() filters them for `sub` on the owner's thread, like step(), as many
+  // times as it takes to use the batch up.
   struct Batch {
     struct Event {
       std::uint64_t seq = 0;
@@ -59,12 +60,16 @@ class HistoryReplay final {
     };
     Result<History::ScanResult> scanned = History::ScanResult{};
     std::vector<Event> events;
+    std::size_t next = 0;  // the first event apply() has not dealt with
+    [[nodiscard]] bool used_up() const { return next == events.size(); }
   };
   // At most `max_events` events after `after`, stopping once `max_bytes` of frames were read.
   [[nodiscard]] static Batch read(History& history, std::uint64_t after, std::size_t max_events, std::size_t max_bytes);
-  // Returns true when the end of the store was reached (as step()); `batch` must have been
-  // read from cursor().
-  [[nodiscard]] Result<bool> apply(const Batch& batch, const Subscriber& sub, std::string& out);
+  // Deals with the batch's next events, appending the frames `sub` matches and may see to
+  // `out`, until `out` holds `max_bytes` or the batch is used up. Returns true when the batch
+  // is used up and reached the end of the store. `batch` must have been read from the cursor
+  // of the first apply().
+  [[nodiscard]] Result<bool> apply(Batch& batch, const Subscriber& sub, std::string& out, std::size_t max_bytes);
 
   [[nodiscard]] History& history() { return history_; }
   // seq of the last stored event the replay has dealt with (sent or skipped).

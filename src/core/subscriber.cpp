@@ -52,6 +52,7 @@ void Subscriber::push(UpdatePtr u) {
     if (replaying_) {
       outbox_.clear();
       pending_bytes_ = 0;
+      ++replay_drops_;
       return;  // the replay reads them from the history; nothing to wake for
     }
     overflowed_ = true;

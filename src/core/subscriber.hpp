@@ -60,6 +60,9 @@ class Subscriber final {
   // History replay: live updates are buffered (and may be dropped, see push) until go_live().
   void start_replay() { replaying_ = true; }
   [[nodiscard]] bool replaying() const { return replaying_; }
+  // How many times push() emptied the buffer of a replaying subscriber (its updates are then
+  // only in the history: a replay must read again after such a drop before it goes live).
+  [[nodiscard]] std::uint64_t replay_drops() const { return replay_drops_; }
   // Ends the replay: drops buffered updates with seq <= `replayed_up_to` (already sent from the
   // history) and keeps the newer ones, in order. Updates with seq <= `replayed_up_to` that
   // reach the shard later (committed before the replay's last read, broadcast after it) are
@@ -94,6 +97,7 @@ class Subscriber final {
   bool overflowed_ = false;
   bool replaying_ = false;
   std::uint64_t replayed_up_to_ = 0;  // push() ignores updates with seq <= this
+  std::uint64_t replay_drops_ = 0;
   std::uint64_t announcement_tag_ = 0;
   std::size_t pending_bytes_ = 0;
   std::vector<UpdatePtr> outbox_;

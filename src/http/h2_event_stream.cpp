@@ -58,8 +58,9 @@ void H2EventStream::mark_waiting(Clock::time_point now) {
 
 bool H2EventStream::waiting() const {
   return registered_ && !idle_ &&
-         (pending_offset_ < pending_.size() || start_.subscriber->has_pending() ||
-          (start_.replay && !start_.replay->reading()) || finishing_);
+         (pending_offset_ < pending_.size() || finishing_ ||
+          // While replaying, buffered live updates wait for the replay, not for nghttp2.
+          (start_.replay ? !start_.replay->reading() : start_.subscriber->has_pending()));
 }
 
 bool H2EventStream::refill(Clock::time_point now) {

@@ -12,7 +12,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
+
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +28,26 @@ class thread_pool;
 
 namespace mercure {
 
+// The server's threads for the reads of a history that blocks. stop() (shutdown) makes the
+// reads not begun yet give up at once; join() then waits for those under way (each bounded by
+// the store's timeout).
+class HistoryReaders final {
+ public:
+  explicit HistoryReaders(std::size_t threads);
+  ~HistoryReaders();
+  HistoryReaders(const HistoryReaders&) = delete;
+  HistoryReaders& operator=(const HistoryReaders&) = delete;
+
+  [[nodiscard]] boost::asio::thread_pool& pool() { return *pool_; }
+  [[nodiscard]] bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  void stop() { stopping_.store(true, std::memory_order_release); }
+  void join();
+
+ private:
+  std::unique_ptr<boost::asio::thread_pool> pool_;
+  std::atomic<bool> stopping_{false};
+};
+
 class ReplayReader final {
  public:
   enum class Step {
@@ -35,14 +58,17 @@ class ReplayReader final {
 
   // `readers`: where blocking reads run, or nullptr to read in place; `shard`: the event loop
   // the stream runs on (where `wake` is called).
-  ReplayReader(std::unique_ptr<HistoryReplay> replay, boost::asio::thread_pool* readers,
-               boost::asio::io_context& shard);
-  // A read under way is abandoned: its result is dropped and `wake` not called.
+  ReplayReader(std::unique_ptr<HistoryReplay> replay, HistoryReaders* readers, boost::asio::io_context& shard);
+  // A read under way is abandoned (its result dropped, `wake` not called), one not begun is
+  // not made.
   ~ReplayReader();
   ReplayReader(const ReplayReader&) = delete;
   ReplayReader& operator=(const ReplayReader&) = delete;
 
-  // Appends the next frames `sub` matches and may see to `out` (see HistoryReplay::step).
+  // Appends the next frames `sub` matches and may see to `out`, up to about `max_bytes` (see
+  // HistoryReplay::step). A blocking read takes `max_events` events (or 1 MiB) at a time, which
+  // the next steps use up; the step that reaches the end of the store says `more` (read
+  // again) instead of `done` when `sub` dropped buffered updates since that read.
   [[nodiscard]] Result<Step> step(const Subscriber& sub, std::string& out, std::size_t max_events,
                                   std::size_t max_bytes, const std::function<void()>& wake);
   // A read is under way: the stream is not stalled, it waits for the store.
@@ -53,14 +79,15 @@ class ReplayReader final {
  private:
   struct Pending;  // shared with the read under way
   std::unique_ptr<HistoryReplay> replay_;
-  boost::asio::thread_pool* readers_;
+  HistoryReaders* readers_;
   boost::asio::io_context& shard_;
   std::shared_ptr<Pending> pending_;
+  std::uint64_t drops_at_read_ = 0;  // sub.replay_drops() when the batch was asked for
 };
 
 // Resolves the resume id (HistoryReplay::begin), on `readers` when given (the coroutine waits on
 // its event loop meanwhile), else in place.
 [[nodiscard]] boost::asio::awaitable<Result<HistoryReplay::Start>> begin_replay(HistoryReplay& replay,
-                                                                                boost::asio::thread_pool* readers);
+                                                                                HistoryReaders* readers);
 
 }  // namespace mercure

@@ -2,11 +2,11 @@
 
 #include "core/transport.hpp"
 #include "http/listen_host.hpp"
+#include "http/replay_reader.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <stdexcept>
@@ -39,7 +39,7 @@ Server::~Server() {
 void Server::start() {
   const unsigned workers = options_.workers == 0 ? 1 : options_.workers;
   if (History* history = transport_.history(); history != nullptr && history->reads_block()) {
-    history_readers_ = std::make_unique<asio::thread_pool>(kHistoryReaders);
+    history_readers_ = std::make_unique<HistoryReaders>(kHistoryReaders);
   }
   tcp::endpoint endpoint(resolve_listen_host(options_.host), options_.port);
   for (unsigned i = 0; i < workers; ++i) {
@@ -84,6 +84,7 @@ void Server::announce_subscriptions_again() {
 void Server::stop() {
   if (stopped_ || shards_.empty()) return;
   stopped_ = true;
+  if (history_readers_) history_readers_->stop();  // reads not begun give up: streams are ending
   for (auto& s : shards_) s->request_stop();
   const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
   for (auto& s : shards_) {

@@ -51,7 +51,7 @@ class Server final {
   std::vector<std::unique_ptr<Shard>> shards_;
   // Reads of a history that blocks (Redis), off the event loops; joined by stop() after the
   // shards' threads, before anything they post to is destroyed. Null for LMDB or no history.
-  std::unique_ptr<boost::asio::thread_pool> history_readers_;
+  std::unique_ptr<HistoryReaders> history_readers_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
 };

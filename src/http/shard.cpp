@@ -51,6 +51,9 @@ Shard::~Shard() {
     force_stop();
     thread_.join();
   }
+  // Connections still suspended in io_ (a request waiting for a history read when the loop was
+  // forced to stop) are destroyed with it, after trimmer_ and streams_.
+  tearing_down_ = true;
 }
 
 void Shard::listen(const tcp::endpoint& endpoint) {
@@ -158,7 +161,7 @@ void Shard::announce_subscriptions_again() {
 }
 
 void Shard::connection_memory_freed() {
-  trimmer_->connection_memory_freed();
+  if (!tearing_down_) trimmer_->connection_memory_freed();
 }
 
 void Shard::force_stop() {

@@ -12,9 +12,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
-namespace boost::asio {
-class thread_pool;
-}  // namespace boost::asio
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
@@ -31,6 +28,7 @@ class Hub;
 class Authorizer;
 class SseReactor;
 class MemoryTrimmer;
+class HistoryReaders;
 class Metrics;
 class MetricsSource;
 
@@ -90,8 +88,8 @@ class Shard final {
   [[nodiscard]] boost::asio::io_context& io() { return io_; }
   // Where reads of a history that blocks (Redis) run, or nullptr (see replay_reader.hpp). Set
   // before start().
-  [[nodiscard]] boost::asio::thread_pool* history_readers() const { return history_readers_; }
-  void set_history_readers(boost::asio::thread_pool* readers) { history_readers_ = readers; }
+  [[nodiscard]] HistoryReaders* history_readers() const { return history_readers_; }
+  void set_history_readers(HistoryReaders* readers) { history_readers_ = readers; }
   // The shard's event streams (see sse_reactor.hpp).
   [[nodiscard]] SseReactor& streams() { return *streams_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
@@ -116,13 +114,16 @@ class Shard final {
   VerifiedTokenCache subscriber_tokens_;
   KeySetWaits key_set_waits_;
   std::unordered_set<ShardConnection*> connections_;
+  // Set by the destructor: frames destroyed with io_ no longer reach members destroyed before
+  // it (trimmer_).
+  bool tearing_down_ = false;
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_;
   // Declared after io_: destroyed first, while the event loop's objects still exist.
   std::unique_ptr<SseReactor> streams_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
   bool stopping_ = false;
-  boost::asio::thread_pool* history_readers_ = nullptr;
+  HistoryReaders* history_readers_ = nullptr;
   // Updates handed over by the transport, dispatched together in one turn of the event loop
   // (one post per burst, and one write per subscriber for the whole burst).
   std::mutex inbox_mutex_;

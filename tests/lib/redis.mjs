@@ -261,3 +261,61 @@ export function startDelayProxy(targetPort, delayMs) {
     );
   });
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 to `targetPort` that, once armed, holds the reply to the next command
+ * whose bytes contain `pattern` (e.g. 'XRANGE') until release(): a store read whose answer is
+ * late. arm() resolves when a reply is being held. Resolves with { port, arm(), release(), close() }.
+ */
+export function startHoldingProxy(targetPort, pattern) {
+  const sockets = new Set();
+  let armed = null; // { held: resolve } while armed
+  let releaseHeld = null;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let gate = null; // a promise replies wait for
+    client.on('data', (d) => {
+      if (armed && d.toString('latin1').includes(pattern)) {
+        const { held } = armed;
+        armed = null;
+        gate = new Promise((resolve) => {
+          releaseHeld = resolve;
+        });
+        held();
+      }
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (!gate) return void client.write(d);
+      upstream.pause();
+      gate.then(() => {
+        gate = null;
+        if (!client.destroyed) client.write(d);
+        upstream.resume();
+      });
+    });
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: server.address().port,
+        arm: () => new Promise((held) => (armed = { held })),
+        release: () => releaseHeld?.(),
+        close() {
+          releaseHeld?.();
+          for (const s of sockets) s.destroy();
+          return new Promise((done) => server.close(() => done()));
+        },
+      }),
+    );
+  });
+}

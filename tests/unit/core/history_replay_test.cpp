@@ -178,7 +178,8 @@ TEST(HistoryReplay, StepsAreBoundedByEventsAndBytes) {
 }
 
 // A blocking history's step in two halves: read() copies events out (no subscriber), apply()
-// filters them as step() would, and the cursor moves only when the batch is applied.
+// filters them as step() would, a byte budget of output at a time, and the cursor moves only
+// as the batch is used up.
 TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
   FakeHistory h;
   h.add("pub-a", {"/a"});
@@ -189,40 +190,55 @@ TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
   HistoryReplay replay(h, "pub-a");
   ASSERT_TRUE(replay.begin().has_value());
 
-  const HistoryReplay::Batch first = HistoryReplay::read(h, replay.cursor(), 3, 1 << 20);
+  HistoryReplay::Batch first = HistoryReplay::read(h, replay.cursor(), 3, 1 << 20);
   ASSERT_TRUE(first.scanned.has_value());
   EXPECT_EQ(first.events.size(), 3U);
   EXPECT_EQ(replay.cursor(), 1U);  // reading alone moves nothing
   std::string out;
-  auto at_end = replay.apply(first, allowed, out);
+  auto at_end = replay.apply(first, allowed, out, 1 << 20);
   ASSERT_TRUE(at_end.has_value());
   EXPECT_FALSE(*at_end);
+  EXPECT_TRUE(first.used_up());
   EXPECT_EQ(out, "id: priv-alt\ndata: x\n\nid: e0\ndata: x\n\n");
   EXPECT_EQ(replay.cursor(), 4U);
   EXPECT_EQ(replay.sent(), 2U);
 
-  // A byte budget of one frame stops the read after it.
-  const HistoryReplay::Batch one = HistoryReplay::read(h, replay.cursor(), 100, 1);
-  EXPECT_EQ(one.events.size(), 1U);
-  out.clear();
-  at_end = replay.apply(one, allowed, out);
-  ASSERT_TRUE(at_end.has_value());
-  EXPECT_FALSE(*at_end);
-  EXPECT_EQ(out, "id: e1\ndata: x\n\n");
+  // A read's byte budget of one frame stops it after that frame.
+  EXPECT_EQ(HistoryReplay::read(h, replay.cursor(), 100, 1).events.size(), 1U);
 
-  const HistoryReplay::Batch rest = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
-  out.clear();
-  at_end = replay.apply(rest, allowed, out);
-  ASSERT_TRUE(at_end.has_value());
-  EXPECT_TRUE(*at_end);
-  EXPECT_EQ(out, "id: e2\ndata: x\n\nid: e3\ndata: x\n\nid: e4\ndata: x\n\n");
+  // The rest in one read, used up one frame of output at a time.
+  HistoryReplay::Batch rest = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
+  EXPECT_EQ(rest.events.size(), 4U);
+  std::vector<std::string> outs;
+  for (;;) {
+    out.clear();
+    at_end = replay.apply(rest, allowed, out, 1);
+    ASSERT_TRUE(at_end.has_value());
+    outs.push_back(out);
+    if (*at_end) break;
+    ASSERT_FALSE(rest.used_up());
+    EXPECT_EQ(replay.cursor(), 4U + outs.size());
+  }
+  EXPECT_EQ(outs, (std::vector<std::string>{"id: e1\ndata: x\n\n", "id: e2\ndata: x\n\n", "id: e3\ndata: x\n\n",
+                                            "id: e4\ndata: x\n\n"}));
   EXPECT_EQ(replay.cursor(), h.last_seq);
 
   h.fail = true;
-  const HistoryReplay::Batch failed = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
-  auto error = replay.apply(failed, allowed, out);
+  HistoryReplay::Batch failed = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
+  auto error = replay.apply(failed, allowed, out, 1 << 20);
   ASSERT_FALSE(error.has_value());
   EXPECT_EQ(error.error().code, Errc::unavailable);
+}
+
+// While replaying, an overflowing buffer is emptied and counted: the replay must read again.
+TEST(HistoryReplay, AnEmptiedBufferIsCounted) {
+  Subscriber sub(sel({"/a"}), std::nullopt, OutboxLimits{2, 1 << 20});
+  sub.start_replay();
+  EXPECT_EQ(sub.replay_drops(), 0U);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) sub.push(live(seq, "u" + std::to_string(seq)));
+  EXPECT_EQ(sub.replay_drops(), 1U);
+  EXPECT_FALSE(sub.has_pending());
+  EXPECT_FALSE(sub.overflowed());
 }
 
 TEST(HistoryReplay, AScanErrorIsReported) {

@@ -1,0 +1,197 @@
+// History replay on the Redis transport, whose reads are round trips: made on the hub's history
+// reader threads, never on an event loop (a distant Redis delays the resuming subscribers only);
+// a read answered late after the subscriber's buffer overflowed is read again before going
+// live; HTTP/2 streams waiting for their reads are not taken for stalled; a hub stopped during
+// a storm of resumes exits promptly. A real redis-server behind a proxy that delays or holds.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Closer, publishOk, request, subscribeOk } from '../lib/http.mjs';
+import { startHub } from '../lib/hub.mjs';
+import { H2Client } from '../lib/h2.mjs';
+import { removeRedis, startDelayProxy, startHoldingProxy, startRedis } from '../lib/redis.mjs';
+import { KeepAlivePublisher, anyPublisherToken, duplicates, waitForId } from '../lib/store.mjs';
+
+const closer = new Closer();
+const hubs = [];
+after(async () => {
+  await closer.closeAll();
+  for (const h of hubs) await h.stop();
+});
+
+const freshTopic = () => `https://example.com/replay/${randomUUID()}`;
+
+test('resumes through a distant Redis do not hold the event loop: other requests are answered meanwhile, over HTTP/1.1 and HTTP/2', async () => {
+  const own = await startRedis();
+  const DELAY = 250; // each way: a round trip to Redis takes 500 ms
+  const proxy = await startDelayProxy(own.port, DELAY);
+  try {
+    const stream = `far-${randomUUID()}`;
+    const h = await startHub({
+      workers: 1,
+      readyTimeoutMs: 30_000,
+      env: { ALLOW_ANONYMOUS: '1', PROTOCOLS: 'h1 h2c', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=${stream}` },
+    });
+    hubs.push(h);
+    const topic = freshTopic();
+    const token = await anyPublisherToken();
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await publishOk(h, { topic, data: `stored ${i}` }, { token, timeoutMs: 10_000 }));
+    // 6 resumes over HTTP/1.1 and 2 over HTTP/2 at once: each needs an HGET and an XRANGE
+    // (two round trips, 1 s); made on the event loop they would hold it 8 s.
+    const h2 = await H2Client.connect(h);
+    const started = Date.now();
+    const resuming = [
+      ...Array.from({ length: 6 }, () => subscribeOk(h, [topic], { headers: { 'Last-Event-ID': ids[0] }, timeoutMs: 20_000 })),
+      ...Array.from({ length: 2 }, () => h2.subscribeOk([topic], { headers: { 'last-event-id': ids[0] }, timeoutMs: 20_000 })),
+    ].map((p) => p.then((sub) => closer.add(sub)));
+    let slowest = 0;
+    let probes = 0;
+    let done = false;
+    const all = Promise.all(resuming).finally(() => {
+      done = true;
+    });
+    while (!done) {
+      const t0 = Date.now();
+      const res = await request(h, { path: '/healthz', timeoutMs: 20_000 });
+      assert.equal(res.status, 200);
+      slowest = Math.max(slowest, Date.now() - t0);
+      probes++;
+    }
+    const subs = await all;
+    for (const sub of subs) {
+      assert.equal(sub.headers['last-event-id'], ids[0]);
+      await sub.waitFor((r) => r.events.length >= 2, { what: 'the replayed events', timeoutMs: 20_000 });
+      assert.deepEqual(sub.events.map((e) => e.id), ids.slice(1));
+    }
+    assert.ok(probes >= 3, `${probes} probes during the resumes (${Date.now() - started} ms)`);
+    assert.ok(slowest < DELAY, `the slowest of ${probes} /healthz answers took ${slowest} ms during the resumes`);
+    h2.close();
+  } finally {
+    await proxy.close();
+    await removeRedis(own);
+  }
+});
+
+test('a replay whose last read is answered late, after a burst overflowed the subscriber\'s buffer, still sends every update once', async () => {
+  const own = await startRedis();
+  const proxy = await startHoldingProxy(own.port, 'XRANGE');
+  try {
+    const h = await startHub({
+      workers: 1,
+      env: { ALLOW_ANONYMOUS: '1', MAX_BODY_SIZE: '4MiB', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=late-${randomUUID()}` },
+    });
+    hubs.push(h);
+    const topic = freshTopic();
+    const token = await anyPublisherToken();
+    const stored = [];
+    for (let i = 0; i < 3; i++) stored.push(await publishOk(h, { topic, data: `stored ${i}` }, { token }));
+    const held = proxy.arm();
+    const sub = closer.add(await subscribeOk(h, [topic], { headers: { 'Last-Event-ID': stored[0] } }));
+    await held; // the replay's read reached Redis; its answer (the end of the stream) waits
+    // 3 updates of 3 MiB (more than the 8 MiB a replaying subscriber buffers) stored and fanned
+    // out while the answer is held (for less than the history's 1-s read timeout): the buffer
+    // overflows and is emptied.
+    const big = 'b'.repeat(3 * 1024 * 1024);
+    const burst = await Promise.all([0, 1, 2].map((k) => publishOk(h, { topic, id: `burst-${k}-${randomUUID()}`, data: big }, { token })));
+    proxy.release();
+    const end = await publishOk(h, { topic, data: 'end' }, { token });
+    await waitForId(sub, end, { timeoutMs: 20_000 });
+    const got = sub.events.map((e) => e.id);
+    assert.deepEqual(duplicates(got), []);
+    assert.deepEqual(got.slice(0, 2), stored.slice(1));
+    assert.equal(got.length, 2 + burst.length + 1, `${got.length} events received`);
+    assert.deepEqual(new Set(got.slice(2, -1)), new Set(burst));
+  } finally {
+    await proxy.close();
+    await removeRedis(own);
+  }
+});
+
+/**
+ * A hub next to Redis (fast publishing) and a hub reaching the same stream through a proxy that
+ * delays every chunk `delay` ms each way; `count` updates stored on `topic` through the near one.
+ */
+async function farCluster({ delay, count, env = {} }) {
+  const own = await startRedis();
+  const proxy = await startDelayProxy(own.port, delay);
+  const stream = `far-${randomUUID()}`;
+  const near = await startHub({ env: { ALLOW_ANONYMOUS: '1', TRANSPORT_URL: own.url({ stream }) } });
+  hubs.push(near);
+  const far = await startHub({
+    workers: 1,
+    readyTimeoutMs: 30_000,
+    env: { ALLOW_ANONYMOUS: '1', PROTOCOLS: 'h1 h2c', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=${stream}`, ...env },
+  });
+  hubs.push(far);
+  const topic = freshTopic();
+  const token = await anyPublisherToken();
+  const publishers = Array.from({ length: 4 }, () => new KeepAlivePublisher(near, token));
+  const ids = (
+    await Promise.all(
+      publishers.map(async (p, k) => {
+        const mine = [];
+        for (let i = k; i < count; i += publishers.length) {
+          const r = await p.publish({ topic, data: `stored ${i}` });
+          assert.equal(r.status, 200, JSON.stringify(r));
+          mine.push(r.id);
+        }
+        p.close();
+        return mine;
+      }),
+    )
+  ).flat();
+  return {
+    near, far, topic, token, ids,
+    async remove() {
+      await proxy.close();
+      await removeRedis(own);
+    },
+  };
+}
+
+test('HTTP/2 streams waiting for their reads are not taken for stalled while live updates wait for the replay', async () => {
+  // 2,000 stored: each resume is 2 reads of 8 round trips (200 ms each), far longer than the
+  // dispatch_timeout of 1 s; live updates are buffered meanwhile.
+  const c = await farCluster({ delay: 100, count: 2000, env: { DISPATCH_TIMEOUT: '1s' } });
+  try {
+    const h2 = await H2Client.connect(c.far);
+    const subs = await Promise.all(
+      Array.from({ length: 6 }, () => h2.subscribeOk([c.topic], { headers: { 'last-event-id': c.ids[0] }, timeoutMs: 20_000 })),
+    );
+    for (const s of subs) closer.add(s);
+    const live = [];
+    for (let i = 0; i < 10; i++) live.push(await publishOk(c.near, { topic: c.topic, data: `live ${i}` }, { token: c.token }));
+    for (const sub of subs) {
+      await waitForId(sub, live.at(-1), { timeoutMs: 30_000 });
+      const got = sub.events.map((e) => e.id);
+      assert.deepEqual(duplicates(got), []);
+      assert.equal(got.length, c.ids.length - 1 + live.length);
+      assert.deepEqual(got.slice(-live.length), live);
+    }
+    assert.doesNotMatch(c.far.stderr(), /write_timeout/);
+    h2.close();
+  } finally {
+    await c.remove();
+  }
+});
+
+test('a hub stopped during a storm of resumes through a distant Redis exits promptly: reads not begun are not made', async () => {
+  const c = await farCluster({ delay: 150, count: 2000 });
+  try {
+    // 40 resumes of 2,000 events: 2 reads of 8 round trips (300 ms) each, 8 at a time.
+    const subs = await Promise.all(
+      Array.from({ length: 40 }, () => subscribeOk(c.far, [c.topic], { headers: { 'Last-Event-ID': c.ids[0] }, timeoutMs: 20_000 })),
+    );
+    for (const s of subs) closer.add(s);
+    const stopped = await c.far.stop({ timeoutMs: 20_000 });
+    assert.equal(stopped.timedOut, false);
+    assert.equal(stopped.code, 0, c.far.stderr());
+    // The reads under way end (each up to 8 round trips, 2.4 s); the 70 queued are not made.
+    assert.ok(stopped.ms < 6000, `stopped in ${stopped.ms} ms`);
+    assert.doesNotMatch(c.far.stderr(), /did not drain/);
+  } finally {
+    await c.remove();
+  }
+});
