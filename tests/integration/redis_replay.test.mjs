@@ -111,7 +111,8 @@ test('a replay whose last read is answered late, after a burst overflowed the su
 
 /**
  * A hub next to Redis (fast publishing) and a hub reaching the same stream through a proxy that
- * delays every chunk `delay` ms each way; `count` updates stored on `topic` through the near one.
+ * delays every chunk `delay` ms each way; `count` updates stored on `topic` through the near one
+ * (`first` the oldest; `ids` all of them, not in the stream's order).
  */
 async function farCluster({ delay, count, env = {} }) {
   const own = await startRedis();
@@ -127,12 +128,14 @@ async function farCluster({ delay, count, env = {} }) {
   hubs.push(far);
   const topic = freshTopic();
   const token = await anyPublisherToken();
+  // The first alone (the resumes start after it), the rest from 4 publishers at once.
+  const first = await publishOk(near, { topic, data: 'first' }, { token });
   const publishers = Array.from({ length: 4 }, () => new KeepAlivePublisher(near, token));
   const ids = (
     await Promise.all(
       publishers.map(async (p, k) => {
         const mine = [];
-        for (let i = k; i < count; i += publishers.length) {
+        for (let i = 1 + k; i < count; i += publishers.length) {
           const r = await p.publish({ topic, data: `stored ${i}` });
           assert.equal(r.status, 200, JSON.stringify(r));
           mine.push(r.id);
@@ -143,7 +146,7 @@ async function farCluster({ delay, count, env = {} }) {
     )
   ).flat();
   return {
-    near, far, topic, token, ids,
+    near, far, topic, token, first, ids: [first, ...ids],
     async remove() {
       await proxy.close();
       await removeRedis(own);
@@ -158,7 +161,7 @@ test('HTTP/2 streams waiting for their reads are not taken for stalled while liv
   try {
     const h2 = await H2Client.connect(c.far);
     const subs = await Promise.all(
-      Array.from({ length: 6 }, () => h2.subscribeOk([c.topic], { headers: { 'last-event-id': c.ids[0] }, timeoutMs: 20_000 })),
+      Array.from({ length: 6 }, () => h2.subscribeOk([c.topic], { headers: { 'last-event-id': c.first }, timeoutMs: 20_000 })),
     );
     for (const s of subs) closer.add(s);
     const live = [];
@@ -169,6 +172,7 @@ test('HTTP/2 streams waiting for their reads are not taken for stalled while liv
       assert.deepEqual(duplicates(got), []);
       assert.equal(got.length, c.ids.length - 1 + live.length);
       assert.deepEqual(got.slice(-live.length), live);
+      assert.deepEqual(new Set(got.slice(0, -live.length)), new Set(c.ids.slice(1)));
     }
     assert.doesNotMatch(c.far.stderr(), /write_timeout/);
     h2.close();
@@ -182,7 +186,7 @@ test('a hub stopped during a storm of resumes through a distant Redis exits prom
   try {
     // 40 resumes of 2,000 events: 2 reads of 8 round trips (300 ms) each, 8 at a time.
     const subs = await Promise.all(
-      Array.from({ length: 40 }, () => subscribeOk(c.far, [c.topic], { headers: { 'Last-Event-ID': c.ids[0] }, timeoutMs: 20_000 })),
+      Array.from({ length: 40 }, () => subscribeOk(c.far, [c.topic], { headers: { 'Last-Event-ID': c.first }, timeoutMs: 20_000 })),
     );
     for (const s of subs) closer.add(s);
     const stopped = await c.far.stop({ timeoutMs: 20_000 });
