@@ -28,12 +28,14 @@ function startHub(bin, url) {
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hub not ready: ${err}`)), 60_000);
+    let ready = false;
     child.stderr.setEncoding('utf8').on('data', (d) => {
       err += d;
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) {
+      if (m && !ready) {
+        ready = true;
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
+        resolve({ child, port: Number(m[1]), log: () => err });
       }
     });
     child.once('exit', (code) => reject(new Error(`hub exited (${code}): ${err}`)));
@@ -127,9 +129,14 @@ async function run(bin) {
       Array.from({ length: RESUMES }, () =>
         new Promise((resolve) => {
           let n = 0;
-          sockets.push(subscribe(hub.port, 'stored', from, () => {
+          const socket = subscribe(hub.port, 'stored', from, () => {
             if (++n === BACK) resolve(performance.now() - t0);
-          }));
+          });
+          // A stream that ends (or stalls 60 s) before its replay counts as failed.
+          const fail = () => resolve(n === BACK ? performance.now() - t0 : NaN);
+          socket.on('close', fail);
+          setTimeout(fail, 60_000).unref();
+          sockets.push(socket);
         }),
       ),
     );
@@ -140,10 +147,13 @@ async function run(bin) {
     const deadline = performance.now() + 5000;
     while (received < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const missing = expected - received;
+    const ok = done.filter((ms) => !Number.isNaN(ms));
     console.log(
-      `${bin.padEnd(36)} storm ${(Math.max(...done) / 1000).toFixed(2)} s (first ${(Math.min(...done) / 1000).toFixed(2)} s)` +
-        ` | live before ${summary(latencies.before)} | during ${summary(latencies.during)} | missing ${missing}`,
+      `${bin.padEnd(36)} storm ${(Math.max(...ok) / 1000).toFixed(2)} s (first ${(Math.min(...ok) / 1000).toFixed(2)} s)` +
+        ` | live before ${summary(latencies.before)} | during ${summary(latencies.during)} | missing ${missing}` +
+        (ok.length < done.length ? ` | ${done.length - ok.length} resumes FAILED (see the hub's log)` : ''),
     );
+    if (ok.length < done.length) console.log(hub.log().split('\n').filter((l) => /disconnected|error|warn/i.test(l)).slice(0, 5).join('\n'));
   } finally {
     for (const s of sockets) s.destroy();
     hub.child.kill('SIGTERM');
