@@ -40,35 +40,32 @@ Result<bool> HistoryReplay::step(const Subscriber& sub, std::string& out, std::s
   return scanned->at_end;
 }
 
-HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, std::size_t max_events,
-                                         std::size_t max_bytes) {
+HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, const TopicFilter& filter,
+                                         std::size_t max_events, std::size_t max_bytes,
+                                         const std::function<bool()>& keep_going) {
   Batch batch;
-  std::size_t bytes = 0;
+  bool stopped = false;
+  std::uint64_t last = after;
   batch.scanned = history.scan(after, max_events, [&](const HistoryEvent& e) {
-    Batch::Event& copy = batch.events.emplace_back();
-    copy.seq = e.seq;
-    copy.topics.assign(e.topics.begin(), e.topics.end());
-    copy.is_private = e.is_private;
-    copy.frame = e.frame;
-    bytes += e.frame.size();
-    return bytes < max_bytes;
+    if (!keep_going()) {
+      stopped = true;  // this event is not dealt with: the batch ends before it
+      return false;
+    }
+    last = e.seq;
+    if (filter.matches(e.topics, e.is_private)) {
+      batch.frames.append(e.frame);
+      ++batch.sent;
+    }
+    return batch.frames.size() < max_bytes;
   });
+  if (stopped && batch.scanned) batch.scanned = History::ScanResult{last, false};
   return batch;
 }
 
-Result<bool> HistoryReplay::apply(Batch& batch, const Subscriber& sub, std::string& out, std::size_t max_bytes) {
+Result<bool> HistoryReplay::apply(const Batch& batch, std::string& out) {
   if (!batch.scanned) return batch.scanned.error();
-  std::vector<std::string_view> topics;
-  while (!batch.used_up() && out.size() < max_bytes) {
-    const Batch::Event& e = batch.events[batch.next++];
-    topics.assign(e.topics.begin(), e.topics.end());
-    if (sub.matches(topics, e.is_private)) {
-      out.append(e.frame);
-      ++sent_;
-    }
-    cursor_ = e.seq;
-  }
-  if (!batch.used_up()) return false;
+  out.append(batch.frames);
+  sent_ += batch.sent;
   cursor_ = batch.scanned->last_seq;
   return batch.scanned->at_end;
 }

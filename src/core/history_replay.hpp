@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,28 +49,21 @@ class HistoryReplay final {
                                   std::size_t max_bytes);
 
   // A step in two halves, for a history whose reads block (History::reads_block()): read()
-  // copies the next stored events out of the history on any thread (it touches nothing but
-  // `history`), then apply() filters them for `sub` on the owner's thread, like step(), as many
-  // times as it takes to use the batch up.
+  // does the step's scan and filtering on any thread (it touches only `history` and `filter`),
+  // then apply() hands its result over on the owner's thread, moving the cursor.
   struct Batch {
-    struct Event {
-      std::uint64_t seq = 0;
-      std::vector<std::string> topics;
-      bool is_private = false;
-      std::string frame;
-    };
     Result<History::ScanResult> scanned = History::ScanResult{};
-    std::vector<Event> events;
-    std::size_t next = 0;  // the first event apply() has not dealt with
-    [[nodiscard]] bool used_up() const { return next == events.size(); }
+    std::string frames;      // the frames the filter let through
+    std::uint64_t sent = 0;  // how many
   };
-  // At most `max_events` events after `after`, stopping once `max_bytes` of frames were read.
-  [[nodiscard]] static Batch read(History& history, std::uint64_t after, std::size_t max_events, std::size_t max_bytes);
-  // Deals with the batch's next events, appending the frames `sub` matches and may see to
-  // `out`, until `out` holds `max_bytes` or the batch is used up. Returns true when the batch
-  // is used up and reached the end of the store. `batch` must have been read from the cursor
-  // of the first apply().
-  [[nodiscard]] Result<bool> apply(Batch& batch, const Subscriber& sub, std::string& out, std::size_t max_bytes);
+  // As step(): at most `max_events` events after `after`, stopping once `frames` holds
+  // `max_bytes`, or before the next event once `keep_going` says no (the batch then ends there).
+  [[nodiscard]] static Batch read(History& history, std::uint64_t after, const TopicFilter& filter,
+                                  std::size_t max_events, std::size_t max_bytes,
+                                  const std::function<bool()>& keep_going);
+  // Appends the batch's frames to `out`; returns true when the end of the store was reached.
+  // `batch` must have been read from cursor().
+  [[nodiscard]] Result<bool> apply(const Batch& batch, std::string& out);
 
   [[nodiscard]] History& history() { return history_; }
   // seq of the last stored event the replay has dealt with (sent or skipped).

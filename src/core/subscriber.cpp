@@ -27,11 +27,21 @@ bool any_view_matches(const std::vector<SelectorPtr>& selectors, std::span<const
   }
   return false;
 }
+
+bool views_match(const std::vector<SelectorPtr>& selectors,
+                 const std::optional<std::vector<SelectorPtr>>& allowed_private,
+                 std::span<const std::string_view> topics, bool is_private) {
+  if (!any_view_matches(selectors, topics)) return false;
+  return !is_private || (allowed_private.has_value() && any_view_matches(*allowed_private, topics));
+}
 }  // namespace
 
 bool Subscriber::matches(std::span<const std::string_view> topics, bool is_private) const {
-  if (!any_view_matches(selectors_, topics)) return false;
-  return !is_private || (allowed_private_.has_value() && any_view_matches(*allowed_private_, topics));
+  return views_match(selectors_, allowed_private_, topics, is_private);
+}
+
+bool TopicFilter::matches(std::span<const std::string_view> topics, bool is_private) const {
+  return views_match(selectors, allowed_private, topics, is_private);
 }
 
 bool Subscriber::may_see(const Update& u) const {

@@ -26,6 +26,14 @@ struct OutboxLimits {
   std::size_t max_bytes = 8 * 1024 * 1024;  // pending bytes before the subscriber is cut off
 };
 
+// The history half of Subscriber::matches() as a value any thread may use: copies of the
+// (immutable, shared) selectors. A history reader thread filters a replay with it.
+struct TopicFilter {
+  std::vector<SelectorPtr> selectors;
+  std::optional<std::vector<SelectorPtr>> allowed_private;
+  [[nodiscard]] bool matches(std::span<const std::string_view> topics, bool is_private) const;
+};
+
 class Subscriber final {
  public:
   // `selectors`: the subscribed topic selectors (never empty).
@@ -43,6 +51,8 @@ class Subscriber final {
   [[nodiscard]] bool matches(const Update& u) const;
   // The same test on a stored event's topics (history replay).
   [[nodiscard]] bool matches(std::span<const std::string_view> topics, bool is_private) const;
+  // That test as a value, for another thread.
+  [[nodiscard]] TopicFilter filter() const { return TopicFilter{selectors_, allowed_private_}; }
   // Only the private-visibility half of matches(): used when the index already matched.
   [[nodiscard]] bool may_see(const Update& u) const;
   // A connect event tagged with this (Update::announces) is not delivered to this subscriber:

@@ -10,12 +10,6 @@ namespace mercure {
 
 namespace asio = boost::asio;
 
-namespace {
-// Frames one blocking read copies at most (besides its count of events): the steps of a
-// subscriber that matches few of them are not each a read.
-constexpr std::size_t kReadBytes = 1 << 20;
-}  // namespace
-
 HistoryReaders::HistoryReaders(std::size_t threads) : pool_(std::make_unique<asio::thread_pool>(threads)) {}
 
 HistoryReaders::~HistoryReaders() {
@@ -57,23 +51,28 @@ Result<ReplayReader::Step> ReplayReader::step(const Subscriber& sub, std::string
   if (!pending_->batch) {
     pending_->reading = true;
     drops_at_read_ = sub.replay_drops();
-    asio::post(readers_->pool(), [pending = pending_, readers = readers_, history = &replay_->history(),
-                                  after = replay_->cursor(), max_events, shard = &shard_, wake] {
-      // Not made for a stream gone meanwhile, nor once the hub stops (its streams are ending).
-      if (pending->abandoned.load(std::memory_order_relaxed) || readers->stopping()) return;
-      auto batch = HistoryReplay::read(*history, after, max_events, kReadBytes);
-      asio::post(*shard, [pending, batch = std::move(batch), wake]() mutable {
-        pending->reading = false;
-        if (pending->abandoned.load(std::memory_order_relaxed)) return;
-        pending->batch = std::move(batch);
-        wake();
-      });
-    });
+    asio::post(readers_->pool(),
+               [pending = pending_, readers = readers_, history = &replay_->history(), after = replay_->cursor(),
+                filter = sub.filter(), max_events, max_bytes, shard = &shard_, wake] {
+                 // Not made (or cut short) for a stream gone meanwhile, nor once the hub stops.
+                 const auto keep_going = [&] {
+                   return !pending->abandoned.load(std::memory_order_relaxed) && !readers->stopping();
+                 };
+                 if (!keep_going()) return;
+                 auto batch = HistoryReplay::read(*history, after, filter, max_events, max_bytes, keep_going);
+                 asio::post(*shard, [pending, batch = std::move(batch), wake]() mutable {
+                   pending->reading = false;
+                   if (pending->abandoned.load(std::memory_order_relaxed)) return;
+                   pending->batch = std::move(batch);
+                   wake();
+                 });
+               });
     return Step::waiting;
   }
-  auto at_end = replay_->apply(*pending_->batch, sub, out, max_bytes);
+  const HistoryReplay::Batch batch = std::move(*pending_->batch);
+  pending_->batch.reset();
+  auto at_end = replay_->apply(batch, out);
   if (!at_end) return at_end.error();
-  if (pending_->batch->used_up()) pending_->batch.reset();
   if (!*at_end) return Step::more;
   // Updates the subscriber dropped from its buffer after the read are only in the store: the
   // read said "the end" before they were there.

@@ -65,9 +65,9 @@ class ReplayReader final {
   ReplayReader(const ReplayReader&) = delete;
   ReplayReader& operator=(const ReplayReader&) = delete;
 
-  // Appends the next frames `sub` matches and may see to `out`, up to about `max_bytes` (see
-  // HistoryReplay::step). A blocking read takes `max_events` events (or 1 MiB) at a time, which
-  // the next steps use up; the step that reaches the end of the store says `more` (read
+  // Appends the next frames `sub` matches and may see to `out`, at most `max_events` events
+  // read and about `max_bytes` (see HistoryReplay::step). A blocking read filters on the reader
+  // thread (with `sub.filter()`); the step that reaches the end of the store says `more` (read
   // again) instead of `done` when `sub` dropped buffered updates since that read.
   [[nodiscard]] Result<Step> step(const Subscriber& sub, std::string& out, std::size_t max_events,
                                   std::size_t max_bytes, const std::function<void()>& wake);

@@ -177,9 +177,9 @@ TEST(HistoryReplay, StepsAreBoundedByEventsAndBytes) {
   EXPECT_EQ(replay.cursor(), 4U);
 }
 
-// A blocking history's step in two halves: read() copies events out (no subscriber), apply()
-// filters them as step() would, a byte budget of output at a time, and the cursor moves only
-// as the batch is used up.
+// A blocking history's step in two halves: read() scans and filters with a copy of the
+// subscriber's filter (on another thread in the hub), apply() hands the frames over and moves
+// the cursor; both bounded as step() is. keep_going() saying no ends the batch before an event.
 TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
   FakeHistory h;
   h.add("pub-a", {"/a"});
@@ -187,45 +187,48 @@ TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
   h.add("priv-alt", {"/other", "/a"}, true);
   for (int i = 0; i < 5; ++i) h.add("e" + std::to_string(i), {"/a"});
   Subscriber allowed(sel({"/a"}), sel({"/other"}), {});
+  const auto always = [] { return true; };
   HistoryReplay replay(h, "pub-a");
   ASSERT_TRUE(replay.begin().has_value());
 
-  HistoryReplay::Batch first = HistoryReplay::read(h, replay.cursor(), 3, 1 << 20);
+  const HistoryReplay::Batch first = HistoryReplay::read(h, replay.cursor(), allowed.filter(), 3, 1 << 20, always);
   ASSERT_TRUE(first.scanned.has_value());
-  EXPECT_EQ(first.events.size(), 3U);
-  EXPECT_EQ(replay.cursor(), 1U);  // reading alone moves nothing
+  EXPECT_EQ(first.frames, "id: priv-alt\ndata: x\n\nid: e0\ndata: x\n\n");  // pub-b filtered out
+  EXPECT_EQ(replay.cursor(), 1U);                                           // reading alone moves nothing
   std::string out;
-  auto at_end = replay.apply(first, allowed, out, 1 << 20);
+  auto at_end = replay.apply(first, out);
   ASSERT_TRUE(at_end.has_value());
   EXPECT_FALSE(*at_end);
-  EXPECT_TRUE(first.used_up());
-  EXPECT_EQ(out, "id: priv-alt\ndata: x\n\nid: e0\ndata: x\n\n");
+  EXPECT_EQ(out, first.frames);
   EXPECT_EQ(replay.cursor(), 4U);
   EXPECT_EQ(replay.sent(), 2U);
 
-  // A read's byte budget of one frame stops it after that frame.
-  EXPECT_EQ(HistoryReplay::read(h, replay.cursor(), 100, 1).events.size(), 1U);
+  // A byte budget of one frame stops the read after the first frame let through.
+  out.clear();
+  at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1, always), out);
+  ASSERT_TRUE(at_end.has_value());
+  EXPECT_FALSE(*at_end);
+  EXPECT_EQ(out, "id: e1\ndata: x\n\n");
+  EXPECT_EQ(replay.cursor(), 5U);
 
-  // The rest in one read, used up one frame of output at a time.
-  HistoryReplay::Batch rest = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
-  EXPECT_EQ(rest.events.size(), 4U);
-  std::vector<std::string> outs;
-  for (;;) {
-    out.clear();
-    at_end = replay.apply(rest, allowed, out, 1);
-    ASSERT_TRUE(at_end.has_value());
-    outs.push_back(out);
-    if (*at_end) break;
-    ASSERT_FALSE(rest.used_up());
-    EXPECT_EQ(replay.cursor(), 4U + outs.size());
-  }
-  EXPECT_EQ(outs, (std::vector<std::string>{"id: e1\ndata: x\n\n", "id: e2\ndata: x\n\n", "id: e3\ndata: x\n\n",
-                                            "id: e4\ndata: x\n\n"}));
+  // Told to stop after one event: the batch ends before the second, not at the end.
+  int calls = 0;
+  const HistoryReplay::Batch cut =
+      HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1 << 20, [&] { return ++calls <= 1; });
+  ASSERT_TRUE(cut.scanned.has_value());
+  EXPECT_EQ(cut.frames, "id: e2\ndata: x\n\n");
+  EXPECT_EQ(cut.scanned->last_seq, 6U);
+  EXPECT_FALSE(cut.scanned->at_end);
+
+  out.clear();
+  at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1 << 20, always), out);
+  ASSERT_TRUE(at_end.has_value());
+  EXPECT_TRUE(*at_end);
+  EXPECT_EQ(out, "id: e2\ndata: x\n\nid: e3\ndata: x\n\nid: e4\ndata: x\n\n");
   EXPECT_EQ(replay.cursor(), h.last_seq);
 
   h.fail = true;
-  HistoryReplay::Batch failed = HistoryReplay::read(h, replay.cursor(), 100, 1 << 20);
-  auto error = replay.apply(failed, allowed, out, 1 << 20);
+  auto error = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1 << 20, always), out);
   ASSERT_FALSE(error.has_value());
   EXPECT_EQ(error.error().code, Errc::unavailable);
 }
