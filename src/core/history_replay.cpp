@@ -26,15 +26,42 @@ Result<HistoryReplay::Start> HistoryReplay::begin() {
   return start;
 }
 
-Result<bool> HistoryReplay::step(const Subscriber& sub, std::string& out, std::size_t max_events,
-                                 std::size_t max_bytes) {
-  auto scanned = history_.scan(cursor_, max_events, [&](const HistoryEvent& e) {
-    if (sub.matches(e.topics, e.is_private)) {
+namespace {
+
+// Scans the events after `after`, appending the frames `matches` lets through to `out` (counted
+// in `sent`) until `out` holds `max_bytes` or `max_events` were visited; when `keep_going` says
+// no before an event, the scan ends before it (not at the end).
+template <class Matches, class KeepGoing>
+Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, std::size_t max_events,
+                                        std::size_t max_bytes, const Matches& matches, const KeepGoing& keep_going,
+                                        std::string& out, std::uint64_t& sent) {
+  bool stopped = false;
+  std::uint64_t last = after;
+  auto scanned = history.scan(after, max_events, [&](const HistoryEvent& e) {
+    if (!keep_going()) {
+      stopped = true;
+      return false;
+    }
+    last = e.seq;
+    if (matches(e.topics, e.is_private)) {
       out.append(e.frame);
-      ++sent_;
+      ++sent;
     }
     return out.size() < max_bytes;
   });
+  if (stopped && scanned) return History::ScanResult{last, false};
+  return scanned;
+}
+
+}  // namespace
+
+Result<bool> HistoryReplay::step(const Subscriber& sub, std::string& out, std::size_t max_events,
+                                 std::size_t max_bytes) {
+  const auto matches = [&](std::span<const std::string_view> topics, bool is_private) {
+    return sub.matches(topics, is_private);
+  };
+  auto scanned = scan_frames(
+      history_, cursor_, max_events, max_bytes, matches, [] { return true; }, out, sent_);
   if (!scanned) return scanned.error();
   cursor_ = scanned->last_seq;
   return scanned->at_end;
@@ -44,21 +71,10 @@ HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, 
                                          std::size_t max_events, std::size_t max_bytes,
                                          const std::function<bool()>& keep_going) {
   Batch batch;
-  bool stopped = false;
-  std::uint64_t last = after;
-  batch.scanned = history.scan(after, max_events, [&](const HistoryEvent& e) {
-    if (!keep_going()) {
-      stopped = true;  // this event is not dealt with: the batch ends before it
-      return false;
-    }
-    last = e.seq;
-    if (filter.matches(e.topics, e.is_private)) {
-      batch.frames.append(e.frame);
-      ++batch.sent;
-    }
-    return batch.frames.size() < max_bytes;
-  });
-  if (stopped && batch.scanned) batch.scanned = History::ScanResult{last, false};
+  const auto matches = [&](std::span<const std::string_view> topics, bool is_private) {
+    return filter.matches(topics, is_private);
+  };
+  batch.scanned = scan_frames(history, after, max_events, max_bytes, matches, keep_going, batch.frames, batch.sent);
   return batch;
 }
 
