@@ -378,8 +378,10 @@ void SseConnection::on_deadline(Clock::time_point now) {
     finish(End::lifetime, now);
     return;
   }
-  if (s.heartbeat.count() > 0 && now >= last_write_ + s.heartbeat && pending_.empty() && !subscriber().has_pending() &&
-      !start_.replay) {
+  // Nothing else to send: idle, or a replay waiting for its read (a distant store, a storm of
+  // resumes) while buffered live updates wait for the replay.
+  const bool quiet = start_.replay ? start_.replay->reading() : !subscriber().has_pending();
+  if (s.heartbeat.count() > 0 && now >= last_write_ + s.heartbeat && pending_.empty() && quiet) {
     if (!write_bytes(s.chunked ? kHeartbeatChunk : kHeartbeat, now)) return;
   }
   schedule_next(now);

@@ -109,6 +109,40 @@ test('a replay whose last read is answered late, after a burst overflowed the su
   }
 });
 
+test('a resume waiting for its read still gets heartbeats, over HTTP/1.1 and HTTP/2', async () => {
+  const own = await startRedis();
+  const proxy = await startHoldingProxy(own.port, 'XRANGE');
+  try {
+    const h = await startHub({
+      workers: 1,
+      env: { ALLOW_ANONYMOUS: '1', HEARTBEAT_INTERVAL: '100ms', PROTOCOLS: 'h1 h2c', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=beat-${randomUUID()}` },
+    });
+    hubs.push(h);
+    const topic = freshTopic();
+    const token = await anyPublisherToken();
+    const stored = [];
+    for (let i = 0; i < 3; i++) stored.push(await publishOk(h, { topic, data: `stored ${i}` }, { token }));
+    const h2 = await H2Client.connect(h);
+    for (const open of [
+      () => subscribeOk(h, [topic], { headers: { 'Last-Event-ID': stored[0] } }),
+      () => h2.subscribeOk([topic], { headers: { 'last-event-id': stored[0] } }),
+    ]) {
+      const held = proxy.arm();
+      const sub = closer.add(await open());
+      await held; // its read's answer waits (under the history's 1-s read timeout)
+      await sub.waitFor((r) => r.comments.length >= 3, { what: 'heartbeats while the read waits', timeoutMs: 5_000 });
+      assert.equal(sub.events.length, 0);
+      proxy.release();
+      await sub.waitFor((r) => r.events.length === 2, { what: 'the replayed events' });
+      assert.deepEqual(sub.events.map((e) => e.id), stored.slice(1));
+    }
+    h2.close();
+  } finally {
+    await proxy.close();
+    await removeRedis(own);
+  }
+});
+
 /**
  * A hub next to Redis (fast publishing) and a hub reaching the same stream through a proxy that
  * delays every chunk `delay` ms each way; `count` updates stored on `topic` through the near one
