@@ -1,41 +1,25 @@
 #include "http/tls_context.hpp"
 
+#include "core/credential_files.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 namespace mercure {
 
 namespace {
 
-// The reason of the oldest error OpenSSL queued, e.g. "no start line", "key values mismatch".
-std::string openssl_reason() {
-  const unsigned long code = ERR_peek_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
-  ERR_clear_error();
-  return reason != nullptr ? reason : "unknown error";
-}
-
 void check_readable(const std::string& path, const char* what) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw TlsSetupError(std::string(what) + " \"" + path + "\": cannot read the file: it is a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int e = errno;
-    throw TlsSetupError(std::string(what) + " \"" + path + "\": cannot read the file: " + std::strerror(e));
+  if (std::string why = unreadable_reason(path); !why.empty()) {
+    throw TlsSetupError(std::string(what) + " \"" + path + "\": cannot read the file: " + why);
   }
 }
 
@@ -74,7 +58,7 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file,
   check_readable(key_file, "KEY_FILE");
   ERR_clear_error();
   SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
-  if (raw == nullptr) throw TlsSetupError("TLS: cannot create a context: " + openssl_reason());
+  if (raw == nullptr) throw TlsSetupError("TLS: cannot create a context: " + openssl_reason("unknown error"));
   std::shared_ptr<const TlsContext> ctx(new TlsContext(raw));
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -83,7 +67,8 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file,
   static int h2_on = 1;  // any non-null argument
   SSL_CTX_set_alpn_select_cb(raw, select_alpn, h2 ? &h2_on : nullptr);
   if (SSL_CTX_use_certificate_chain_file(raw, cert_file.c_str()) != 1) {
-    throw TlsSetupError("CERT_FILE \"" + cert_file + "\": not a PEM certificate chain: " + openssl_reason());
+    throw TlsSetupError("CERT_FILE \"" + cert_file +
+                        "\": not a PEM certificate chain: " + openssl_reason("unknown error"));
   }
   EVP_PKEY* key = nullptr;
   if (BIO* in = BIO_new_file(key_file.c_str(), "r"); in != nullptr) {
@@ -92,13 +77,14 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file,
     BIO_free(in);
   }
   if (key == nullptr) {
-    throw TlsSetupError("KEY_FILE \"" + key_file + "\": not an unencrypted PEM private key: " + openssl_reason());
+    throw TlsSetupError("KEY_FILE \"" + key_file +
+                        "\": not an unencrypted PEM private key: " + openssl_reason("unknown error"));
   }
   const int used = SSL_CTX_use_PrivateKey(raw, key);
   EVP_PKEY_free(key);
   if (used != 1 || SSL_CTX_check_private_key(raw) != 1) {
     throw TlsSetupError("KEY_FILE \"" + key_file + "\": the key does not match the certificate in \"" + cert_file +
-                        "\": " + openssl_reason());
+                        "\": " + openssl_reason("unknown error"));
   }
   return ctx;
 }

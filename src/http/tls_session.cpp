@@ -1,5 +1,7 @@
 #include "http/tls_session.hpp"
 
+#include "core/credential_files.hpp"
+
 #include "http/tls_context.hpp"
 
 #include <openssl/bio.h>
@@ -129,10 +131,7 @@ TlsSession::Status TlsSession::status_of(int ret) {
     case SSL_ERROR_ZERO_RETURN:
       return Status::closed;
     default: {
-      const unsigned long code = ERR_peek_error();
-      const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
-      error_ = reason != nullptr ? reason : "TLS protocol error";
-      ERR_clear_error();
+      error_ = openssl_reason("TLS protocol error");
       return Status::failed;
     }
   }

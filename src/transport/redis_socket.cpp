@@ -1,5 +1,7 @@
 #include "transport/redis_socket.hpp"
 
+#include "core/credential_files.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -13,7 +15,6 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -28,25 +29,6 @@ Error unavailable(std::string reason) {
 
 std::string errno_text(int error) {
   return std::strerror(error);
-}
-
-// The reason of the oldest error OpenSSL queued ("certificate verify failed", "no start
-// line"), or `fallback`; the queue is emptied.
-std::string openssl_reason(std::string_view fallback) {
-  const unsigned long first = ERR_peek_error();
-  const char* reason = first != 0 ? ERR_reason_error_string(first) : nullptr;
-  ERR_clear_error();
-  return reason != nullptr ? std::string(reason) : std::string(fallback);
-}
-
-// Why `path` (the tls_* parameter `what`) cannot be read, or empty when it can.
-std::string unreadable(const std::string& path, const char* what) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return std::string("cannot read ") + what + " \"" + path + "\": " + errno_text(errno);
-  const bool directory = std::fgetc(f) == EOF && std::ferror(f) != 0 && errno == EISDIR;
-  std::fclose(f);
-  if (directory) return std::string("cannot read ") + what + " \"" + path + "\": it is a directory";
-  return {};
 }
 
 // No passphrase prompt: an encrypted key fails at once instead of waiting on the terminal.
@@ -164,7 +146,9 @@ Result<void> RedisSocket::handshake(const RedisOptions& options, std::chrono::mi
   for (const auto& [path, what] : {std::pair{&tls.ca_file, "tls_ca_file"}, std::pair{&tls.cert_file, "tls_cert_file"},
                                    std::pair{&tls.key_file, "tls_key_file"}}) {
     if (path->empty()) continue;
-    if (std::string why = unreadable(*path, what); !why.empty()) return unavailable("TLS: " + why);
+    if (std::string why = unreadable_reason(*path); !why.empty()) {
+      return unavailable(std::string("TLS: cannot read ") + what + " \"" + *path + "\": " + why);
+    }
   }
   if (tls.insecure_skip_verify) {
     SSL_CTX_set_verify(context_, SSL_VERIFY_NONE, nullptr);
