@@ -74,19 +74,35 @@ test('resumes through a distant Redis do not hold the event loop: other requests
   }
 });
 
-test('a replay whose last read is answered late, after a burst overflowed the subscriber\'s buffer, still sends every update once', async () => {
+/**
+ * A hub (1 worker, `env` added) on a fresh Redis through a proxy that can hold a read's answer
+ * (`proxy.arm()` / `proxy.release()`), with 3 updates stored on `topic` (`stored`, in order).
+ */
+async function heldHub(name, env) {
   const own = await startRedis();
   const proxy = await startHoldingProxy(own.port, 'XRANGE');
+  const h = await startHub({
+    workers: 1,
+    env: { ALLOW_ANONYMOUS: '1', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=${name}-${randomUUID()}`, ...env },
+  });
+  hubs.push(h);
+  const topic = freshTopic();
+  const token = await anyPublisherToken();
+  const stored = [];
+  for (let i = 0; i < 3; i++) stored.push(await publishOk(h, { topic, data: `stored ${i}` }, { token }));
+  return {
+    h, proxy, topic, token, stored,
+    async remove() {
+      await proxy.close();
+      await removeRedis(own);
+    },
+  };
+}
+
+test('a replay whose last read is answered late, after a burst overflowed the subscriber\'s buffer, still sends every update once', async () => {
+  const c = await heldHub('late', { MAX_BODY_SIZE: '4MiB' });
+  const { h, proxy, topic, token, stored } = c;
   try {
-    const h = await startHub({
-      workers: 1,
-      env: { ALLOW_ANONYMOUS: '1', MAX_BODY_SIZE: '4MiB', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=late-${randomUUID()}` },
-    });
-    hubs.push(h);
-    const topic = freshTopic();
-    const token = await anyPublisherToken();
-    const stored = [];
-    for (let i = 0; i < 3; i++) stored.push(await publishOk(h, { topic, data: `stored ${i}` }, { token }));
     const held = proxy.arm();
     const sub = closer.add(await subscribeOk(h, [topic], { headers: { 'Last-Event-ID': stored[0] } }));
     await held; // the replay's read reached Redis; its answer (the end of the stream) waits
@@ -104,24 +120,14 @@ test('a replay whose last read is answered late, after a burst overflowed the su
     assert.equal(got.length, 2 + burst.length + 1, `${got.length} events received`);
     assert.deepEqual(new Set(got.slice(2, -1)), new Set(burst));
   } finally {
-    await proxy.close();
-    await removeRedis(own);
+    await c.remove();
   }
 });
 
 test('a resume waiting for its read still gets heartbeats, over HTTP/1.1 and HTTP/2', async () => {
-  const own = await startRedis();
-  const proxy = await startHoldingProxy(own.port, 'XRANGE');
+  const c = await heldHub('beat', { HEARTBEAT_INTERVAL: '100ms', PROTOCOLS: 'h1 h2c' });
+  const { h, proxy, topic, stored } = c;
   try {
-    const h = await startHub({
-      workers: 1,
-      env: { ALLOW_ANONYMOUS: '1', HEARTBEAT_INTERVAL: '100ms', PROTOCOLS: 'h1 h2c', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=beat-${randomUUID()}` },
-    });
-    hubs.push(h);
-    const topic = freshTopic();
-    const token = await anyPublisherToken();
-    const stored = [];
-    for (let i = 0; i < 3; i++) stored.push(await publishOk(h, { topic, data: `stored ${i}` }, { token }));
     const h2 = await H2Client.connect(h);
     for (const open of [
       () => subscribeOk(h, [topic], { headers: { 'Last-Event-ID': stored[0] } }),
@@ -138,8 +144,7 @@ test('a resume waiting for its read still gets heartbeats, over HTTP/1.1 and HTT
     }
     h2.close();
   } finally {
-    await proxy.close();
-    await removeRedis(own);
+    await c.remove();
   }
 });
 
