@@ -49,7 +49,7 @@ struct RequestPhase final : ShardConnection {
   ~RequestPhase() {
     shard->remove_connection(this);
     // An event stream counts as the same connection until it ends (SseConnection).
-    if (!handed_off) shard->metrics().connection_closed(shard->id());
+    if (!handed_off) shard->connection_ended();
     shard->connection_memory_freed();
   }
   RequestPhase(const RequestPhase&) = delete;
@@ -154,6 +154,15 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
   boost::system::error_code endpoint_ec;
   const auto peer = socket.remote_endpoint(endpoint_ec);
   HttpStream stream(std::move(socket), opts.tls ? opts.tls->current().get() : nullptr);
+  // The shard counts the connection from its assignment (Shard::assign_connection); until the
+  // request phase counts it open, ending here uncounts it.
+  struct Unserved {
+    Shard* shard;
+    bool served = false;
+    ~Unserved() {
+      if (!served) shard->connection_ended(false);
+    }
+  } unserved{shard};
   if (endpoint_ec) co_return;  // gone before it was served
   auto [verdict, ticket] = shard->admission().connections.admit(address_key(peer.address()));
   if (verdict != ConnectionLimits::Verdict::admitted) {
@@ -165,6 +174,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
   beast::flat_buffer buffer;
   std::string head;  // a response's head, reused from one request to the next
   RequestPhase phase(shard, &stream);
+  unserved.served = true;
   bool first = true;
   const auto accepted = SteadyClock::now();
   if (stream.is_tls()) {

@@ -130,7 +130,7 @@ H2Connection::~H2Connection() {
   streams_.clear();
   if (!closed_) shard_->remove_connection(this);
   if (session_ != nullptr) nghttp2_session_del(session_);
-  shard_->metrics().connection_closed(shard_->id());
+  shard_->connection_ended();
   shard_->connection_memory_freed();
 }
 

@@ -67,6 +67,9 @@ void Server::start() {
     transport_.add_listener([raw](const Transport::UpdatePtr& u) { raw->deliver(u); });
     shards_.push_back(std::move(shard));
   }
+  std::vector<Shard*> peers;
+  for (auto& s : shards_) peers.push_back(s.get());
+  for (auto& s : shards_) s->set_peers(peers);
   for (auto& s : shards_) s->start();
   spdlog::info("listening on {} ({} workers)", url(), shards_.size());
 }

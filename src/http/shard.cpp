@@ -1,8 +1,11 @@
 #include "http/shard.hpp"
 
 #include "http/connection.hpp"
+#include "core/metrics.hpp"
 #include "http/memory_trimmer.hpp"
+#include "http/shard_balance.hpp"
 #include "http/sse_reactor.hpp"
+#include "http/unique_fd.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -57,6 +60,7 @@ Shard::~Shard() {
 }
 
 void Shard::listen(const tcp::endpoint& endpoint) {
+  listen_protocol_ = endpoint.protocol();
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.set_option(ReusePort(true));
@@ -109,8 +113,54 @@ asio::awaitable<void> Shard::accept_loop() {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(io_, serve_connection(this, std::move(socket)), log_exception);
+    Shard& target = assign_connection();
+    if (&target == this) {
+      asio::co_spawn(io_, serve_connection(this, std::move(socket)), log_exception);
+      continue;
+    }
+    // Out of this event loop (its registration removed), into the other's.
+    boost::system::error_code release_ec;
+    UniqueFd fd(socket.release(release_ec));
+    if (release_ec) {
+      spdlog::warn("worker {} could not hand a connection over to worker {}: {}", id_, target.id_,
+                   release_ec.message());
+      target.connection_ended(false);
+      continue;  // the socket closes
+    }
+    // Not run if the other event loop stopped first: the descriptor is closed with the handler.
+    asio::post(target.io_, [&target, fd = std::move(fd)]() mutable { target.adopt(fd.release()); });
   }
+}
+
+Shard& Shard::assign_connection() {
+  Shard* target = this;
+  if (peers_.size() > 1) {
+    peer_loads_.resize(peers_.size());
+    for (std::size_t i = 0; i < peers_.size(); ++i) peer_loads_[i] = peers_[i]->load_.load(std::memory_order_relaxed);
+    target = peers_[pick_shard(id_, peer_loads_)];
+  }
+  target->load_.fetch_add(1, std::memory_order_relaxed);
+  return *target;
+}
+
+void Shard::adopt(int fd) {
+  tcp::socket socket(io_);
+  boost::system::error_code ec;
+  socket.assign(listen_protocol_, fd, ec);
+  if (ec) {
+    ::close(fd);
+    spdlog::warn("worker {} could not take over a connection: {}", id_, ec.message());
+  }
+  if (ec || stopping_) {
+    connection_ended(false);
+    return;  // the socket closes
+  }
+  asio::co_spawn(io_, serve_connection(this, std::move(socket)), log_exception);
+}
+
+void Shard::connection_ended(bool counted_open) {
+  load_.fetch_sub(1, std::memory_order_relaxed);
+  if (counted_open) metrics_.connection_closed(id_);
 }
 
 void Shard::deliver(std::shared_ptr<const Update> update) {

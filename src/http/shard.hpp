@@ -1,7 +1,9 @@
 #pragma once
-// One shard = one event loop on one thread with its own SO_REUSEPORT acceptor. Connections
-// accepted by a shard stay on it; the shard owns its subscribers and their index, so the
-// fan-out path takes no lock: an update crosses into a shard with one post().
+// One shard = one event loop on one thread with its own SO_REUSEPORT acceptor. A connection
+// accepted by a shard stays on it, unless another shard serves fewer connections (past a slack,
+// see shard_balance.hpp): then it is handed over once, before anything is read from it. The
+// shard owns its subscribers and their index, so the fan-out path takes no lock: an update
+// crosses into a shard with one post().
 
 #include "core/admission.hpp"
 #include "core/subscriber_index.hpp"
@@ -14,6 +16,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -56,6 +59,9 @@ class Shard final {
   // Start-up (main thread): binds with SO_REUSEPORT; throws boost::system::system_error.
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
   [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // Every shard of the server, this one included, in id order: where accepted connections may
+  // be handed over. Set before start().
+  void set_peers(std::vector<Shard*> peers) { peers_ = std::move(peers); }
   void start();  // spawns the shard thread
 
   // Thread-safe.
@@ -96,9 +102,17 @@ class Shard final {
   void remove_connection(ShardConnection* c) { connections_.erase(c); }
   // A connection's request phase or an event stream ended (see memory_trimmer.hpp).
   void connection_memory_freed();
+  // A connection counted open (the metrics') ended; `counted_open` false: one the shard was
+  // given that ended before it was counted open (refused, or gone at once).
+  void connection_ended(bool counted_open = true);
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  // The shard to serve a connection this one accepted (itself or the least loaded peer); counts
+  // the connection on it.
+  Shard& assign_connection();
+  // Shard thread: serves a connection accepted by another shard (`fd`: its descriptor).
+  void adopt(int fd);
   void dispatch_inbox();
 
   unsigned id_;
@@ -114,6 +128,9 @@ class Shard final {
   VerifiedTokenCache subscriber_tokens_;
   KeySetWaits key_set_waits_;
   std::unordered_set<ShardConnection*> connections_;
+  // Connections this shard serves: counted when a shard's accept loop assigns one to it,
+  // uncounted when it ends (connection_ended). Read by every shard's accept loop.
+  std::atomic<std::size_t> load_{0};
   // Set by the destructor: frames destroyed with io_ no longer reach members destroyed before
   // it (trimmer_).
   bool tearing_down_ = false;
@@ -124,6 +141,9 @@ class Shard final {
   std::unique_ptr<MemoryTrimmer> trimmer_;
   bool stopping_ = false;
   HistoryReaders* history_readers_ = nullptr;
+  std::vector<Shard*> peers_;
+  std::vector<std::size_t> peer_loads_;  // accept loop only: the peers' counts when choosing
+  boost::asio::ip::tcp listen_protocol_ = boost::asio::ip::tcp::v4();
   // Updates handed over by the transport, dispatched together in one turn of the event loop
   // (one post per burst, and one write per subscriber for the whole burst).
   std::mutex inbox_mutex_;

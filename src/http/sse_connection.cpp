@@ -48,7 +48,7 @@ SseConnection::SseConnection(SseReactor& reactor, SseStart start) : reactor_(rea
 
 SseConnection::~SseConnection() {
   if (phase_ != Phase::closed) close(End::shutdown, true);
-  reactor_.shard().metrics().connection_closed(reactor_.shard().id());
+  reactor_.shard().connection_ended();
 }
 
 void SseConnection::begin(Clock::time_point now) {

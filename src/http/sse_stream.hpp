@@ -8,8 +8,7 @@
 #include "core/subscriber.hpp"
 #include "http/replay_reader.hpp"
 #include "http/tls_session.hpp"
-
-#include <unistd.h>
+#include "http/unique_fd.hpp"
 
 #include <chrono>
 #include <functional>
@@ -30,33 +29,6 @@ struct SseStreamSettings {
   // reaches it), and once it has left it, whatever ended the stream. Optional.
   std::function<void()> on_registered;
   std::function<void()> on_unregistered;
-};
-
-// A socket descriptor owned by one object at a time; closed when the owner is destroyed.
-class UniqueFd final {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  [[nodiscard]] int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
 };
 
 struct SseStart {
