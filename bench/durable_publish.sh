@@ -25,7 +25,7 @@ if [[ ${PIN:-0} == 1 ]]; then
 fi
 token=$(publisher_token)
 
-printf '%-22s %10s %12s %10s %10s %10s %8s\n' mode publishers updates/s p50_us p99_us max_us ratio
+printf '%-22s %10s %12s %10s %10s %10s %8s %8s\n' mode publishers updates/s p50_us p99_us max_us ratio spread
 declare -A baseline
 for mode in ${MODES:-fsync-per-update group-commit}; do
   batch=4096
@@ -51,6 +51,9 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
     p99=$(grep -o '"p99_us":[0-9]*' <<<"$out" | cut -d: -f2)
     max=$(grep -o '"max_us":[0-9]*' <<<"$out" | cut -d: -f2)
     errors=$(grep -o '"errors":[0-9]*' <<<"$out" | cut -d: -f2)
+    # The slowest connection's mean latency over the fastest's (1.00: served evenly).
+    spread=$(awk -v a="$(grep -o '"conn_mean_max_us":[0-9]*' <<<"$out" | cut -d: -f2)" \
+      -v b="$(grep -o '"conn_mean_min_us":[0-9]*' <<<"$out" | cut -d: -f2)" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }')
     if [[ $errors != 0 ]]; then
       echo "errors during $mode/$publishers: $out" >&2
       exit 1
@@ -63,7 +66,7 @@ for mode in ${MODES:-fsync-per-update group-commit}; do
     else
       ratio=$(awk -v a="$rate" -v b="${baseline[$publishers]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }')
     fi
-    printf '%-22s %10s %12s %10s %10s %10s %8s\n' "$mode" "$publishers" "$rate" "$p50" "$p99" "$max" "$ratio"
+    printf '%-22s %10s %12s %10s %10s %10s %8s %8s\n' "$mode" "$publishers" "$rate" "$p50" "$p99" "$max" "$ratio" "$spread"
   done
 done
-echo "(ratio: group commit updates/s over one fsync per update, same publishers; local: no history, the HTTP path alone; redis: the cluster transport; workers=$workers, pinned=${PIN:-0})"
+echo "(ratio: group commit updates/s over one fsync per update, same publishers; spread: the slowest connection's mean POST latency over the fastest's; local: no history, the HTTP path alone; redis: the cluster transport; workers=$workers, pinned=${PIN:-0})"

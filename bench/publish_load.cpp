@@ -94,6 +94,8 @@ struct Conn {
   std::string joined;     // a chunked response's body
   Clock::time_point sent;
   long long id = -1;
+  double measured_us = 0;  // the sum of this connection's measured latencies
+  long long measured = 0;
 };
 
 // The decimal digits of `v`, in `buf`.
@@ -227,6 +229,8 @@ class Load {
       if (c.sent >= measure_from_ && now <= end_) {
         latencies_us_.push_back(std::chrono::duration<double, std::micro>(now - c.sent).count());
         ++measured_;
+        c.measured_us += latencies_us_.back();
+        ++c.measured;
       }
       ++ok_;
     } else if (errors_++ < 5) {
@@ -247,6 +251,14 @@ class Load {
     const double rate = seconds > 0 ? static_cast<double>(measured_) / seconds : 0;
     const double p50 = pct(0.50), p90 = pct(0.90), p99 = pct(0.99);
     const double max = latencies_us_.empty() ? 0 : *std::max_element(latencies_us_.begin(), latencies_us_.end());
+    // The spread of the connections' mean latencies: equal when the hub serves them evenly.
+    double conn_min = 0, conn_max = 0;
+    for (const auto& c : conns_) {
+      if (c.measured == 0) continue;
+      const double mean = c.measured_us / static_cast<double>(c.measured);
+      conn_min = conn_min == 0 ? mean : std::min(conn_min, mean);
+      conn_max = std::max(conn_max, mean);
+    }
     std::string non200;
     for (auto [status, count] : statuses_) {
       if (status != 200) non200 += (non200.empty() ? "" : ",") + std::to_string(status) + ":" + std::to_string(count);
@@ -254,13 +266,14 @@ class Load {
     if (o_.json) {
       std::printf(
           "{\"connections\":%d,\"ok\":%lld,\"measured\":%lld,\"seconds\":%.3f,\"updates_per_s\":%.0f,"
-          "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"errors\":%lld,\"non200\":\"%s\"}\n",
-          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, errors_, non200.c_str());
+          "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"conn_mean_min_us\":%.0f,"
+          "\"conn_mean_max_us\":%.0f,\"errors\":%lld,\"non200\":\"%s\"}\n",
+          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, conn_min, conn_max, errors_, non200.c_str());
     } else {
       std::printf(
           "%d connections: %lld ok (%lld measured in %.2f s) = %.0f updates/s; POST latency p50 %.0f us, "
-          "p90 %.0f us, p99 %.0f us, max %.0f us; errors %lld%s%s\n",
-          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, errors_,
+          "p90 %.0f us, p99 %.0f us, max %.0f us; connections' mean latency %.0f-%.0f us; errors %lld%s%s\n",
+          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, conn_min, conn_max, errors_,
           non200.empty() ? "" : "; non-200 ", non200.c_str());
     }
   }
