@@ -14,8 +14,6 @@ namespace {
 // Replay steps run on event loops: a Redis that does not answer must not hold one for long.
 constexpr std::chrono::milliseconds kTimeout{1000};
 constexpr std::chrono::seconds kRetryAfterFailure{1};
-// Entries read per XRANGE of a scan.
-constexpr std::size_t kScanChunk = 128;
 
 Error unexpected(std::string_view what, const redisReply& reply) {
   std::string text(reply_text(reply));
@@ -75,18 +73,23 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
   ScanResult result{after, false};
   TopicViews topics;
   std::size_t remaining = max_events;
+  std::size_t frame_bytes = frame_bytes_.load(std::memory_order_relaxed);
   while (remaining > 0) {
-    // Small reads: a replay step usually stops at its byte budget long before max_events, and
-    // one more entry than visited tells whether anything follows.
-    const std::size_t chunk = std::min(remaining, kScanChunk);
+    // Reads sized in bytes: a replay step usually stops at its byte budget long before
+    // max_events. A reply with fewer entries than asked for ends the stream; one with as many
+    // leaves it unknown (the next read finds out), rather than asking for one more entry each
+    // time, which costs a whole entry when they are large.
+    const std::size_t chunk = scan_chunk(remaining, frame_bytes);
     const std::string start = result.last_seq == 0 ? std::string("-") : "(" + entry_id_from_seq(result.last_seq);
-    const std::string count = std::to_string(chunk + 1);
+    const std::string count = std::to_string(chunk);
     const std::string_view args[] = {"XRANGE", options_.stream, start, "+", "COUNT", count};
     auto reply = command(args);
     if (!reply) return reply.error();
     const redisReply& entries = **reply;
     if (entries.type != REDIS_REPLY_ARRAY) return unexpected("XRANGE", entries);
     std::size_t visited = 0;
+    std::size_t sized = 0;
+    std::size_t bytes = 0;
     bool stopped = false;
     while (visited < entries.elements && visited < chunk && !stopped) {
       const redisReply& raw = *entries.element[visited];
@@ -101,11 +104,17 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
         result.last_seq = *seq;
         continue;
       }
+      ++sized;
+      bytes += record->frame.size();
       const HistoryEvent event{entry->seq, record->id, topics, record->is_private, record->frame};
       result.last_seq = entry->seq;
       stopped = !visit(event);
     }
-    result.at_end = visited == entries.elements;
+    if (sized > 0) {
+      frame_bytes = std::max<std::size_t>(1, bytes / sized);
+      frame_bytes_.store(frame_bytes, std::memory_order_relaxed);
+    }
+    result.at_end = visited == entries.elements && entries.elements < chunk;
     if (stopped || result.at_end) break;
     remaining -= visited;
   }

@@ -1,7 +1,8 @@
 #pragma once
 // The Redis transport's History: reads the stream and its id index.
 //   find(id)   HGET <stream>:ids id -> the entry id -> seq (one round trip)
-//   scan(...)  XRANGE <stream> (<entry after> + COUNT max+1 (one round trip per step)
+//   scan(...)  XRANGE <stream> (<entry after> + COUNT n, n sized to a replay step's 64 KiB of
+//              frames of the size seen lately (scan_chunk): usually one round trip per step
 //   last_id()  XREVRANGE <stream> + - COUNT 1
 // Calls block their thread for a round trip to Redis (reads_block(): the subscribe path makes
 // them on the server's history reader threads, not on an event loop). Errors are
@@ -17,6 +18,7 @@
 #include "transport/redis_connection.hpp"
 #include "transport/redis_options.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -24,6 +26,16 @@
 #include <vector>
 
 namespace mercure {
+
+// The entries one XRANGE of a scan asks for, from the mean size of the SSE frames read lately:
+// a replay step stops at the frame that crosses 64 KiB (src/http), so about that much and an
+// eighth more (sizes vary) is one step's read, and more would mostly be read again by the next
+// step. At least 1, at most `remaining`.
+inline constexpr std::size_t kScanReadBytes = 72 * 1024;
+[[nodiscard]] constexpr std::size_t scan_chunk(std::size_t remaining, std::size_t frame_bytes) noexcept {
+  const std::size_t fit = kScanReadBytes / (frame_bytes == 0 ? 1 : frame_bytes) + 1;
+  return fit < remaining ? fit : remaining;
+}
 
 class RedisHistory final : public History {
  public:
@@ -46,6 +58,8 @@ class RedisHistory final : public History {
   std::vector<std::unique_ptr<RedisConnection>> idle_;
   std::chrono::steady_clock::time_point retry_after_{};  // guarded by mutex_
   std::string last_failure_;                             // guarded by mutex_
+  // The mean size of the frames the last scan read (first guess: 128 entries per read).
+  std::atomic<std::size_t> frame_bytes_{kScanReadBytes / 127};
 };
 
 }  // namespace mercure

@@ -238,3 +238,62 @@ test('a hub stopped during a storm of resumes through a distant Redis exits prom
     await c.remove();
   }
 });
+
+/** How many times Redis ran `command`, and the bytes it sent, since its statistics were reset. */
+async function callsOf(redis, command) {
+  const info = String(await redis.command('INFO', 'commandstats'));
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+  return m ? Number(m[1]) : 0;
+}
+async function bytesSent(redis) {
+  const info = String(await redis.command('INFO', 'stats'));
+  return Number(/total_net_output_bytes:(\d+)/.exec(info)[1]);
+}
+
+test('a resume reads a replay step in about one XRANGE, sized by the frames seen: few round trips for small updates, one entry at a time for large ones', async () => {
+  const own = await startRedis();
+  try {
+    const stream = `sized-${randomUUID()}`;
+    const h = await startHub({ workers: 1, env: { ALLOW_ANONYMOUS: '1', TRANSPORT_URL: own.url({ stream }) } });
+    hubs.push(h);
+    const token = await anyPublisherToken();
+    const topic = freshTopic();
+    // 3,000 updates of 100 bytes, from 6 keep-alive connections.
+    const publishers = Array.from({ length: 6 }, () => new KeepAlivePublisher(h, { token }));
+    await Promise.all(
+      publishers.map(async (p, n) => {
+        for (let i = 0; i < 500; i++) {
+          const r = await p.publish({ topic, data: `${n}-${i}-`.padEnd(100, 'x') });
+          assert.equal(r.status, 200, r.reason ?? r.text);
+        }
+        p.drop();
+      }),
+    );
+    await own.command('CONFIG', 'RESETSTAT');
+    const small = await subscribeOk(h, [topic], { headers: { 'Last-Event-ID': 'earliest' } });
+    closer.add(small);
+    await small.waitForEvents(3000, { timeoutMs: 20_000 });
+    small.close();
+    const smallReads = await callsOf(own, 'xrange');
+    // Frames of about 170 bytes: a step (64 KiB) is ~390 of them, 8 steps; reads of 128 entries
+    // took 29 round trips, reads sized to a step take 9.
+    assert.ok(smallReads <= 14, `${smallReads} XRANGEs to replay 3,000 small updates`);
+
+    // 6 updates of 300 KB, resumed after the first: each step sends one. Reads of 128 entries
+    // returned all that followed each time (1.5 + 1.2 + 0.9 + 0.6 + 0.3 MB); now the first read,
+    // sized by the small frames seen before, takes the five (1.5 MB), then one entry per read.
+    const big = freshTopic();
+    const bigIds = [];
+    for (let i = 0; i < 6; i++) bigIds.push(await publishOk(h, { topic: big, data: `${i}`.padEnd(300_000, 'y') }, { token }));
+    await own.command('CONFIG', 'RESETSTAT');
+    const sub = await subscribeOk(h, [big], { headers: { 'Last-Event-ID': bigIds[0] } });
+    closer.add(sub);
+    await sub.waitForEvents(5, { timeoutMs: 20_000 });
+    assert.deepEqual(sub.events.map((e) => e.id), bigIds.slice(1));
+    sub.close();
+    const sent = await bytesSent(own);
+    assert.ok(sent < 3_500_000, `Redis sent ${sent} bytes to replay 5 updates of 300 KB`);
+  } finally {
+    await removeRedis(own);
+  }
+});
