@@ -181,7 +181,7 @@ void check_role(JwtRole& role, const std::string& prefix, const Layer& merged, c
 void check_origins(const std::vector<std::string>& origins, const std::string& setting,
                    std::vector<std::string>& warnings) {
   for (const std::string& o : origins) {
-    if (o == "*") continue;
+    if (o == "*" || o == "null") continue;
     const auto scheme = o.find("://");
     const bool has_path = scheme != std::string::npos && o.find('/', scheme + 3) != std::string::npos;
     if (scheme == std::string::npos || has_path) {

@@ -267,6 +267,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     // How the body is delimited is decided before any of it is read (request smuggling).
     std::optional<Error> bad_framing;
     if (!ec && parser.is_header_done()) bad_framing = framing_error(parser.get());
+    if (!ec && !bad_framing && parser.is_header_done()) join_cookie_fields(parser.get());
     if (!ec && !bad_framing && !parser.is_done()) set_deadline(stream, deadline_of(started, opts.read_timeout));
     if (!ec && !bad_framing && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a large body: a publisher whose

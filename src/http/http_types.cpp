@@ -1,6 +1,7 @@
 #include "http/http_types.hpp"
 
 #include "core/form_data.hpp"
+#include "http/header_text.hpp"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <iterator>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -187,10 +189,21 @@ bool send_now(boost::asio::ip::tcp::socket& socket, std::array<boost::asio::cons
   return wire[0].size() == 0 && wire[1].size() == 0;
 }
 
+void join_cookie_fields(Request& req) {
+  auto [first, last] = req.equal_range(http::field::cookie);
+  if (first == last || std::next(first) == last) return;
+  std::string joined;
+  for (auto it = first; it != last; ++it) {
+    if (!joined.empty()) joined += "; ";
+    joined += it->value();
+  }
+  req.set(http::field::cookie, joined);
+}
+
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& cors_origins) {
   if (origin.empty()) return false;
   return std::any_of(cors_origins.begin(), cors_origins.end(),
-                     [&](const std::string& o) { return o == "*" || o == origin; });
+                     [&](const std::string& o) { return origin_matches(origin, o); });
 }
 
 void add_cors_headers(const Request& req, const std::vector<std::string>& cors_origins, Response& res) {

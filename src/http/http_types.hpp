@@ -62,6 +62,10 @@ void append_ok_text_head(std::string& out, unsigned version, bool keep_alive, st
 // follows sends the rest or meets the error again.
 [[nodiscard]] bool send_now(boost::asio::ip::tcp::socket& socket, std::array<boost::asio::const_buffer, 2>& wire);
 
+// Several Cookie fields become one, their values joined by "; " (clients that send one per
+// cookie; RFC 6265 section 5.4 asks for one, and Go's reference hub reads them all).
+void join_cookie_fields(Request& req);
+
 // Cross-origin headers for an allowed Origin (echoed, with credentials). No-op otherwise.
 void add_cors_headers(const Request& req, const std::vector<std::string>& cors_origins, Response& res);
 [[nodiscard]] bool origin_allowed(std::string_view origin, const std::vector<std::string>& cors_origins);

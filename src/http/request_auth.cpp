@@ -7,20 +7,6 @@
 
 namespace mercure {
 
-namespace {
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i];
-    char b = prefix[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
-  }
-  return true;
-}
-}  // namespace
-
 std::string_view cookie_value(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     auto semi = header.find(';');
@@ -39,7 +25,7 @@ std::string_view cookie_value(std::string_view header, std::string_view name) {
 Result<FoundToken> find_token(std::string_view authorization_header, const std::string* query_token,
                               std::string_view cookie_header, std::string_view cookie_name) {
   if (!authorization_header.empty()) {
-    if (!iequals_prefix(authorization_header, "Bearer ")) {
+    if (!iequals(authorization_header.substr(0, 7), "Bearer ")) {
       return Error{Errc::unauthorized, "Authorization header is not a Bearer token", kJwtCheckFormat};
     }
     auto token = trim_ows(authorization_header.substr(7));
@@ -69,13 +55,14 @@ std::string origin_of(std::string_view url) {
 
 Result<void> check_publish_origin(std::string_view origin, std::string_view referer,
                                   const std::vector<std::string>& allowed) {
+  // "null" (a sandboxed or opaque document) is an Origin: no Referer stands in for it.
   std::string effective(origin);
-  if (effective.empty() || effective == "null") effective = origin_of(referer);
+  if (effective.empty()) effective = origin_of(referer);
   if (effective.empty()) {
     return Error{Errc::unauthorized, "cookie-authenticated publish without Origin or Referer header", kJwtCheckOrigin};
   }
-  bool ok =
-      std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return a == "*" || a == effective; });
+  const bool ok =
+      std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return origin_matches(effective, a); });
   if (!ok) return Error{Errc::unauthorized, "origin \"" + effective + "\" is not in publish_origins", kJwtCheckOrigin};
   return {};
 }

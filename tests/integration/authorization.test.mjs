@@ -130,6 +130,12 @@ describe('subscribers, anonymous off', () => {
     assert.equal(await subscribeStatus(hub, ['https://example.com/a'], { headers: { Cookie: `otherName=${good}` } }), 401);
   });
 
+  test('several Cookie header lines are read as one, as Go reads them', async () => {
+    const good = await subscriberToken(['*']);
+    assert.equal(await seesPrivate(hub, { headers: { Cookie: ['a=b', `mercureAuthorization=${good}`] } }), true);
+    assert.equal(await seesPrivate(hub, { headers: { Cookie: [`mercureAuthorization=${good}; c=d`, 'e=f'] } }), true);
+  });
+
   test('publishers: Bearer header wins over the query parameter and the cookie', async () => {
     const good = await publisherToken();
     const fields = { topic: 'https://example.com/lookup', data: 'x' };
@@ -215,6 +221,7 @@ describe('CSRF protection of cookie-authenticated publishing', () => {
       ['origin extending an allowed one', { Origin: 'https://app.example.evil.example' }, 401],
       ['other scheme', { Origin: 'http://app.example' }, 401],
       ['opaque origin', { Origin: 'null' }, 401],
+      ['opaque origin with an allowed Referer', { Origin: 'null', Referer: 'https://app.example/page' }, 401],
       ['neither Origin nor Referer', {}, 401],
       ['allowed Referer', { Referer: 'https://app.example/some/page?x=1' }, 200],
       ['foreign Referer', { Referer: 'https://evil.example/https://app.example/' }, 401],
@@ -243,6 +250,28 @@ describe('CSRF protection of cookie-authenticated publishing', () => {
   test('a cookie-authenticated subscription (GET) needs no Origin', async () => {
     const sub = closer.add(await subscribe(hub, ['https://example.com/csrf'], { headers: { Cookie: `mercureAuthorization=${await subscriberToken()}` } }));
     assert.equal(sub.status, 200);
+  });
+});
+
+describe('CSRF with wildcard and mixed-case publish origins', () => {
+  // As the reference hub reads publish_origins: lower-cased, one "*" standing for any text.
+  const hub = useHub({ env: { ALLOW_ANONYMOUS: '1', PUBLISH_ALLOWED_ORIGINS: 'https://*.app.example https://Admin.Example null' } });
+  test('subdomains of a wildcard, any case, and a listed "null" are allowed; nothing else', async () => {
+    const token = await publisherToken();
+    const cases = [
+      ['https://eu.app.example', 200],
+      ['https://a.b.app.example', 200],
+      ['https://app.example', 401],
+      ['http://eu.app.example', 401],
+      ['https://eu.app.example.evil.example', 401],
+      ['https://admin.example', 200],
+      ['null', 200],
+    ];
+    const statuses = {};
+    for (const [Origin] of cases) {
+      statuses[Origin] = (await publish(hub, { topic: 'https://example.com/x', data: 'x' }, { headers: { Cookie: `mercureAuthorization=${token}`, Origin } })).status;
+    }
+    assert.deepEqual(statuses, Object.fromEntries(cases));
   });
 });
 

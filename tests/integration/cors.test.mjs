@@ -132,3 +132,21 @@ describe('CORS on the subscriptions API', () => {
     assert.equal(plain.headers.allow, 'GET, HEAD');
   });
 });
+
+describe('CORS origins with a wildcard and mixed case (as the reference hub reads them)', () => {
+  const hub = useHub({ env: { ALLOW_ANONYMOUS: '1', CORS_ALLOWED_ORIGINS: 'https://*.app.example https://Admin.Example' } });
+
+  test('a subdomain of a wildcard origin and an origin listed in another case are granted; others are not', async () => {
+    for (const origin of ['https://eu.app.example', 'https://admin.example']) {
+      assertAllowed(await preflight(hub, origin), origin, `preflight from ${origin}`);
+      const sub = closer.add(await subscribe(hub, ['https://example.com/cors'], { headers: { Origin: origin } }));
+      assert.equal(sub.status, 200);
+      assertAllowed(sub, origin, `event stream for ${origin}`);
+      sub.close();
+    }
+    for (const origin of ['https://app.example', 'http://eu.app.example', 'https://eu.app.example.evil.example']) {
+      const res = await preflight(hub, origin);
+      assert.equal(res.headers['access-control-allow-origin'], undefined, origin);
+    }
+  });
+});

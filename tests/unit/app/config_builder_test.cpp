@@ -178,6 +178,8 @@ TEST(ConfigBuilder, OriginsThatCanNeverMatchAreWarnedAbout) {
   const Loaded loaded = load(with(kKeyed, {{"CORS_ALLOWED_ORIGINS", "https://a.example/ https://b.example"}}));
   EXPECT_EQ(loaded.warnings, Strings{"cors_origins: origin \"https://a.example/\" will never match a browser's Origin "
                                      "header (expected scheme://host[:port], no path)"});
+  // A wildcard and "null" (opaque origins) can match.
+  EXPECT_TRUE(load(with(kKeyed, {{"PUBLISH_ALLOWED_ORIGINS", "https://*.example.com null"}})).warnings.empty());
 }
 
 TEST(ConfigBuilder, LogFormatIsCaseInsensitive) {

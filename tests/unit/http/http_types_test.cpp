@@ -60,6 +60,34 @@ TEST(HttpTypes, CorsEchoesAllowedOriginWithCredentialsNeverStar) {
   EXPECT_EQ(denied.count(http::field::access_control_allow_origin), 0U);
 }
 
+TEST(HttpTypes, CorsOriginsTakeAWildcardAndIgnoreCase) {
+  Request req{http::verb::get, "/", 11};
+  req.set(http::field::origin, "https://app.example.com");
+  Response res{http::status::ok, 11};
+  add_cors_headers(req, {"https://*.example.com"}, res);
+  EXPECT_EQ(res[http::field::access_control_allow_origin], "https://app.example.com") << "the request's origin echoed";
+  Response upper{http::status::ok, 11};
+  add_cors_headers(req, {"https://App.Example.com"}, upper);
+  EXPECT_EQ(upper[http::field::access_control_allow_origin], "https://app.example.com");
+  Response other{http::status::ok, 11};
+  add_cors_headers(req, {"https://*.example.org"}, other);
+  EXPECT_EQ(other.count(http::field::access_control_allow_origin), 0U);
+}
+
+TEST(HttpTypes, SeveralCookieFieldsBecomeOne) {
+  Request req{http::verb::get, "/", 11};
+  req.insert(http::field::cookie, "a=b");
+  req.insert(http::field::host, "hub");
+  req.insert(http::field::cookie, "mercureAuthorization=tok; c=d");
+  join_cookie_fields(req);
+  EXPECT_EQ(req.count(http::field::cookie), 1U);
+  EXPECT_EQ(req[http::field::cookie], "a=b; mercureAuthorization=tok; c=d");
+  Request one{http::verb::get, "/", 11};
+  one.insert(http::field::cookie, "a=b");
+  join_cookie_fields(one);
+  EXPECT_EQ(one[http::field::cookie], "a=b");
+}
+
 TEST(HttpTypes, PreflightAllowsTheHeadersEventSourceClientsSend) {
   Request req{http::verb::options, "/.well-known/mercure", 11};
   req.set(http::field::origin, "https://app.example");

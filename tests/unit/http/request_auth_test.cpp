@@ -1,5 +1,7 @@
 #include "http/request_auth.hpp"
 
+#include "http/header_text.hpp"
+
 #include <gtest/gtest.h>
 
 namespace mercure {
@@ -54,6 +56,42 @@ TEST(RequestAuth, CsrfCheckUsesOriginThenReferer) {
   EXPECT_FALSE(check_publish_origin("https://evil.example", "https://app.example.com/page", allowed).has_value());
   EXPECT_FALSE(check_publish_origin("", "", allowed).has_value());
   EXPECT_TRUE(check_publish_origin("https://anything", "", {"*"}).has_value());
+}
+
+TEST(RequestAuth, AnOpaqueOriginIsAnOriginNotAnAbsentOne) {
+  const std::vector<std::string> allowed{"https://app.example.com"};
+  // A sandboxed document of an allowed site sends Origin: null and its Referer.
+  const auto refused = check_publish_origin("null", "https://app.example.com/page", allowed);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().reason, "origin \"null\" is not in publish_origins");
+  EXPECT_TRUE(check_publish_origin("null", "", {"null"}).has_value());
+  EXPECT_TRUE(check_publish_origin("null", "", {"*"}).has_value());
+}
+
+TEST(RequestAuth, CsrfCheckTakesWildcardsAndIgnoresCase) {
+  const std::vector<std::string> allowed{"https://*.example.com", "https://Admin.Example.org"};
+  EXPECT_TRUE(check_publish_origin("https://app.example.com", "", allowed).has_value());
+  EXPECT_TRUE(check_publish_origin("", "https://a.b.example.com/page", allowed).has_value());
+  EXPECT_TRUE(check_publish_origin("https://admin.example.org", "", allowed).has_value());
+  EXPECT_FALSE(check_publish_origin("http://app.example.com", "", allowed).has_value());
+  EXPECT_FALSE(check_publish_origin("https://example.com.evil.net", "", allowed).has_value());
+}
+
+TEST(HeaderText, OriginMatchesAsTheReferenceHubReadsItsLists) {
+  EXPECT_TRUE(origin_matches("https://a.example", "*"));
+  EXPECT_TRUE(origin_matches("null", "*"));
+  EXPECT_TRUE(origin_matches("https://a.example", "https://a.example"));
+  EXPECT_TRUE(origin_matches("HTTPS://A.Example", "https://a.example"));
+  EXPECT_FALSE(origin_matches("https://a.example:8443", "https://a.example"));
+  EXPECT_TRUE(origin_matches("https://x.a.example", "https://*.a.example"));
+  EXPECT_TRUE(origin_matches("https://x.y.a.example", "https://*.a.example"));
+  EXPECT_FALSE(origin_matches("https://a.example", "https://*.a.example")) << "the dot is part of the suffix";
+  EXPECT_FALSE(origin_matches("https://xa.example", "https://*.a.example"));
+  EXPECT_TRUE(origin_matches("http://localhost:5173", "http://localhost:*"));
+  EXPECT_FALSE(origin_matches("https://localhost:5173", "http://localhost:*"));
+  EXPECT_FALSE(origin_matches("https://.example", "https://*.*.example")) << "one wildcard; the second '*' is text";
+  EXPECT_FALSE(origin_matches("", "https://a.example"));
+  EXPECT_FALSE(origin_matches("null", "https://*"));
 }
 
 }  // namespace
