@@ -94,12 +94,18 @@ async function run(bin) {
   const token = execFileSync(bin, ['token', '--key', KEY, '--publish', '*']).toString().trim();
   const sockets = [];
   try {
-    const ids = [];
-    for (let i = 0; i < HISTORY; i += 64) {
-      const batch = Array.from({ length: Math.min(64, HISTORY - i) }, (_, k) => publish(hub.port, token, { topic: 'stored', id: `e${i + k}`, data: 'x'.repeat(100) }));
-      await Promise.all(batch);
-    }
-    for (let i = 0; i < HISTORY; i++) ids.push(`e${i}`);
+    // Concurrent publishes are stored in any order: the id resumed from is published alone, so
+    // exactly BACK events follow it.
+    const publishRange = async (first, end) => {
+      for (let i = first; i < end; i += 64) {
+        const batch = Array.from({ length: Math.min(64, end - i) }, (_, k) => publish(hub.port, token, { topic: 'stored', id: `e${i + k}`, data: 'x'.repeat(100) }));
+        await Promise.all(batch);
+      }
+    };
+    const from = `e${HISTORY - BACK - 1}`;
+    await publishRange(0, HISTORY - BACK - 1);
+    await publish(hub.port, token, { topic: 'stored', id: from, data: 'x'.repeat(100) });
+    await publishRange(HISTORY - BACK, HISTORY);
 
     const latencies = { before: [], during: [] };
     let phase = 'before';
@@ -123,7 +129,6 @@ async function run(bin) {
     await new Promise((r) => setTimeout(r, 1500)); // the live streams' baseline
 
     phase = 'during';
-    const from = ids[HISTORY - BACK - 1];
     const t0 = performance.now();
     const done = await Promise.all(
       Array.from({ length: RESUMES }, () =>
