@@ -268,7 +268,8 @@ class Load {
           "{\"connections\":%d,\"ok\":%lld,\"measured\":%lld,\"seconds\":%.3f,\"updates_per_s\":%.0f,"
           "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"conn_mean_min_us\":%.0f,"
           "\"conn_mean_max_us\":%.0f,\"errors\":%lld,\"non200\":\"%s\"}\n",
-          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, conn_min, conn_max, errors_, non200.c_str());
+          o_.connections, ok_, measured_, seconds, rate, p50, p90, p99, max, conn_min, conn_max, errors_,
+          non200.c_str());
     } else {
       std::printf(
           "%d connections: %lld ok (%lld measured in %.2f s) = %.0f updates/s; POST latency p50 %.0f us, "

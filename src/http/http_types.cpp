@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
-#include <iterator>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 namespace mercure {

@@ -1,7 +1,7 @@
 #include "http/shard.hpp"
 
-#include "http/connection.hpp"
 #include "core/metrics.hpp"
+#include "http/connection.hpp"
 #include "http/memory_trimmer.hpp"
 #include "http/shard_balance.hpp"
 #include "http/sse_reactor.hpp"
