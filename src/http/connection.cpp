@@ -175,6 +175,9 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
   std::string head;  // a response's head, reused from one request to the next
   RequestPhase phase(shard, &stream);
   unserved.served = true;
+  // Begun after the shard was told to stop (accepted or handed over just before): nothing to
+  // interrupt a TLS handshake or a wait for the HTTP/2 preface would reach it.
+  if (shard->stopping()) co_return;
   bool first = true;
   const auto accepted = SteadyClock::now();
   if (stream.is_tls()) {
