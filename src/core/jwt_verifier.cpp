@@ -163,8 +163,13 @@ Result<Claims> JwtVerifier::verify(std::string_view token, std::int64_t now_unix
 Result<void> JwtVerifier::check_time(const Claims& claims, std::int64_t now_unix_seconds) {
   if (claims.exp && now_unix_seconds >= *claims.exp) return reject(kJwtCheckExp, "token expired");
   if (claims.nbf && now_unix_seconds < *claims.nbf) return reject(kJwtCheckNbf, "token not valid yet");
-  // PROTOCOL.md: iat is enforced when present (golang-jwt v4, used by older reference hubs, did too).
-  if (claims.iat && now_unix_seconds < *claims.iat) return reject(kJwtCheckIat, "token issued in the future (iat)");
+  // PROTOCOL.md: iat is enforced when present (golang-jwt v4, used by older reference hubs, did
+  // too), with a few seconds for the clock of the server that minted it: a token minted with
+  // iat = now (Node's jsonwebtoken does by default) by a server 10 ms ahead would otherwise be
+  // refused once in a hundred when used at once. golang-jwt v5 (the reference today) ignores iat.
+  if (claims.iat && now_unix_seconds + kIatLeewaySeconds < *claims.iat) {
+    return reject(kJwtCheckIat, "token issued in the future (iat)");
+  }
   return {};
 }
 

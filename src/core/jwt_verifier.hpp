@@ -72,7 +72,9 @@ class JwtVerifier final {
   // signature, claim types), then the time window. A result of the first half may be reused for
   // the identical token (VerifiedTokenCache); the second half must run at every use.
   [[nodiscard]] Result<Claims> verify_untimed(std::string_view token) const;
+  // exp and nbf exactly; iat at most kIatLeewaySeconds ahead of `now_unix_seconds`.
   [[nodiscard]] static Result<void> check_time(const Claims& claims, std::int64_t now_unix_seconds);
+  static constexpr std::int64_t kIatLeewaySeconds = 5;
 
   [[nodiscard]] JwtAlgorithm algorithm() const noexcept { return alg_; }
 

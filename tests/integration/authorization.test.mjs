@@ -78,6 +78,19 @@ describe('subscribers, anonymous off', () => {
     );
   });
 
+  test('a token minted with iat = now by a server whose clock is 2 s ahead is accepted (both roles)', async () => {
+    const iat = nowSeconds() + 2;
+    const sub = await mint({ mercure: { subscribe: ['*'] }, iat });
+    const pub = await mint({ mercure: { publish: ['*'] }, iat });
+    assert.deepEqual(
+      {
+        subscribe: await subscribeStatus(hub, ['https://example.com/a'], { token: sub }),
+        publish: (await publish(hub, { topic: 'https://example.com/a', data: 'x' }, { token: pub })).status,
+      },
+      { subscribe: 200, publish: 200 },
+    );
+  });
+
   test('malformed claims are never accepted (401 or 403, never 200), and the hub lives on', async () => {
     const cases = {
       'publish is a string': { mercure: { publish: '*' } },
