@@ -8,23 +8,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withDeadline } from './http.mjs';
+import { freePort } from './hub.mjs';
 
 const servers = new Set();
 process.on('exit', () => {
   for (const s of servers) s.kill();
 });
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Encodes a command as a RESP array of bulk strings. */
 function encodeCommand(args) {
