@@ -145,6 +145,10 @@ asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request*
     // The query parameter's name in older drafts, which the reference still reads with
     // protocol_version_compatibility 7 (old clients that cannot set the header send it).
     resume = *legacy;
+  } else if (const auto* polyfill = target->first("lastEventId"); polyfill != nullptr && !polyfill->empty()) {
+    // The name event-source-polyfill (the EventSource the reference's docs point to, for
+    // Authorization headers and old browsers) gives the id when it reconnects: never a header.
+    resume = *polyfill;
   }
   // The Last-Event-ID response header: the resume id when it is stored, else "earliest" (also
   // from a transport without history: what the client missed cannot be replayed).

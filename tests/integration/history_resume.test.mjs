@@ -104,6 +104,25 @@ describe('resume point and Last-Event-ID response header', () => {
     assert.deepEqual(eventsBefore(both, markerId).map((e) => e.id), ids.slice(4));
   });
 
+  test("event-source-polyfill's `lastEventId` query parameter: read when the others are absent", async () => {
+    const { base, ids: p } = fresh();
+    const ids = await publishMany(base, 5, p);
+    const polyfill = closer.add(await subscribeOk(hub, [base], { extra: [['lastEventId', ids[2]]] }));
+    assert.equal(polyfill.headers['last-event-id'], ids[2]);
+    const withOthers = [
+      [{ extra: [['lastEventId', ids[0]], ['lastEventID', ids[3]]] }, 'lastEventID'],
+      [{ extra: [['lastEventId', ids[0]], ['Last-Event-ID', ids[3]]] }, 'the older drafts\' parameter'],
+      [{ extra: [['lastEventId', ids[0]]], headers: { 'Last-Event-ID': ids[3] } }, 'the header'],
+    ];
+    for (const [opts, what] of withOthers) {
+      const sub = closer.add(await subscribeOk(hub, [base], opts));
+      assert.equal(sub.headers['last-event-id'], ids[3], `${what} wins`);
+      sub.close();
+    }
+    const { ids: got } = await idsUntilLiveMarker(polyfill, base);
+    assert.deepEqual(got, ids.slice(3));
+  });
+
   test('the header wins over the query parameter', async () => {
     const { base, ids: p } = fresh();
     const ids = await publishMany(base, 6, p);
