@@ -98,8 +98,28 @@ describe('plain HTTP', () => {
     assert.equal((await request(hub, { method: 'POST', path: '/healthz/ready', body: '' })).status, 405);
   });
 
+  test('/ answers a short HTML page and /robots.txt keeps crawlers out, as on the reference', async () => {
+    const root = await request(hub, { path: '/' });
+    assert.equal(root.status, 200);
+    assert.equal(root.headers['content-type'], 'text/html; charset=utf-8');
+    assert.match(root.text, /^<!DOCTYPE html>/);
+    assert.match(root.text, /<code>\/\.well-known\/mercure<\/code>/);
+    assert.doesNotMatch(root.text, /ui\//, 'no link to the debugging UI when it is off');
+    const head = await request(hub, { method: 'HEAD', path: '/' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], String(Buffer.byteLength(root.text)));
+    assert.equal(head.text, '');
+    const robots = await request(hub, { path: '/robots.txt' });
+    assert.equal(robots.status, 200);
+    assert.equal(robots.text, 'User-agent: *\nDisallow: /\n');
+    const post = await request(hub, { method: 'POST', path: '/', body: '' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET, HEAD');
+    assert.equal((await request(hub, { path: '/index.html' })).status, 404);
+  });
+
   test('unknown paths answer 404', async () => {
-    for (const path of ['/', '/nope', '/.well-known/mercurex?topic=a', '/.well-known/other']) {
+    for (const path of ['/nope', '/.well-known/mercurex?topic=a', '/.well-known/other']) {
       const res = await request(hub, { path });
       assert.equal(res.status, 404, `GET ${path}`);
     }
