@@ -21,7 +21,8 @@ namespace {
 constexpr std::string_view kFooter =
     R"(Precedence: flags > environment > --config file > defaults (--dev changes the defaults).
 Environment only:
-  SERVER_NAME               listen port as host:port, :port or host (port 80); ADDR wins over it
+  SERVER_NAME               site address: host:port, :port or host (ADDR wins for the bind); a public
+                            name without CERT_FILE gets its certificate by ACME (port 443)
   MERCURE_EXTRA_DIRECTIVES  mercure block directives, one per line (applied over the other variables)
 Booleans: 1/0, true/false, yes/no, on/off. Durations: 40s, 500ms, 1m30s, 1h, 0 (a bare number needs a unit).
 Lists: separated by spaces or commas. Empty variables count as unset.

@@ -250,24 +250,63 @@ ListenAddress parse_listen_address(std::string_view text) {
   return ListenAddress{host, parse_port(port)};
 }
 
-ListenAddress parse_server_name(std::string_view text) {
+SiteAddress parse_site_address(std::string_view text) {
   std::string_view s = trim(text);
   if (s.empty()) fail("empty server name (examples: :80, localhost:3000, example.com)");
   if (s.find_first_of(", \t\n") != std::string_view::npos) fail("several addresses are not supported; give one");
-  std::uint16_t default_port = 80;
+  SiteAddress site;
   const std::string head = lower(s.substr(0, std::min<std::size_t>(s.size(), 8)));
   if (head.starts_with("http://")) {
     s.remove_prefix(7);
+    site.scheme = "http";
   } else if (head.starts_with("https://")) {
     s.remove_prefix(8);
-    default_port = 443;
+    site.scheme = "https";
   } else if (s.find("://") != std::string_view::npos) {
     fail("unsupported scheme (use http:// or https://, or none)");
   }
   if (s.find('/') != std::string_view::npos) fail("a path is not supported in a server name");
   auto [host, port] = split_host_port(s, /*port_optional=*/true);
   if (!host.empty() && s.front() != '[') check_host_name(host, /*allow_wildcard=*/true);
-  return ListenAddress{"", port.empty() ? default_port : parse_port(port)};
+  site.host = lower(host);
+  if (!port.empty()) site.port = parse_port(port);
+  return site;
+}
+
+bool public_certificate_name(std::string_view host) {
+  if (host.empty() || host.find('.') == std::string_view::npos || host.find('*') != std::string_view::npos)
+    return false;
+  if (host.front() == '.' || host.back() == '.') return false;
+  // An IPv4 address (digits and dots only); an IPv6 one has no dot-only form and ':' is refused.
+  if (std::all_of(host.begin(), host.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; })) {
+    return false;
+  }
+  if (host.find(':') != std::string_view::npos) return false;
+  for (std::string_view local : {".localhost", ".local", ".internal", ".home.arpa"}) {
+    if (host.ends_with(local)) return false;
+  }
+  return true;
+}
+
+bool SiteAddress::automatic_https() const {
+  return scheme != "http" && public_certificate_name(host);
+}
+
+std::string Config::acme_domain() const {
+  if (!cert_file.empty() || site.empty()) return "";
+  try {
+    const SiteAddress address = parse_site_address(site);
+    return address.automatic_https() ? address.host : "";
+  } catch (const std::invalid_argument&) {
+    return "";  // refused when the setting was read
+  }
+}
+
+ListenAddress parse_server_name(std::string_view text) {
+  const SiteAddress site = parse_site_address(text);
+  const bool https = site.scheme == "https" || site.automatic_https();
+  return ListenAddress{"", site.port.value_or(https ? std::uint16_t{443} : std::uint16_t{80})};
 }
 
 std::string unfold_pem(std::string key) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -68,12 +69,23 @@ struct Config {
   std::string metrics_addr;  // empty = /metrics on the main listener; else only on this address
   std::string cert_file;     // both or neither
   std::string key_file;
+  // SERVER_NAME or the Caddyfile's site address, as written (empty: none). A name that takes
+  // automatic HTTPS (SiteAddress::automatic_https) without cert_file: the certificate is
+  // obtained from acme_ca (see acme()).
+  std::string site;
+  std::string acme_email;
+  std::string acme_ca = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string acme_ca_root;                       // PEM CAs for acme_ca's HTTPS; empty: the system's
+  std::string acme_dir = "mercure-certificates";  // account key, certificates and keys
   // PROTOCOLS (Caddy's names): h2 = HTTP/2 over TLS (ALPN), h2c = HTTP/2 in clear text with prior
   // knowledge; h1 is always served. h3 is accepted and not served (a warning says so).
   bool h2 = true;
   bool h2c = false;
   bool h3_asked = false;
   bool dev = false;  // --dev was given (its effects are already applied above)
+
+  // The domain whose certificate is obtained automatically, or empty when there is none to obtain.
+  [[nodiscard]] std::string acme_domain() const;
 };
 
 // A bad setting found at start-up. what() is one line, without the program name, e.g.
@@ -130,9 +142,24 @@ struct ListenAddress {
 [[nodiscard]] ListenAddress parse_listen_address(std::string_view text);
 
 // SERVER_NAME / Caddyfile site address syntax: optional "http://" or "https://", then
-// "host", "host:port", ":port" or "[v6]:port". Like Caddy, the host names the site, it does not
-// restrict the bind: the result always has an empty host (all interfaces). No port: 80 (443 after
-// "https://"). Several addresses ("a, b") are an error.
+// "host", "host:port", ":port" or "[v6]:port". Several addresses ("a, b") are an error.
+struct SiteAddress {
+  std::string scheme;  // "", "http" or "https"
+  std::string host;    // lower case; empty: any
+  std::optional<std::uint16_t> port;
+  // As Caddy: a name a public CA certifies, not after "http://": the hub obtains its certificate
+  // (ACME) when no certificate file is given.
+  [[nodiscard]] bool automatic_https() const;
+};
+[[nodiscard]] SiteAddress parse_site_address(std::string_view text);
+
+// A DNS name a public CA issues certificates for: a dot inside, no wildcard, not an IP address,
+// not localhost nor under .localhost, .local, .internal or .home.arpa.
+[[nodiscard]] bool public_certificate_name(std::string_view host);
+
+// The port of a site address. Like Caddy, the host names the site, it does not restrict the bind:
+// the result always has an empty host (all interfaces). No port: 443 after "https://" or for a
+// name with automatic HTTPS (see SiteAddress), else 80.
 [[nodiscard]] ListenAddress parse_server_name(std::string_view text);
 
 }  // namespace mercure

@@ -114,6 +114,22 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.cert_file = v;
     } else if (key == "key_file") {
       c.key_file = v;
+    } else if (key == "site") {
+      (void)parse_site_address(v);  // refused here, with the setting's name, when malformed
+      c.site = v;
+    } else if (key == "acme_email") {
+      if (v.find('@') == std::string::npos || v.find_first_of(" \t\r\n,;<>\"") != std::string::npos) {
+        throw std::invalid_argument("not an email address");
+      }
+      c.acme_email = v;
+    } else if (key == "acme_ca") {
+      if (v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0) throw std::invalid_argument("not an https:// URL");
+      c.acme_ca = v;
+    } else if (key == "acme_ca_root") {
+      c.acme_ca_root = v;
+    } else if (key == "acme_dir") {
+      if (v.empty()) throw std::invalid_argument("empty directory");
+      c.acme_dir = v;
     } else if (key == "protocols") {
       c.h2 = c.h2c = c.h3_asked = false;
       bool h1 = false;

@@ -116,7 +116,9 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
       warnings.push_back(where + ": directive \"" + node.name + "\" is not needed by this hub and is ignored");
       continue;
     }
-    const SettingSpec* spec = node.name.find("_jwt_") == std::string::npos ? find_setting(node.name) : nullptr;
+    // `site` is the site address's, not a directive.
+    const SettingSpec* spec =
+        node.name.find("_jwt_") == std::string::npos && node.name != "site" ? find_setting(node.name) : nullptr;
     if (spec == nullptr)
       file_error(node.name, where, "unknown directive " + quote(node.name) + " in the mercure block");
     switch (spec->kind) {
@@ -190,10 +192,12 @@ void site_tls(const Node& site, const std::string& origin, Layer& layer, std::ve
     if (node.args.size() == 2 && !node.has_block) {
       layer["cert_file"] = RawSetting{{node.args[0].text}, "tls", where};
       layer["key_file"] = RawSetting{{node.args[1].text}, "tls", where};
+    } else if (node.args.size() == 1 && !node.has_block && node.args[0].text.find('@') != std::string::npos) {
+      layer["acme_email"] = RawSetting{{node.args[0].text}, "tls", where};  // Caddy's `tls <email>`
     } else {
       warnings.push_back(where +
-                         ": directive \"tls\" ignored: this hub does not obtain certificates; give the files "
-                         "(tls <cert_file> <key_file>)");
+                         ": directive \"tls\" ignored: give the files (tls <cert_file> <key_file>) or an email "
+                         "address for the ACME account (tls <email>)");
     }
   }
 }
@@ -227,6 +231,7 @@ Layer file_layer(std::string_view text, const std::string& origin, const Env& en
     try {
       const ListenAddress address = parse_server_name(raw.values[0]);
       layer["addr"] = RawSetting{{":" + std::to_string(address.port)}, raw.name, raw.where};
+      layer["site"] = RawSetting{{raw.values[0]}, raw.name, raw.where};
     } catch (const std::invalid_argument& e) {
       invalid(raw, false, e.what());
     }

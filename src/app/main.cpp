@@ -1,5 +1,6 @@
 // The composition root: the only place where the hub's objects are built and wired.
 
+#include "app/acme_manager.hpp"
 #include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/document_fetch.hpp"
@@ -185,7 +186,8 @@ int run_hub(const Config& config) {
   }
 
   ServerOptions options = server_options(config);
-  if (config.cert_file.empty() && config.listen_port == 443) {
+  const std::string acme_domain = config.acme_domain();
+  if (config.cert_file.empty() && acme_domain.empty() && config.listen_port == 443) {
     // SERVER_NAME=https://example.com (Caddy would obtain a certificate) lands here too.
     spdlog::warn("listening on port 443 in plain HTTP: set CERT_FILE and KEY_FILE to serve HTTPS");
   }
@@ -196,6 +198,22 @@ int run_hub(const Config& config) {
       log_certificate(*options.tls->current(), "TLS");
     } catch (const TlsSetupError& e) {
       std::fprintf(stderr, "mercure-hub: %s\n", e.what());
+      return kExitBadSetting;
+    }
+  }
+  // Automatic HTTPS: the listener serves TLS from the start, with the stored certificate or,
+  // until one is obtained, only the ACME server's challenges.
+  std::unique_ptr<AcmeManager> acme;
+  if (!acme_domain.empty()) {
+    auto challenges = std::make_shared<AcmeChallenges>();
+    options.tls = std::make_shared<TlsCertificates>(config.h2, challenges);
+    acme = std::make_unique<AcmeManager>(
+        AcmeSettings{acme_domain, config.acme_ca, config.acme_ca_root, config.acme_email, config.acme_dir}, options.tls,
+        challenges);
+    spdlog::info("acme: automatic HTTPS for \"{}\" (certificates from {}, kept in \"{}\")", acme_domain, config.acme_ca,
+                 config.acme_dir);
+    if (auto ready = acme->prepare(); !ready) {
+      std::fprintf(stderr, "mercure-hub: %s\n", ready.error().reason.c_str());
       return kExitBadSetting;
     }
   }
@@ -287,6 +305,7 @@ int run_hub(const Config& config) {
   }
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
   for (auto& fetcher : key_set_fetchers) fetcher->start();
+  if (acme) acme->start();  // the listener answers its challenges from now on
   const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };
   spdlog::info("limits: connections {} ({}{} per address), streams per token {}", limit_text(options.max_connections),
                config.max_connections == 0 ? "from the open-file limit; " : "",
@@ -313,6 +332,7 @@ int run_hub(const Config& config) {
     }
   }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (acme) acme->stop();
   // The HTTP side first: publishes in flight are still stored and answered, and the streams'
   // ends still publish their disconnect events (which other hubs of a cluster need). Then the
   // transport stores what is queued and stops.

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <cstring>
 #include <ctime>
 #include <string_view>
@@ -51,21 +52,94 @@ int no_passphrase(char*, int, int, void*) {
   return -1;
 }
 
+constexpr std::string_view kAcmeTls = "acme-tls/1";
+
+// The challenge context's ALPN: "acme-tls/1" (RFC 8737 section 3), which its client offers.
+int select_acme_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in, unsigned in_len,
+                     void*) {
+  for (unsigned i = 0; i < in_len;) {
+    const unsigned len = in[i];
+    if (i + 1 + len > in_len) break;
+    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), len) == kAcmeTls) {
+      *out = in + i + 1;
+      *out_len = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+// The ALPN extension of a ClientHello offers "acme-tls/1" (a list of length-prefixed names
+// after its own 2-byte length).
+bool offers_acme_tls(const unsigned char* ext, std::size_t len) {
+  if (len < 2) return false;
+  const std::size_t list = (std::size_t{ext[0]} << 8) | ext[1];
+  if (list + 2 != len) return false;
+  for (std::size_t i = 2; i < len;) {
+    const std::size_t n = ext[i];
+    if (i + 1 + n > len) return false;
+    if (std::string_view(reinterpret_cast<const char*>(ext + i + 1), n) == kAcmeTls) return true;
+    i += 1 + n;
+  }
+  return false;
+}
+
+// The host name of a ClientHello's server_name extension, lower case; empty if none.
+std::string sni_host(SSL* ssl) {
+  const unsigned char* ext = nullptr;
+  std::size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) != 1 || len < 5) return "";
+  const std::size_t list = (std::size_t{ext[0]} << 8) | ext[1];
+  if (list + 2 != len || ext[2] != TLSEXT_NAMETYPE_host_name) return "";
+  const std::size_t n = (std::size_t{ext[3]} << 8) | ext[4];
+  if (5 + n > len) return "";
+  std::string host(reinterpret_cast<const char*>(ext + 5), n);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host;
+}
+
+// Client hello callback of the hub's contexts when certificates are obtained automatically: a
+// validator of a pending TLS-ALPN-01 challenge gets the challenge's context; anyone else the
+// hub's certificate.
+int answer_challenge(SSL* ssl, int*, void* arg) {
+  const auto* challenges = static_cast<const AcmeChallenges*>(arg);
+  const unsigned char* ext = nullptr;
+  std::size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext, &len) != 1 ||
+      !offers_acme_tls(ext, len)) {
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
+  if (const auto ctx = challenges->find(sni_host(ssl))) SSL_set_SSL_CTX(ssl, ctx->native());
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 }  // namespace
 
-std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file, const std::string& key_file, bool h2) {
-  check_readable(cert_file, "CERT_FILE");
-  check_readable(key_file, "KEY_FILE");
+std::shared_ptr<TlsContext> TlsContext::make(bool h2, std::shared_ptr<AcmeChallenges> challenges) {
   ERR_clear_error();
   SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
   if (raw == nullptr) throw TlsSetupError("TLS: cannot create a context: " + openssl_reason("unknown error"));
-  std::shared_ptr<const TlsContext> ctx(new TlsContext(raw));
+  std::shared_ptr<TlsContext> ctx(new TlsContext(raw));
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Idle event streams hold no record buffers (a few KiB each otherwise).
   SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
   static int h2_on = 1;  // any non-null argument
   SSL_CTX_set_alpn_select_cb(raw, select_alpn, h2 ? &h2_on : nullptr);
+  if (challenges) {
+    SSL_CTX_set_client_hello_cb(raw, answer_challenge, challenges.get());
+    ctx->challenges_ = std::move(challenges);
+  }
+  return ctx;
+}
+
+std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file, const std::string& key_file, bool h2,
+                                                   std::shared_ptr<AcmeChallenges> challenges) {
+  check_readable(cert_file, "CERT_FILE");
+  check_readable(key_file, "KEY_FILE");
+  auto ctx = make(h2, std::move(challenges));
+  SSL_CTX* raw = ctx->ctx_;
   if (SSL_CTX_use_certificate_chain_file(raw, cert_file.c_str()) != 1) {
     throw TlsSetupError("CERT_FILE \"" + cert_file +
                         "\": not a PEM certificate chain: " + openssl_reason("unknown error"));
@@ -87,6 +161,36 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file,
                         "\": " + openssl_reason("unknown error"));
   }
   return ctx;
+}
+
+std::shared_ptr<const TlsContext> TlsContext::without_certificate(bool h2, std::shared_ptr<AcmeChallenges> challenges) {
+  return make(h2, std::move(challenges));
+}
+
+std::shared_ptr<const TlsContext> TlsContext::challenge(const std::string& cert_pem, const std::string& key_pem) {
+  auto ctx = make(false, nullptr);
+  SSL_CTX* raw = ctx->ctx_;
+  SSL_CTX_set_alpn_select_cb(raw, select_acme_alpn, nullptr);
+  X509* cert = nullptr;
+  EVP_PKEY* key = nullptr;
+  if (BIO* in = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())); in != nullptr) {
+    cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    BIO_free(in);
+  }
+  if (BIO* in = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())); in != nullptr) {
+    key = PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr);
+    BIO_free(in);
+  }
+  const bool ok = cert != nullptr && key != nullptr && SSL_CTX_use_certificate(raw, cert) == 1 &&
+                  SSL_CTX_use_PrivateKey(raw, key) == 1 && SSL_CTX_check_private_key(raw) == 1;
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  if (!ok) throw TlsSetupError("TLS: unusable challenge certificate: " + openssl_reason("unknown error"));
+  return ctx;
+}
+
+bool TlsContext::has_certificate() const {
+  return SSL_CTX_get0_certificate(ctx_) != nullptr;
 }
 
 std::string TlsContext::subject() const {
@@ -141,20 +245,59 @@ TlsContext::~TlsContext() {
 }  // sessions still open hold a reference of their own
 
 TlsCertificates::TlsCertificates(std::string cert_file, std::string key_file, bool h2)
-    : cert_file_(std::move(cert_file)),
+    : h2_(h2),
+      cert_file_(std::move(cert_file)),
       key_file_(std::move(key_file)),
-      h2_(h2),
       current_(TlsContext::load(cert_file_, key_file_, h2_)) {}
+
+TlsCertificates::TlsCertificates(bool h2, std::shared_ptr<AcmeChallenges> challenges)
+    : h2_(h2), challenges_(std::move(challenges)), current_(TlsContext::without_certificate(h2_, challenges_)) {}
 
 std::shared_ptr<const TlsContext> TlsCertificates::current() const {
   const std::lock_guard lock(mutex_);
   return current_;
 }
 
-void TlsCertificates::reload() {
-  auto fresh = TlsContext::load(cert_file_, key_file_, h2_);  // outside the lock: it reads files
+std::string TlsCertificates::cert_file() const {
   const std::lock_guard lock(mutex_);
+  return cert_file_;
+}
+
+void TlsCertificates::reload() {
+  std::string cert_file;
+  std::string key_file;
+  {
+    const std::lock_guard lock(mutex_);
+    cert_file = cert_file_;
+    key_file = key_file_;
+  }
+  if (cert_file.empty()) throw TlsSetupError("no certificate obtained yet");
+  install(cert_file, key_file);
+}
+
+void TlsCertificates::install(const std::string& cert_file, const std::string& key_file) {
+  auto fresh = TlsContext::load(cert_file, key_file, h2_, challenges_);  // outside the lock: it reads files
+  const std::lock_guard lock(mutex_);
+  cert_file_ = cert_file;
+  key_file_ = key_file;
   current_ = std::move(fresh);
+}
+
+void AcmeChallenges::set(const std::string& domain, const std::string& cert_pem, const std::string& key_pem) {
+  auto ctx = TlsContext::challenge(cert_pem, key_pem);
+  const std::lock_guard lock(mutex_);
+  contexts_[domain] = std::move(ctx);
+}
+
+void AcmeChallenges::erase(const std::string& domain) {
+  const std::lock_guard lock(mutex_);
+  contexts_.erase(domain);
+}
+
+std::shared_ptr<const TlsContext> AcmeChallenges::find(std::string_view domain) const {
+  const std::lock_guard lock(mutex_);
+  const auto it = contexts_.find(domain);
+  return it == contexts_.end() ? nullptr : it->second;
 }
 
 }  // namespace mercure

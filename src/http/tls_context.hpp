@@ -7,23 +7,33 @@
 // Thread-safe once built: sessions are created from it on any shard.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 struct ssl_ctx_st;
 
 namespace mercure {
+
+class AcmeChallenges;
 
 class TlsContext final {
  public:
   // Throws TlsSetupError, naming the file and what is wrong with it (never its contents):
   // missing or unreadable, not PEM, no certificate or key in it, a key that is not the
   // certificate's.
-  // `h2`: ALPN may choose HTTP/2.
+  // `h2`: ALPN may choose HTTP/2. `challenges` (automatic certificates): a handshake offering
+  // ALPN "acme-tls/1" for a name it lists is served with that name's challenge certificate.
   static std::shared_ptr<const TlsContext> load(const std::string& cert_file, const std::string& key_file,
-                                                bool h2 = true);
+                                                bool h2 = true, std::shared_ptr<AcmeChallenges> challenges = nullptr);
+  // No certificate yet (one is being obtained): only challenges are answered.
+  static std::shared_ptr<const TlsContext> without_certificate(bool h2, std::shared_ptr<AcmeChallenges> challenges);
+  // A TLS-ALPN-01 challenge's context: that certificate, ALPN "acme-tls/1" only.
+  static std::shared_ptr<const TlsContext> challenge(const std::string& cert_pem, const std::string& key_pem);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -33,10 +43,27 @@ class TlsContext final {
   // the epoch, for the start-up and reload log lines.
   [[nodiscard]] std::string subject() const;
   [[nodiscard]] std::int64_t not_after() const;
+  [[nodiscard]] bool has_certificate() const;
 
  private:
   explicit TlsContext(ssl_ctx_st* ctx) : ctx_(ctx) {}
+  static std::shared_ptr<TlsContext> make(bool h2, std::shared_ptr<AcmeChallenges> challenges);
   ssl_ctx_st* ctx_;
+  std::shared_ptr<AcmeChallenges> challenges_;  // the client-hello callback's argument
+};
+
+// The certificates that answer TLS-ALPN-01 challenges (RFC 8737), by domain name (lower case),
+// while an ACME order is pending. Thread-safe.
+class AcmeChallenges final {
+ public:
+  // Throws TlsSetupError when the PEM documents are not a certificate and its key.
+  void set(const std::string& domain, const std::string& cert_pem, const std::string& key_pem);
+  void erase(const std::string& domain);
+  [[nodiscard]] std::shared_ptr<const TlsContext> find(std::string_view domain) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const TlsContext>, std::less<>> contexts_;
 };
 
 class TlsSetupError final : public std::runtime_error {
@@ -55,18 +82,24 @@ class TlsCertificates final {
  public:
   // Throws TlsSetupError (see TlsContext::load).
   TlsCertificates(std::string cert_file, std::string key_file, bool h2 = true);
+  // Automatic certificates: none until install(); challenges answered meanwhile and after.
+  TlsCertificates(bool h2, std::shared_ptr<AcmeChallenges> challenges);
 
   [[nodiscard]] std::shared_ptr<const TlsContext> current() const;
   // Reads the files again; new connections use them from now on. Throws TlsSetupError and
-  // keeps the current context when they are not usable.
+  // keeps the current context when they are not usable (or when there are no files yet).
   void reload();
-  [[nodiscard]] const std::string& cert_file() const { return cert_file_; }
+  // Serves these files from now on (reload() reads them again). Throws TlsSetupError and
+  // keeps the current context when they are not usable.
+  void install(const std::string& cert_file, const std::string& key_file);
+  [[nodiscard]] std::string cert_file() const;
 
  private:
-  const std::string cert_file_;
-  const std::string key_file_;
   const bool h2_;
+  const std::shared_ptr<AcmeChallenges> challenges_;
   mutable std::mutex mutex_;
+  std::string cert_file_;
+  std::string key_file_;
   std::shared_ptr<const TlsContext> current_;
 };
 

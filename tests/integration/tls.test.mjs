@@ -203,13 +203,19 @@ describe('start-up', () => {
 
   test('SERVER_NAME=https://... without a certificate warns that port 443 serves plain HTTP', async () => {
     // A bad transport stops the hub after the warning, before it binds the privileged port.
-    const env = { ADDR: undefined, SERVER_NAME: 'https://example.com', TRANSPORT_URL: 'bogus://' };
+    const env = { ADDR: undefined, SERVER_NAME: 'https://localhost', TRANSPORT_URL: 'bogus://' };
     const r = await runHubUntilExit({ env });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /port 443 in plain HTTP: set CERT_FILE and KEY_FILE/);
     const withTls = await runHubUntilExit({ env: { ...env, CERT_FILE: certs.ec.cert, KEY_FILE: certs.ec.key } });
     assert.equal(withTls.code, 2, withTls.stderr);
     assert.doesNotMatch(withTls.stderr, /plain HTTP/);
+    // A public name: its certificate is obtained (ACME), nothing to warn about.
+    const acmeDir = join(certs.dir, 'acme');
+    const acme = await runHubUntilExit({ env: { ...env, SERVER_NAME: 'https://example.com', ACME_DIR: acmeDir } });
+    assert.equal(acme.code, 2, acme.stderr);
+    assert.doesNotMatch(acme.stderr, /plain HTTP/);
+    assert.match(acme.stderr, /acme: automatic HTTPS for "example\.com"/);
   });
 
   test('bad TLS settings: exit 2 before listening, one stderr line naming the path and the fault, no key material', async () => {

@@ -222,10 +222,28 @@ TEST(ConfigFileLayer, FileSiteTlsWithFilesSetsTheCertificateOtherFormsWarn) {
   EXPECT_EQ(loaded.config.listen_port, 8443);
   EXPECT_TRUE(loaded.warnings.empty());
 
+  // Caddy's `tls <email>`: the certificate is obtained (ACME), with that account contact.
   loaded = load(kKeyed, {}, "example.com {\n tls admin@example.com\n mercure {\n }\n}\n");
   EXPECT_EQ(loaded.config.cert_file, "");
-  EXPECT_EQ(loaded.warnings, Strings{"hub.conf line 2: directive \"tls\" ignored: this hub does not obtain "
-                                     "certificates; give the files (tls <cert_file> <key_file>)"});
+  EXPECT_EQ(loaded.config.acme_email, "admin@example.com");
+  EXPECT_EQ(loaded.config.acme_domain(), "example.com");
+  EXPECT_EQ(loaded.config.listen_port, 443);
+  EXPECT_TRUE(loaded.warnings.empty());
+
+  loaded = load(kKeyed, {}, "example.com {\n tls internal\n mercure {\n }\n}\n");
+  EXPECT_EQ(loaded.warnings, Strings{"hub.conf line 2: directive \"tls\" ignored: give the files (tls <cert_file> "
+                                     "<key_file>) or an email address for the ACME account (tls <email>)"});
+}
+
+TEST(ConfigFileLayer, SiteAddressNamesTheDomainOfAutomaticHttps) {
+  Loaded loaded = load(kKeyed, {}, "Hub.Example.com {\n mercure {\n }\n}\n");
+  EXPECT_EQ(loaded.config.acme_domain(), "hub.example.com");
+  EXPECT_EQ(loaded.config.listen_port, 443);
+  loaded = load(kKeyed, {}, "http://hub.example.com {\n mercure {\n }\n}\n");
+  EXPECT_EQ(loaded.config.acme_domain(), "");
+  EXPECT_EQ(loaded.config.listen_port, 80);
+  // `site` is no directive of the mercure block.
+  EXPECT_THROW((void)load(kKeyed, {}, "mercure {\n site example.com\n}\n"), ConfigError);
 }
 
 TEST(ConfigFileLayer, FileWithoutAMercureBlockWarns) {

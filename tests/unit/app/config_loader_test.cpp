@@ -152,6 +152,39 @@ TEST(ConfigLoader, ServerNameSetsThePortOnAllInterfacesAndAddrWinsOverIt) {
                "invalid SERVER_NAME \"a.example, b.example\": several addresses are not supported; give one");
 }
 
+TEST(ConfigLoader, APublicServerNameWithoutCertificateFilesTurnsAutomaticHttpsOn) {
+  auto c = load(with(kKeyed, {{"SERVER_NAME", "Hub.Example.com"}})).config;
+  EXPECT_EQ(c.acme_domain(), "hub.example.com");
+  EXPECT_EQ(c.listen_port, 443);
+  EXPECT_EQ(c.acme_ca, "https://acme-v02.api.letsencrypt.org/directory");
+  EXPECT_EQ(c.acme_dir, "mercure-certificates");
+  // ADDR binds elsewhere; the name still says which certificate to obtain.
+  c = load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"},
+                         {"ADDR", "127.0.0.1:8443"},
+                         {"ACME_EMAIL", "ops@example.com"},
+                         {"ACME_CA", "https://ca.test/dir"},
+                         {"ACME_CA_ROOT", "/etc/ca.pem"},
+                         {"ACME_DIR", "/var/lib/mercure/certs"}}))
+          .config;
+  EXPECT_EQ(c.acme_domain(), "hub.example.com");
+  EXPECT_EQ(c.listen_port, 8443);
+  EXPECT_EQ(c.acme_email, "ops@example.com");
+  EXPECT_EQ(c.acme_ca, "https://ca.test/dir");
+  EXPECT_EQ(c.acme_ca_root, "/etc/ca.pem");
+  EXPECT_EQ(c.acme_dir, "/var/lib/mercure/certs");
+  // Off: certificate files given, plain http://, a local name, no name.
+  EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}, {"CERT_FILE", "c"}, {"KEY_FILE", "k"}}))
+                .config.acme_domain(),
+            "");
+  EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "http://hub.example.com"}})).config.acme_domain(), "");
+  EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "localhost"}})).config.acme_domain(), "");
+  EXPECT_EQ(load(kKeyed).config.acme_domain(), "");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"ACME_EMAIL", "not an address"}})).what(),
+               "invalid ACME_EMAIL \"not an address\": not an email address");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"ACME_CA", "ftp://x"}})).what(),
+               "invalid ACME_CA \"ftp://x\": not an https:// URL");
+}
+
 TEST(ConfigLoader, ListsFromTheEnvironmentMayUseSpacesAndCommas) {
   const Config c = load(with(kKeyed, {{"CORS_ALLOWED_ORIGINS", " https://a.example,https://b.example  http://c:8080 "},
                                       {"PUBLISH_ALLOWED_ORIGINS", "*"}}))

@@ -184,10 +184,35 @@ TEST(Config, ServerNamesGiveAPortOnAllInterfaces) {
   EXPECT_EQ(parse_server_name("https://example.com").port, 443);
   EXPECT_EQ(parse_server_name("[::1]:9000").port, 9000);
   EXPECT_EQ(parse_server_name("*.example.com").port, 80);
+  // A public name without a scheme is served over HTTPS as on Caddy (automatic certificates).
+  EXPECT_EQ(parse_server_name("example.com").port, 443);
+  EXPECT_EQ(parse_server_name("10.0.0.1").port, 80);
   for (const char* bad :
        {"", "a.example, b.example", "a b", "ftp://x", "localhost:99999", "localhost/path", "::1:80"}) {
     EXPECT_THROW((void)parse_server_name(bad), std::invalid_argument) << bad;
   }
+}
+
+TEST(Config, PublicCertificateNamesAreTheOnesAnAcmeCaIssues) {
+  for (const char* name : {"example.com", "hub.example.co.uk", "xn--bcher-kva.example", "a-b.test"}) {
+    EXPECT_TRUE(public_certificate_name(name)) << name;
+  }
+  for (const char* name : {"", "localhost", "hub", "app.localhost", "printer.local", "db.internal", "nas.home.arpa",
+                           "*.example.com", "127.0.0.1", "10.1.2.3", "::1", "example.com.", ".example.com"}) {
+    EXPECT_FALSE(public_certificate_name(name)) << name;
+  }
+}
+
+TEST(Config, SiteAddressesKeepSchemeHostAndPort) {
+  const SiteAddress a = parse_site_address("HTTPS://Hub.Example.com:8443");
+  EXPECT_EQ(a.scheme, "https");
+  EXPECT_EQ(a.host, "hub.example.com");
+  EXPECT_EQ(a.port, std::optional<std::uint16_t>{8443});
+  EXPECT_TRUE(a.automatic_https());
+  EXPECT_FALSE(parse_site_address("http://hub.example.com").automatic_https());
+  EXPECT_FALSE(parse_site_address(":80").automatic_https());
+  EXPECT_FALSE(parse_site_address("localhost:3000").automatic_https());
+  EXPECT_EQ(parse_site_address("example.com").port, std::nullopt);
 }
 
 TEST(Config, PemKeysWithLiteralNewlineEscapesAreUnfolded) {

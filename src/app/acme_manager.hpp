@@ -1,0 +1,70 @@
+#pragma once
+// Automatic HTTPS: the certificate of the site's domain obtained from an ACME CA (Let's Encrypt
+// by default) and renewed, as Caddy does for the reference hub. One thread: at start-up a stored
+// certificate that is still valid is served at once; a missing one is obtained (TLS-ALPN-01,
+// answered by the hub's own listener), and every certificate is renewed when a third of its
+// lifetime is left. Failures are logged and tried again later (1 min, doubling, at most 1 h);
+// the hub keeps serving meanwhile.
+//
+// Storage (`dir`, created 0700): `account.key` (the ACME account's P-256 key), `<domain>.crt`
+// (the chain, leaf first) and `<domain>.key`; keys are written 0600, every file through a
+// temporary file and a rename.
+
+#include "core/error.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace mercure {
+
+class AcmeChallenges;
+class TlsCertificates;
+
+struct AcmeSettings {
+  std::string domain;         // lower case
+  std::string directory_url;  // the CA's ACME directory
+  std::string ca_root_file;   // CAs trusted for the directory's HTTPS; empty: the system's
+  std::string email;          // the account's contact; may be empty
+  std::string dir;            // where keys and certificates are kept
+};
+
+class AcmeManager final {
+ public:
+  AcmeManager(AcmeSettings settings, std::shared_ptr<TlsCertificates> certificates,
+              std::shared_ptr<AcmeChallenges> challenges);
+  ~AcmeManager();
+  AcmeManager(const AcmeManager&) = delete;
+  AcmeManager& operator=(const AcmeManager&) = delete;
+
+  // Creates the storage directory and serves a stored certificate that is still valid. An
+  // unusable directory is an error (the hub does not start).
+  [[nodiscard]] Result<void> prepare();
+  void start();
+  void stop();
+
+  // When a certificate valid from `not_before` to `not_after` is renewed: a third of its
+  // lifetime before it ends.
+  [[nodiscard]] static std::int64_t renewal_time(std::int64_t not_before, std::int64_t not_after);
+
+ private:
+  void run();
+  [[nodiscard]] Result<void> obtain();
+  [[nodiscard]] bool stopping() const;
+
+  AcmeSettings settings_;
+  std::shared_ptr<TlsCertificates> certificates_;
+  std::shared_ptr<AcmeChallenges> challenges_;
+  std::string cert_path_;
+  std::string key_path_;
+  std::int64_t renew_at_ = 0;  // seconds since the epoch; 0: now
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace mercure
