@@ -271,6 +271,15 @@ Result<std::string> Client::poll(const std::string& url, const char* what) {
   }
 }
 
+Result<std::string> Client::post_and_poll(const std::string& url, const std::string& payload, const char* what,
+                                          const std::string& poll_url, const char* poll_what) {
+  auto reply = post(url, payload);
+  if (!reply) return reply.error();
+  if (reply->status != 200)
+    return Error{Errc::unavailable, std::string(what) + ": " + problem_text(reply->status, reply->body)};
+  return poll(poll_url, poll_what);
+}
+
 Result<void> Client::authorize(const std::string& authz_url, const std::string& domain, const ChallengeHooks& hooks) {
   auto reply = post(authz_url, "");
   if (!reply) return reply.error();
@@ -299,11 +308,7 @@ Result<void> Client::authorize(const std::string& authz_url, const std::string& 
     const std::string& domain;
     ~Cleanup() { hooks.cleanup(domain); }
   } cleanup{hooks, domain};
-  auto answered = post(challenge_url, "{}");
-  if (!answered) return answered.error();
-  if (answered->status != 200)
-    return Error{Errc::unavailable, "challenge: " + problem_text(answered->status, answered->body)};
-  auto final_body = poll(authz_url, "authorization");
+  auto final_body = post_and_poll(challenge_url, "{}", "challenge", authz_url, "authorization");
   if (!final_body) return final_body.error();
   auto final_authz = parse_object(*final_body, "authorization");
   if (!final_authz) return final_authz.error();
@@ -342,11 +347,8 @@ Result<std::string> Client::obtain(const std::string& domain, EVP_PKEY* cert_key
   const std::string finalize_url = string_of(*order, "finalize");
   auto csr = csr_der(cert_key, domain);
   if (!csr) return csr.error();
-  auto finalized = post(finalize_url, json::serialize(json::object{{"csr", base64url_encode(*csr)}}));
-  if (!finalized) return finalized.error();
-  if (finalized->status != 200)
-    return Error{Errc::unavailable, "finalize: " + problem_text(finalized->status, finalized->body)};
-  auto done_body = poll(order_url, "order");
+  auto done_body = post_and_poll(finalize_url, json::serialize(json::object{{"csr", base64url_encode(*csr)}}),
+                                 "finalize", order_url, "order");
   if (!done_body) return done_body.error();
   auto done = parse_object(*done_body, "order");
   if (!done) return done.error();

@@ -58,6 +58,10 @@ class Client final {
   [[nodiscard]] Result<Reply> post(const std::string& url, const std::string& payload, const char* accept = nullptr);
   // Polls `url` (POST-as-GET) until its JSON `status` leaves the pending states.
   [[nodiscard]] Result<std::string> poll(const std::string& url, const char* what);
+  // POSTs `payload` to `url` (200 expected: a challenge answered, an order finalized), then polls
+  // `poll_url` until it settles; its final JSON.
+  [[nodiscard]] Result<std::string> post_and_poll(const std::string& url, const std::string& payload, const char* what,
+                                                  const std::string& poll_url, const char* poll_what);
   [[nodiscard]] Result<void> authorize(const std::string& authz_url, const std::string& domain,
                                        const ChallengeHooks& hooks);
   [[nodiscard]] bool wait(std::chrono::milliseconds duration) const;
