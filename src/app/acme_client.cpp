@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -78,9 +79,12 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   } else if (name_is(line, "content-type")) {
     t->content_type = value("content-type");
   } else if (name_is(line, "retry-after")) {
+    // Seconds, or an HTTP date (RFC 9110 section 10.2.3).
     const std::string v = value("retry-after");
-    if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }) && v.size() < 7) {
-      t->retry_after = std::stol(v);
+    if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      t->retry_after = v.size() < 9 ? std::stol(v) : 99'999'999L;
+    } else if (const time_t at = curl_getdate(v.c_str(), nullptr); at > 0) {
+      t->retry_after = std::max<long>(0, static_cast<long>(at - std::time(nullptr)));
     }
   }
   return n;
@@ -116,6 +120,22 @@ std::string problem_text(long status, const std::string& body) {
     if (!detail.empty()) text += ": " + detail;
   }
   return text;
+}
+
+// `location` resolved against the URL of the request that gave it (a relative reference is allowed).
+std::string absolute_url(const std::string& base, const std::string& location) {
+  if (location.empty() || location.find("://") != std::string::npos) return location;
+  CURLU* u = curl_url();
+  std::string out = location;
+  char* resolved = nullptr;
+  if (u != nullptr && curl_url_set(u, CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_URL, location.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &resolved, 0) == CURLUE_OK) {
+    out = resolved;
+  }
+  curl_free(resolved);
+  curl_url_cleanup(u);
+  return out;
 }
 
 bool is_bad_nonce(const std::string& body) {
@@ -180,7 +200,7 @@ Result<Client::Reply> Client::http(const char* method, const std::string& url, c
   Reply reply;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
   reply.body = std::move(t.body);
-  reply.location = std::move(t.location);
+  reply.location = absolute_url(url, t.location);
   reply.nonce = std::move(t.nonce);
   reply.content_type = std::move(t.content_type);
   reply.retry_after = t.retry_after;
@@ -234,6 +254,7 @@ Result<Client::Reply> Client::post(const std::string& url, const std::string& pa
     if (!reply) return reply.error();
     nonce_ = reply->nonce;
     if (reply->status == 400 && is_bad_nonce(reply->body) && attempt < kBadNonceRetries) continue;
+    if (reply->status >= 400 && reply->retry_after > retry_after_) retry_after_ = reply->retry_after;
     return reply;
   }
 }
@@ -354,7 +375,11 @@ Result<std::string> Client::obtain(const std::string& domain, EVP_PKEY* cert_key
   if (!done) return done.error();
   const std::string certificate_url = string_of(*done, "certificate");
   if (string_of(*done, "status") != "valid" || certificate_url.empty()) {
-    return Error{Errc::unavailable, "order: status " + string_of(*done, "status") + " after finalization"};
+    std::string why = "order: status " + string_of(*done, "status") + " after finalization";
+    if (const auto* e = done->if_contains("error"); e != nullptr && e->is_object()) {
+      why += " (" + string_of(e->as_object(), "type") + ": " + string_of(e->as_object(), "detail") + ")";
+    }
+    return Error{Errc::unavailable, why};
   }
   auto chain = post(certificate_url, "", "application/pem-certificate-chain");
   if (!chain) return chain.error();

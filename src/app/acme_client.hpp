@@ -40,6 +40,10 @@ class Client final {
   // The certificate chain (PEM, leaf first) for `domain`, for the public key of `cert_key`.
   [[nodiscard]] Result<std::string> obtain(const std::string& domain, EVP_PKEY* cert_key, const ChallengeHooks& hooks);
 
+  // How long the CA asked to wait (Retry-After of a refusal: a rate limit, 503), in seconds;
+  // 0 when it did not.
+  [[nodiscard]] long retry_after() const { return retry_after_; }
+
  private:
   struct Reply {
     long status = 0;
@@ -75,6 +79,7 @@ class Client final {
   std::string new_order_url_;
   std::string account_url_;
   std::string nonce_;
+  long retry_after_ = 0;
 };
 
 }  // namespace mercure::acme

@@ -188,6 +188,15 @@ Result<ChallengeCertificate> challenge_certificate(std::string_view domain, std:
   return ChallengeCertificate{bio_text(out.get()), std::move(*key_pem)};
 }
 
+bool certificate_covers(std::string_view pem_chain, std::string_view domain) {
+  const BioPtr in(BIO_new_mem_buf(pem_chain.data(), static_cast<int>(pem_chain.size())));
+  const X509Ptr cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);
+  const bool covers =
+      cert && X509_check_host(cert.get(), domain.data(), domain.size(), X509_CHECK_FLAG_NO_WILDCARDS, nullptr) == 1;
+  ERR_clear_error();
+  return covers;
+}
+
 Result<Validity> certificate_validity(std::string_view pem_chain) {
   const BioPtr in(BIO_new_mem_buf(pem_chain.data(), static_cast<int>(pem_chain.size())));
   const X509Ptr cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);

@@ -49,5 +49,7 @@ struct Validity {
   std::int64_t not_after = 0;
 };
 [[nodiscard]] Result<Validity> certificate_validity(std::string_view pem_chain);
+// The first certificate of a PEM chain is valid for `domain` (its subjectAltName names it).
+[[nodiscard]] bool certificate_covers(std::string_view pem_chain, std::string_view domain);
 
 }  // namespace mercure::acme

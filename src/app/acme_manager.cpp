@@ -11,18 +11,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace mercure {
 
 namespace {
 
-constexpr std::chrono::seconds kFirstRetry{60};
+// Let's Encrypt allows 5 failed validations per account and name an hour: 2, 4, 8, 16 and 32
+// minutes apart stay under it.
+constexpr std::chrono::seconds kFirstRetry{120};
 constexpr std::chrono::seconds kLongestRetry{3600};
 constexpr std::int64_t kDay = 86'400;
+constexpr long kLongestCaWait = 7 * kDay;  // a CA's Retry-After is followed up to a week
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -32,20 +34,50 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
+// Errc::not_found only when the file does not exist; any other failure is Errc::internal.
 Result<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{Errc::not_found, "cannot read \"" + path + "\": " + errno_text()};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    const Errc code = errno == ENOENT ? Errc::not_found : Errc::internal;
+    return Error{code, "cannot read \"" + path + "\": " + errno_text()};
+  }
+  std::string text;
+  char chunk[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string why = errno_text();
+      ::close(fd);
+      return Error{Errc::internal, "cannot read \"" + path + "\": " + why};
+    }
+    if (n == 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
 }
 
-// Writes `text` to `path` through a temporary file, synced, then renamed: a crash leaves the
-// old file or the new one, never half of one.
+void sync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+// Writes `text` to `path` through a fresh temporary file (never an existing one: O_EXCL, so a
+// link planted in the directory is not followed), synced, then renamed: a crash leaves the old
+// file or the new one, never half of one.
 Result<void> write_file(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string temporary = path + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Error{Errc::internal, "cannot write \"" + temporary + "\": " + errno_text()};
+  std::string temporary = path + ".XXXXXX";
+  const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
+  if (fd < 0) return Error{Errc::internal, "cannot write \"" + path + "\": " + errno_text()};
+  if (::fchmod(fd, mode) != 0) {
+    const std::string why = errno_text();
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    return Error{Errc::internal, "cannot write \"" + path + "\": " + why};
+  }
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -64,6 +96,35 @@ Result<void> write_file(const std::string& path, const std::string& text, mode_t
     const std::string why = errno_text();
     ::unlink(temporary.c_str());
     return Error{Errc::internal, "cannot write \"" + path + "\": " + why};
+  }
+  sync_directory(path.substr(0, path.rfind('/')));
+  return {};
+}
+
+// Creates `dir` (0700) or checks it: a directory, ours, that nobody else may write to (keys are
+// written there; a group- or world-writable one of ours is made 0700).
+Result<void> private_directory(const std::string& dir, const char* what) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{Errc::bad_request,
+                 std::string(what) + " \"" + dir + "\": cannot create the directory: " + errno_text()};
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Error{Errc::bad_request, std::string(what) + " \"" + dir + "\": not a directory"};
+  }
+  if (st.st_uid != ::geteuid() && (st.st_mode & 022) != 0) {
+    return Error{Errc::bad_request, std::string(what) + " \"" + dir +
+                                        "\": another user owns it and others may write to it; give the hub a "
+                                        "directory of its own for its keys"};
+  }
+  if (st.st_uid == ::geteuid() && (st.st_mode & 077) != 0) {
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return Error{Errc::bad_request, std::string(what) + " \"" + dir + "\": cannot make it private: " + errno_text()};
+    }
+    spdlog::warn("acme: \"{}\" was readable or writable by others; made 0700", dir);
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return Error{Errc::bad_request, std::string(what) + " \"" + dir + "\": not writable"};
   }
   return {};
 }
@@ -84,8 +145,26 @@ AcmeManager::AcmeManager(AcmeSettings settings, std::shared_ptr<TlsCertificates>
     : settings_(std::move(settings)),
       certificates_(std::move(certificates)),
       challenges_(std::move(challenges)),
-      cert_path_(settings_.dir + "/" + settings_.domain + ".crt"),
-      key_path_(settings_.dir + "/" + settings_.domain + ".key") {}
+      ca_dir_(settings_.dir + "/" + ca_folder(settings_.directory_url)),
+      cert_path_(ca_dir_ + "/" + settings_.domain + ".crt"),
+      key_path_(ca_dir_ + "/" + settings_.domain + ".key") {}
+
+std::string AcmeManager::ca_folder(const std::string& directory_url) {
+  std::string_view rest = directory_url;
+  if (const auto scheme = rest.find("://"); scheme != std::string_view::npos) rest.remove_prefix(scheme + 3);
+  std::string folder;
+  for (char c : rest) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+    if (keep) {
+      folder += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (!folder.empty() && folder.back() != '-') {
+      folder += '-';
+    }
+  }
+  while (!folder.empty() && (folder.back() == '-' || folder.back() == '.')) folder.pop_back();
+  while (!folder.empty() && folder.front() == '.') folder.erase(folder.begin());
+  return folder.empty() ? "ca" : folder;
+}
 
 AcmeManager::~AcmeManager() {
   stop();
@@ -96,23 +175,23 @@ std::int64_t AcmeManager::renewal_time(std::int64_t not_before, std::int64_t not
 }
 
 Result<void> AcmeManager::prepare() {
-  if (::mkdir(settings_.dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Error{Errc::bad_request, "ACME_DIR \"" + settings_.dir + "\": cannot create the directory: " + errno_text()};
-  }
-  struct stat st {};
-  if (::stat(settings_.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || ::access(settings_.dir.c_str(), W_OK) != 0) {
-    return Error{Errc::bad_request, "ACME_DIR \"" + settings_.dir + "\": not a writable directory"};
-  }
+  if (auto ok = private_directory(settings_.dir, "ACME_DIR"); !ok) return ok.error();
+  if (auto ok = private_directory(ca_dir_, "ACME_DIR"); !ok) return ok.error();
   auto chain = read_text(cert_path_);
-  if (!chain) return {};  // nothing stored: obtained once the listener runs
+  if (!chain) return {};  // nothing stored for this CA: obtained once the listener runs
   auto validity = acme::certificate_validity(*chain);
-  if (!validity || validity->not_after <= now_seconds()) {
+  if (!validity || validity->not_after <= now_seconds() || !acme::certificate_covers(*chain, settings_.domain)) {
     spdlog::warn("acme: the stored certificate \"{}\" is {}; obtaining a new one", cert_path_,
-                 validity ? "expired" : "not readable");
+                 !validity                              ? "not readable"
+                 : validity->not_after <= now_seconds() ? "expired"
+                                                        : "for another name");
     return {};
   }
+  auto key = read_text(key_path_);
   try {
-    certificates_->install(cert_path_, key_path_);
+    if (!key) throw TlsSetupError(key.error().reason);
+    certificates_->use(TlsContext::from_pem(*chain, *key, certificates_->h2(), certificates_->challenges()), cert_path_,
+                       key_path_);
   } catch (const TlsSetupError& e) {
     spdlog::warn("acme: the stored certificate is not usable ({}); obtaining a new one", e.what());
     return {};
@@ -154,36 +233,57 @@ void AcmeManager::run() {
     }
     if (auto ok = obtain(); !ok) {
       if (stopping()) return;
+      // The CA's Retry-After (a rate limit, maintenance) when longer than the back-off.
+      const long wait = std::max<long>(static_cast<long>(retry.count()), std::min(ca_retry_after_, kLongestCaWait));
       spdlog::error("acme: cannot obtain a certificate for \"{}\": {}; trying again in {} s", settings_.domain,
-                    ok.error().reason, retry.count());
+                    ok.error().reason, wait);
       const std::lock_guard lock(mutex_);
-      renew_at_ = now_seconds() + retry.count();
+      renew_at_ = now_seconds() + wait;
       retry = std::min(retry * 2, kLongestRetry);
       continue;
     }
-    retry = kFirstRetry;
+    const std::lock_guard lock(mutex_);
+    if (renew_at_ <= now_seconds()) {
+      // Due for renewal as soon as obtained (this machine's clock is far ahead of the CA's, or
+      // the CA issues very short certificates): never obtain again at once, in a loop.
+      spdlog::warn(
+          "acme: the certificate obtained for \"{}\" is already due for renewal (is this machine's clock "
+          "right?); next attempt in {} s",
+          settings_.domain, retry.count());
+      renew_at_ = now_seconds() + retry.count();
+      retry = std::min(retry * 2, kLongestRetry);
+    } else {
+      retry = kFirstRetry;
+    }
   }
 }
 
-Result<void> AcmeManager::obtain() {
-  const std::string account_path = settings_.dir + "/account.key";
-  EvpPkeyPtr account;
-  if (auto stored = read_text(account_path)) {
+Result<EvpPkeyPtr> AcmeManager::account_key() {
+  const std::string path = ca_dir_ + "/account.key";
+  auto stored = read_text(path);
+  if (stored) {
     auto key = load_private_key_pem(*stored);
-    if (!key) return Error{Errc::internal, "\"" + account_path + "\": " + key.error().reason};
-    account = std::move(*key);
-  } else {
-    auto key = acme::generate_key();
-    if (!key) return key.error();
-    auto pem = acme::private_key_pem(key->get());
-    if (!pem) return pem.error();
-    if (auto written = write_file(account_path, *pem, 0600); !written) return written.error();
-    account = std::move(*key);
+    if (!key) return Error{Errc::internal, "\"" + path + "\": " + key.error().reason};
+    return std::move(*key);
   }
+  // Only a missing file is replaced: an unreadable one keeps the account it holds.
+  if (stored.error().code != Errc::not_found) return stored.error();
+  auto key = acme::generate_key();
+  if (!key) return key.error();
+  auto pem = acme::private_key_pem(key->get());
+  if (!pem) return pem.error();
+  if (auto written = write_file(path, *pem, 0600); !written) return written.error();
+  return std::move(*key);
+}
+
+Result<void> AcmeManager::obtain() {
+  ca_retry_after_ = 0;
+  auto account = account_key();
+  if (!account) return account.error();
   auto cert_key = acme::generate_key();
   if (!cert_key) return cert_key.error();
 
-  acme::Client client({settings_.directory_url, settings_.ca_root_file, settings_.email}, std::move(account),
+  acme::Client client({settings_.directory_url, settings_.ca_root_file, settings_.email}, std::move(*account),
                       [this] { return stopping(); });
   const acme::ChallengeHooks hooks{
       [this](const std::string& domain, const std::string& key_authorization) -> Result<void> {
@@ -200,20 +300,30 @@ Result<void> AcmeManager::obtain() {
   };
   spdlog::info("acme: obtaining a certificate for \"{}\" from {}", settings_.domain, settings_.directory_url);
   auto chain = client.obtain(settings_.domain, cert_key->get(), hooks);
-  if (!chain) return chain.error();
+  if (!chain) {
+    ca_retry_after_ = client.retry_after();
+    return chain.error();
+  }
   auto validity = acme::certificate_validity(*chain);
   if (!validity) return validity.error();
+  if (!acme::certificate_covers(*chain, settings_.domain)) {
+    return Error{Errc::internal, "the certificate obtained is not for \"" + settings_.domain + "\""};
+  }
   auto key_pem = acme::private_key_pem(cert_key->get());
   if (!key_pem) return key_pem.error();
+  // Checked before anything is stored: a chain that is not usable with its key never replaces
+  // the certificate on disk.
+  std::shared_ptr<const TlsContext> context;
+  try {
+    context = TlsContext::from_pem(*chain, *key_pem, certificates_->h2(), certificates_->challenges());
+  } catch (const TlsSetupError& e) {
+    return Error{Errc::internal, std::string("the certificate obtained is not usable: ") + e.what()};
+  }
   // The key first: a crash between the two renames leaves a chain whose key does not match,
   // which the next start-up sees (and obtains a new certificate), never a lost key.
   if (auto written = write_file(key_path_, *key_pem, 0600); !written) return written.error();
   if (auto written = write_file(cert_path_, *chain, 0644); !written) return written.error();
-  try {
-    certificates_->install(cert_path_, key_path_);
-  } catch (const TlsSetupError& e) {
-    return Error{Errc::internal, std::string("the certificate obtained is not usable: ") + e.what()};
-  }
+  certificates_->use(std::move(context), cert_path_, key_path_);
   {
     const std::lock_guard lock(mutex_);
     renew_at_ = renewal_time(validity->not_before, validity->not_after);

@@ -6,11 +6,14 @@
 // lifetime is left. Failures are logged and tried again later (1 min, doubling, at most 1 h);
 // the hub keeps serving meanwhile.
 //
-// Storage (`dir`, created 0700): `account.key` (the ACME account's P-256 key), `<domain>.crt`
-// (the chain, leaf first) and `<domain>.key`; keys are written 0600, every file through a
-// temporary file and a rename.
+// Storage: `dir` (0700; refused when another user may write to it) holds one folder per CA,
+// named after its directory URL (e.g. `acme-v02.api.letsencrypt.org-directory`), with
+// `account.key` (the ACME account's P-256 key), `<domain>.crt` (the chain, leaf first) and
+// `<domain>.key`. Keys are 0600; every file is written to a fresh temporary file, synced and
+// renamed, and only once the chain and the key were checked to go together. One hub per `dir`.
 
 #include "core/error.hpp"
+#include "core/jwt_crypto.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -49,18 +52,23 @@ class AcmeManager final {
   // When a certificate valid from `not_before` to `not_after` is renewed: a third of its
   // lifetime before it ends.
   [[nodiscard]] static std::int64_t renewal_time(std::int64_t not_before, std::int64_t not_after);
+  // The folder of a CA's files: its directory URL's host, port and path, other characters '-'.
+  [[nodiscard]] static std::string ca_folder(const std::string& directory_url);
 
  private:
   void run();
   [[nodiscard]] Result<void> obtain();
+  [[nodiscard]] Result<EvpPkeyPtr> account_key();
   [[nodiscard]] bool stopping() const;
 
   AcmeSettings settings_;
+  std::string ca_dir_;  // settings_.dir / the CA's folder
   std::shared_ptr<TlsCertificates> certificates_;
   std::shared_ptr<AcmeChallenges> challenges_;
   std::string cert_path_;
   std::string key_path_;
   std::int64_t renew_at_ = 0;  // seconds since the epoch; 0: now
+  long ca_retry_after_ = 0;    // seconds the CA asked to wait after the last failure
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

@@ -290,11 +290,13 @@ bool public_certificate_name(std::string_view host) {
 }
 
 bool SiteAddress::automatic_https() const {
-  return scheme != "http" && public_certificate_name(host);
+  // Caddy serves a site on the HTTP port (example.com:80) in plain HTTP.
+  if (scheme == "http" || (scheme.empty() && port == std::uint16_t{80})) return false;
+  return public_certificate_name(host);
 }
 
 std::string Config::acme_domain() const {
-  if (!cert_file.empty() || site.empty()) return "";
+  if (!cert_file.empty() || site.empty() || auto_https == "off" || auto_https == "disable_certs") return "";
   try {
     const SiteAddress address = parse_site_address(site);
     return address.automatic_https() ? address.host : "";

@@ -77,6 +77,8 @@ struct Config {
   std::string acme_ca = "https://acme-v02.api.letsencrypt.org/directory";
   std::string acme_ca_root;                       // PEM CAs for acme_ca's HTTPS; empty: the system's
   std::string acme_dir = "mercure-certificates";  // account key, certificates and keys
+  // Caddy's global option: "off" or "disable_certs" turn the ACME certificates off.
+  std::string auto_https = "on";
   // PROTOCOLS (Caddy's names): h2 = HTTP/2 over TLS (ALPN), h2c = HTTP/2 in clear text with prior
   // knowledge; h1 is always served. h3 is accepted and not served (a warning says so).
   bool h2 = true;
@@ -147,8 +149,8 @@ struct SiteAddress {
   std::string scheme;  // "", "http" or "https"
   std::string host;    // lower case; empty: any
   std::optional<std::uint16_t> port;
-  // As Caddy: a name a public CA certifies, not after "http://": the hub obtains its certificate
-  // (ACME) when no certificate file is given.
+  // As Caddy: a name a public CA certifies, not after "http://" nor on port 80 without a scheme:
+  // the hub obtains its certificate (ACME) when no certificate file is given.
   [[nodiscard]] bool automatic_https() const;
 };
 [[nodiscard]] SiteAddress parse_site_address(std::string_view text);

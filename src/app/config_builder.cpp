@@ -127,6 +127,13 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.acme_ca = v;
     } else if (key == "acme_ca_root") {
       c.acme_ca_root = v;
+    } else if (key == "auto_https") {
+      const std::string mode = lower(v);
+      if (mode != "on" && mode != "off" && mode != "disable_certs" && mode != "disable_redirects" &&
+          mode != "ignore_loaded_certs") {
+        throw std::invalid_argument("unknown mode (off, disable_certs, disable_redirects, ignore_loaded_certs)");
+      }
+      c.auto_https = mode;
     } else if (key == "acme_dir") {
       if (v.empty()) throw std::invalid_argument("empty directory");
       c.acme_dir = v;

@@ -147,6 +147,25 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
   }
 }
 
+void apply_global_options(const std::vector<Node>& nodes, const std::string& origin, Layer& layer,
+                          std::vector<std::string>& warnings) {
+  static constexpr std::pair<std::string_view, std::string_view> kOptions[] = {
+      {"email", "acme_email"}, {"acme_ca", "acme_ca"}, {"acme_ca_root", "acme_ca_root"}, {"auto_https", "auto_https"}};
+  for (const Node& node : nodes) {
+    const std::string where = origin + " line " + std::to_string(node.line);
+    const auto* option =
+        std::find_if(std::begin(kOptions), std::end(kOptions), [&](const auto& o) { return o.first == node.name; });
+    if (option == std::end(kOptions)) {
+      warnings.push_back(where + ": global option \"" + node.name + "\" ignored");
+      continue;
+    }
+    if (node.has_block || node.args.size() != 1) {
+      file_error(node.name, where, "global option " + quote(node.name) + " takes one value");
+    }
+    layer[std::string(option->second)] = RawSetting{{node.args[0].text}, node.name, where};
+  }
+}
+
 namespace {
 
 bool contains_mercure(const Node& node) {
@@ -174,7 +193,7 @@ void find_mercure_blocks(const std::vector<Node>& nodes, const Node* site, int d
     }
     if (depth == 1 && site != nullptr && node.name == "tls") continue;  // read with the site (site_tls)
     if (depth == 0 && node.has_block && node.name.empty()) {
-      if (!node.children.empty()) warnings.push_back(where + ": global options block ignored");
+      continue;  // the global options block: apply_global_options
     } else if (depth == 0 && node.has_block) {
       warnings.push_back(where + ": site block \"" + node.name + "\" ignored (it has no mercure block)");
     } else {
@@ -194,6 +213,11 @@ void site_tls(const Node& site, const std::string& origin, Layer& layer, std::ve
       layer["key_file"] = RawSetting{{node.args[1].text}, "tls", where};
     } else if (node.args.size() == 1 && !node.has_block && node.args[0].text.find('@') != std::string::npos) {
       layer["acme_email"] = RawSetting{{node.args[0].text}, "tls", where};  // Caddy's `tls <email>`
+    } else if (node.args.size() == 1 && node.args[0].text == "internal") {
+      // Caddy's own local CA: refused rather than obtained from a public CA or served in clear.
+      file_error("tls", where,
+                 "tls internal (Caddy's local CA) is not offered: give the files (tls <cert_file> <key_file>), "
+                 "or remove it to obtain the certificate by ACME");
     } else {
       warnings.push_back(where +
                          ": directive \"tls\" ignored: give the files (tls <cert_file> <key_file>) or an email "
@@ -223,6 +247,9 @@ Layer file_layer(std::string_view text, const std::string& origin, const Env& en
   const std::string block_where = origin + " line " + std::to_string(block.mercure->line);
   if (!block.mercure->args.empty()) {
     warnings.push_back(block_where + ": arguments of the mercure directive ignored (the hub path is fixed)");
+  }
+  for (const Node& node : nodes) {
+    if (node.has_block && node.name.empty()) apply_global_options(node.children, origin, layer, warnings);
   }
   if (block.site != nullptr) {
     std::vector<std::string> words{block.site->name};

@@ -20,6 +20,11 @@ namespace mercure::settings {
 void apply_directives(const std::vector<caddyfile::Node>& nodes, const std::string& origin, Layer& layer,
                       std::vector<std::string>& warnings);
 
+// Caddy's global options that concern this hub (`email`, `acme_ca`, `acme_ca_root`,
+// `auto_https`), from a file's global options block or GLOBAL_OPTIONS; others are warned about.
+void apply_global_options(const std::vector<caddyfile::Node>& nodes, const std::string& origin, Layer& layer,
+                          std::vector<std::string>& warnings);
+
 // The layer of a --config file's text; `origin` names it in messages. Throws ConfigError.
 [[nodiscard]] Layer file_layer(std::string_view text, const std::string& origin, const Env& env,
                                std::vector<std::string>& warnings);

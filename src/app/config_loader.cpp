@@ -77,6 +77,12 @@ Layer environment_layer(const Env& env, std::vector<std::string>& warnings) {
     if (value != nullptr) ranked.put(input, raw_from_text(input, *value, used));
   }
   Layer layer = std::move(ranked.layer);
+  // The reference's Docker image puts GLOBAL_OPTIONS in its Caddyfile's global options block.
+  const std::string global = settings::env_value(env, "GLOBAL_OPTIONS");
+  if (!global.empty()) {
+    settings::apply_global_options(caddyfile::parse_text(global, "GLOBAL_OPTIONS", env), "GLOBAL_OPTIONS", layer,
+                                   warnings);
+  }
   const std::string extra = settings::env_value(env, "MERCURE_EXTRA_DIRECTIVES");
   if (!extra.empty()) {
     const auto nodes = caddyfile::parse_text(extra, "MERCURE_EXTRA_DIRECTIVES", env);

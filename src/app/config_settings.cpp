@@ -52,6 +52,7 @@ constexpr SettingSpec kSettings[] = {
     {"acme_ca", Kind::kString},
     {"acme_ca_root", Kind::kString},
     {"acme_dir", Kind::kString},
+    {"auto_https", Kind::kString},
 };
 
 }  // namespace

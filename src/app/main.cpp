@@ -326,9 +326,13 @@ int run_hub(const Config& config) {
       options.tls->reload();
       spdlog::info("received SIGHUP: TLS certificate and key read again from \"{}\"; new connections use them",
                    options.tls->cert_file());
-      log_certificate(*options.tls->current(), "TLS");
+      if (!acme) log_certificate(*options.tls->current(), "TLS");  // an ACME one is renewed by the hub
     } catch (const TlsSetupError& e) {
-      spdlog::error("received SIGHUP: TLS files not reloaded, the previous certificate stays in use: {}", e.what());
+      if (acme && !options.tls->current()->has_certificate()) {
+        spdlog::info("received SIGHUP: no certificate obtained yet (see the acme: lines)");
+      } else {
+        spdlog::error("received SIGHUP: TLS files not reloaded, the previous certificate stays in use: {}", e.what());
+      }
     }
   }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

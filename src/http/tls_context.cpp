@@ -163,6 +163,36 @@ std::shared_ptr<const TlsContext> TlsContext::load(const std::string& cert_file,
   return ctx;
 }
 
+std::shared_ptr<const TlsContext> TlsContext::from_pem(const std::string& chain_pem, const std::string& key_pem,
+                                                       bool h2, std::shared_ptr<AcmeChallenges> challenges) {
+  auto ctx = make(h2, std::move(challenges));
+  SSL_CTX* raw = ctx->ctx_;
+  BIO* in = BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size()));
+  X509* leaf = in != nullptr ? PEM_read_bio_X509_AUX(in, nullptr, nullptr, nullptr) : nullptr;
+  bool ok = leaf != nullptr && SSL_CTX_use_certificate(raw, leaf) == 1;
+  X509_free(leaf);
+  while (ok) {
+    X509* ca = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+    if (ca == nullptr) break;
+    if (SSL_CTX_add0_chain_cert(raw, ca) != 1) {
+      X509_free(ca);
+      ok = false;
+    }
+  }
+  BIO_free(in);
+  if (!ok) throw TlsSetupError("not a PEM certificate chain: " + openssl_reason("unknown error"));
+  ERR_clear_error();  // the end of the chain
+  EVP_PKEY* key = nullptr;
+  if (BIO* key_in = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())); key_in != nullptr) {
+    key = PEM_read_bio_PrivateKey(key_in, nullptr, no_passphrase, nullptr);
+    BIO_free(key_in);
+  }
+  const bool key_ok = key != nullptr && SSL_CTX_use_PrivateKey(raw, key) == 1 && SSL_CTX_check_private_key(raw) == 1;
+  EVP_PKEY_free(key);
+  if (!key_ok) throw TlsSetupError("the key does not match the certificate: " + openssl_reason("unknown error"));
+  return ctx;
+}
+
 std::shared_ptr<const TlsContext> TlsContext::without_certificate(bool h2, std::shared_ptr<AcmeChallenges> challenges) {
   return make(h2, std::move(challenges));
 }
@@ -264,6 +294,7 @@ std::string TlsCertificates::cert_file() const {
 }
 
 void TlsCertificates::reload() {
+  const std::lock_guard loading(load_mutex_);
   std::string cert_file;
   std::string key_file;
   {
@@ -272,15 +303,27 @@ void TlsCertificates::reload() {
     key_file = key_file_;
   }
   if (cert_file.empty()) throw TlsSetupError("no certificate obtained yet");
-  install(cert_file, key_file);
+  auto fresh = TlsContext::load(cert_file, key_file, h2_, challenges_);  // outside mutex_: it reads files
+  const std::lock_guard lock(mutex_);
+  current_ = std::move(fresh);
 }
 
 void TlsCertificates::install(const std::string& cert_file, const std::string& key_file) {
-  auto fresh = TlsContext::load(cert_file, key_file, h2_, challenges_);  // outside the lock: it reads files
+  const std::lock_guard loading(load_mutex_);
+  auto fresh = TlsContext::load(cert_file, key_file, h2_, challenges_);  // outside mutex_: it reads files
   const std::lock_guard lock(mutex_);
   cert_file_ = cert_file;
   key_file_ = key_file;
   current_ = std::move(fresh);
+}
+
+void TlsCertificates::use(std::shared_ptr<const TlsContext> context, const std::string& cert_file,
+                          const std::string& key_file) {
+  const std::lock_guard loading(load_mutex_);
+  const std::lock_guard lock(mutex_);
+  cert_file_ = cert_file;
+  key_file_ = key_file;
+  current_ = std::move(context);
 }
 
 void AcmeChallenges::set(const std::string& domain, const std::string& cert_pem, const std::string& key_pem) {

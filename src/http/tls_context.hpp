@@ -30,6 +30,9 @@ class TlsContext final {
   // ALPN "acme-tls/1" for a name it lists is served with that name's challenge certificate.
   static std::shared_ptr<const TlsContext> load(const std::string& cert_file, const std::string& key_file,
                                                 bool h2 = true, std::shared_ptr<AcmeChallenges> challenges = nullptr);
+  // The same from PEM text in memory (a certificate just obtained, checked before it is stored).
+  static std::shared_ptr<const TlsContext> from_pem(const std::string& chain_pem, const std::string& key_pem, bool h2,
+                                                    std::shared_ptr<AcmeChallenges> challenges);
   // No certificate yet (one is being obtained): only challenges are answered.
   static std::shared_ptr<const TlsContext> without_certificate(bool h2, std::shared_ptr<AcmeChallenges> challenges);
   // A TLS-ALPN-01 challenge's context: that certificate, ALPN "acme-tls/1" only.
@@ -92,11 +95,18 @@ class TlsCertificates final {
   // Serves these files from now on (reload() reads them again). Throws TlsSetupError and
   // keeps the current context when they are not usable.
   void install(const std::string& cert_file, const std::string& key_file);
+  // Serves `context`, built from what the files now hold (TlsContext::from_pem), from now on.
+  void use(std::shared_ptr<const TlsContext> context, const std::string& cert_file, const std::string& key_file);
   [[nodiscard]] std::string cert_file() const;
+  [[nodiscard]] bool h2() const { return h2_; }
+  [[nodiscard]] const std::shared_ptr<AcmeChallenges>& challenges() const { return challenges_; }
 
  private:
   const bool h2_;
   const std::shared_ptr<AcmeChallenges> challenges_;
+  // Held from reading files to serving what they gave: a reload cannot put back what an
+  // install (a renewal) replaced meanwhile.
+  std::mutex load_mutex_;
   mutable std::mutex mutex_;
   std::string cert_file_;
   std::string key_file_;

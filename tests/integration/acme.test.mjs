@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { startPebble } from '../lib/acme.mjs';
@@ -39,6 +39,12 @@ function cleanups(t) {
   });
   return (fn) => stack.push(fn);
 }
+
+/** The folder of ACME_DIR where the hub keeps what it got from the CA at `directoryUrl` (one per CA). */
+const caFolder = (acmeDir, directoryUrl) => {
+  const u = new URL(directoryUrl);
+  return join(acmeDir, `${u.hostname}-${u.port}${u.pathname.replace(/[^A-Za-z0-9._-]+/g, '-')}`.replace(/-+$/, ''));
+};
 
 /** A temp dir removed by `defer`. */
 function tempDirFor(defer, prefix) {
@@ -123,17 +129,20 @@ describe('a certificate obtained, then reused', () => {
     assert.equal(peer.issuerCertificate?.fingerprint256, new X509Certificate(intermediate).fingerprint256, 'issued through pebble\'s intermediate');
 
     // Stored: the chain as downloaded (leaf first) and its key, the account key; the keys 0600.
-    const files = readdirSync(shared.acmeDir);
-    for (const f of ['account.key', `${DOMAIN}.crt`, `${DOMAIN}.key`]) assert.ok(files.includes(f), `${f} in ${JSON.stringify(files)}`);
-    for (const f of ['account.key', `${DOMAIN}.key`]) {
-      assert.equal((statSync(join(shared.acmeDir, f)).mode & 0o777).toString(8), '600', `mode of ${f}`);
+    // Kept per CA: ACME_DIR/<CA>/, both folders 0700.
+    const stored = caFolder(shared.acmeDir, pebble.directoryUrl);
+    assert.deepEqual(readdirSync(shared.acmeDir), [stored.slice(shared.acmeDir.length + 1)]);
+    const files = readdirSync(stored);
+    assert.deepEqual(files.sort(), ['account.key', `${DOMAIN}.crt`, `${DOMAIN}.key`], 'no temporary file left');
+    for (const [f, mode] of [['account.key', '600'], [`${DOMAIN}.key`, '600'], ['', '700'], ['..', '700']]) {
+      assert.equal((statSync(join(stored, f)).mode & 0o777).toString(8), mode, `mode of ${f || 'the CA folder'}`);
     }
-    const pems = readFileSync(join(shared.acmeDir, `${DOMAIN}.crt`), 'utf8').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    const pems = readFileSync(join(stored, `${DOMAIN}.crt`), 'utf8').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
     assert.ok(pems.length >= 2, `${pems.length} certificates in ${DOMAIN}.crt`);
     const leaf = new X509Certificate(pems[0]);
     assert.equal(leaf.fingerprint256, peer.fingerprint256, 'the stored leaf is the one served');
     assert.equal(new X509Certificate(pems[1]).fingerprint256, peer.issuerCertificate.fingerprint256);
-    assert.ok(leaf.checkPrivateKey(createPrivateKey(readFileSync(join(shared.acmeDir, `${DOMAIN}.key`)))), 'the stored key matches');
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(readFileSync(join(stored, `${DOMAIN}.key`)))), 'the stored key matches');
 
     // Publish and subscribe over HTTPS, the hub verified as DOMAIN.
     const tunnel = await tlsTunnel(hub, { ca: [root], servername: DOMAIN });
@@ -173,11 +182,22 @@ describe('a certificate obtained, then reused', () => {
     assert.doesNotMatch(stderr, OBTAINED_RE);
     assert.deepEqual(caConnections, [], 'the hub connected to the ACME server');
   });
+
+  test('another ACME CA does not serve the certificate of the first (staging then production)', async (t) => {
+    assert.ok(shared.fingerprint, 'needs the certificate obtained by the first test');
+    const defer = cleanups(t);
+    const other = `https://127.0.0.1:${await freePort()}/directory`;
+    const hub = await startAcmeHub(defer, { port: await freePort(), acmeDir: shared.acmeDir, ca: other });
+    await waitForLog(hub, CANNOT_RE, { timeoutMs: 30_000, what: 'the hub to ask the other CA (unreachable here)' });
+    assert.doesNotMatch(clean(hub.stderr()), STORED_RE);
+    await assert.rejects(handshake(hub, [shared.root]), 'no certificate served before the other CA issues one');
+  });
 });
 
 test('an unreachable ACME server: the hub keeps running and says it will try again', async (t) => {
   const defer = cleanups(t);
   const acmeDir = tempDirFor(defer, 'mercure-acme-');
+  chmodSync(acmeDir, 0o777); // made private: it will hold keys
   const nobody = await freePort();
   const hub = await startAcmeHub(defer, { port: await freePort(), acmeDir, ca: `https://127.0.0.1:${nobody}/dir` });
   const m = await waitForLog(hub, CANNOT_RE, { timeoutMs: 30_000, what: 'the hub to report that it cannot obtain a certificate' });
@@ -186,7 +206,9 @@ test('an unreachable ACME server: the hub keeps running and says it will try aga
   // The port speaks TLS but has no certificate to offer yet: even an unverifying client fails.
   await assert.rejects(tlsConnect(hub, { servername: DOMAIN, rejectUnauthorized: false }));
   assert.equal(hub.exitInfo(), null, 'the hub is still running after a handshake it could not complete');
-  assert.ok(!existsSync(join(acmeDir, `${DOMAIN}.crt`)), 'no certificate stored');
+  assert.ok(!existsSync(join(caFolder(acmeDir, `https://127.0.0.1:${nobody}/dir`), `${DOMAIN}.crt`)), 'no certificate stored');
+  assert.equal((statSync(acmeDir).mode & 0o777).toString(8), '700');
+  assert.match(clean(hub.stderr()), /was readable or writable by others; made 0700/);
   const exit = await hub.stop();
   assert.equal(exit.code, 0, hub.output());
 });

@@ -117,8 +117,22 @@ TEST(AcmeCrypto, TheChallengeCertificateCarriesTheCriticalAcmeIdentifier) {
   auto validity = acme::certificate_validity(cert->cert_pem);
   ASSERT_TRUE(validity);
   EXPECT_LT(validity->not_before, validity->not_after);
+  EXPECT_TRUE(acme::certificate_covers(cert->cert_pem, "hub.example.com"));
+  EXPECT_TRUE(acme::certificate_covers(cert->cert_pem, "HUB.example.com"));
+  EXPECT_FALSE(acme::certificate_covers(cert->cert_pem, "other.example.com"));
+  EXPECT_FALSE(acme::certificate_covers("not a certificate", "hub.example.com"));
   X509_free(x);
   EXPECT_FALSE(acme::certificate_validity("not a certificate"));
+}
+
+TEST(AcmeManager, EachCaHasItsOwnFolder) {
+  EXPECT_EQ(AcmeManager::ca_folder("https://acme-v02.api.letsencrypt.org/directory"),
+            "acme-v02.api.letsencrypt.org-directory");
+  EXPECT_EQ(AcmeManager::ca_folder("https://acme-staging-v02.api.letsencrypt.org/directory"),
+            "acme-staging-v02.api.letsencrypt.org-directory");
+  EXPECT_EQ(AcmeManager::ca_folder("https://127.0.0.1:14000/dir"), "127.0.0.1-14000-dir");
+  EXPECT_EQ(AcmeManager::ca_folder("https://CA.test/../x/"), "ca.test-..-x");
+  EXPECT_EQ(AcmeManager::ca_folder("https://"), "ca");
 }
 
 TEST(AcmeManager, RenewsWhenAThirdOfTheLifetimeIsLeft) {

@@ -83,11 +83,11 @@ example.com {
   EXPECT_EQ(c.transport_url, "bolt:///var/run/mercure.db?size=100&cleanup_frequency=0.4");
 
   const Strings expected_warnings = {
-      "hub.conf line 2: global options block ignored",
       "hub.conf line 7: directive \"encode\" ignored (only the mercure block is read)",
       "hub.conf line 8: directive \"log\" ignored (only the mercure block is read)",
       "hub.conf line 34: directive \"respond\" ignored (only the mercure block is read)",
       "hub.conf line 37: site block \"example.com\" ignored (it has no mercure block)",
+      "hub.conf line 3: global option \"debug\" ignored",
   };
   EXPECT_EQ(loaded.warnings, expected_warnings);
 }
@@ -230,9 +230,24 @@ TEST(ConfigFileLayer, FileSiteTlsWithFilesSetsTheCertificateOtherFormsWarn) {
   EXPECT_EQ(loaded.config.listen_port, 443);
   EXPECT_TRUE(loaded.warnings.empty());
 
-  loaded = load(kKeyed, {}, "example.com {\n tls internal\n mercure {\n }\n}\n");
+  loaded = load(kKeyed, {}, "example.com {\n tls {\n  protocols tls1.3\n }\n mercure {\n }\n}\n");
   EXPECT_EQ(loaded.warnings, Strings{"hub.conf line 2: directive \"tls\" ignored: give the files (tls <cert_file> "
                                      "<key_file>) or an email address for the ACME account (tls <email>)"});
+  // Caddy's local CA: neither a public CA's certificate nor plain HTTP in its place.
+  EXPECT_THROW((void)load(kKeyed, {}, "example.com {\n tls internal\n mercure {\n }\n}\n"), ConfigError);
+}
+
+TEST(ConfigFileLayer, GlobalOptionsOfAutomaticHttpsAreRead) {
+  Loaded loaded = load(kKeyed, {},
+                       "{\n email ops@example.com\n acme_ca https://ca.test/dir\n acme_ca_root /etc/ca.pem\n"
+                       " admin off\n}\nexample.com {\n mercure {\n }\n}\n");
+  EXPECT_EQ(loaded.config.acme_email, "ops@example.com");
+  EXPECT_EQ(loaded.config.acme_ca, "https://ca.test/dir");
+  EXPECT_EQ(loaded.config.acme_ca_root, "/etc/ca.pem");
+  EXPECT_EQ(loaded.config.acme_domain(), "example.com");
+  EXPECT_EQ(loaded.warnings, Strings{"hub.conf line 5: global option \"admin\" ignored"});
+  loaded = load(kKeyed, {}, "{\n auto_https off\n}\nexample.com {\n mercure {\n }\n}\n");
+  EXPECT_EQ(loaded.config.acme_domain(), "");
 }
 
 TEST(ConfigFileLayer, SiteAddressNamesTheDomainOfAutomaticHttps) {

@@ -179,6 +179,24 @@ TEST(ConfigLoader, APublicServerNameWithoutCertificateFilesTurnsAutomaticHttpsOn
   EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "http://hub.example.com"}})).config.acme_domain(), "");
   EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "localhost"}})).config.acme_domain(), "");
   EXPECT_EQ(load(kKeyed).config.acme_domain(), "");
+  // The reference's Docker image: Caddy's global options in GLOBAL_OPTIONS.
+  c = load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"},
+                         {"GLOBAL_OPTIONS", "email ops@example.com\nacme_ca https://ca.test/staging"}}))
+          .config;
+  EXPECT_EQ(c.acme_email, "ops@example.com");
+  EXPECT_EQ(c.acme_ca, "https://ca.test/staging");
+  EXPECT_EQ(c.acme_domain(), "hub.example.com");
+  for (const char* off : {"auto_https off", "auto_https disable_certs"}) {
+    EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", off}})).config.acme_domain(),
+              "")
+        << off;
+  }
+  EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", "auto_https disable_redirects"}}))
+                .config.acme_domain(),
+            "hub.example.com");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"GLOBAL_OPTIONS", "auto_https sometimes"}})).what(),
+               "invalid auto_https \"sometimes\" (GLOBAL_OPTIONS line 1): unknown mode (off, disable_certs, "
+               "disable_redirects, ignore_loaded_certs)");
   EXPECT_STREQ(load_error(with(kKeyed, {{"ACME_EMAIL", "not an address"}})).what(),
                "invalid ACME_EMAIL \"not an address\": not an email address");
   EXPECT_STREQ(load_error(with(kKeyed, {{"ACME_CA", "ftp://x"}})).what(),

@@ -212,6 +212,10 @@ TEST(Config, SiteAddressesKeepSchemeHostAndPort) {
   EXPECT_FALSE(parse_site_address("http://hub.example.com").automatic_https());
   EXPECT_FALSE(parse_site_address(":80").automatic_https());
   EXPECT_FALSE(parse_site_address("localhost:3000").automatic_https());
+  // On the HTTP port, as on Caddy: plain HTTP (a hub behind a proxy that terminates TLS).
+  EXPECT_FALSE(parse_site_address("hub.example.com:80").automatic_https());
+  EXPECT_EQ(parse_server_name("hub.example.com:80").port, 80);
+  EXPECT_TRUE(parse_site_address("https://hub.example.com:80").automatic_https());
   EXPECT_EQ(parse_site_address("example.com").port, std::nullopt);
 }
 
