@@ -77,6 +77,14 @@ Layer environment_layer(const Env& env, std::vector<std::string>& warnings) {
     if (value != nullptr) ranked.put(input, raw_from_text(input, *value, used));
   }
   Layer layer = std::move(ranked.layer);
+  // Caddy configuration the reference's image splices into its Caddyfile: nothing here reads it.
+  for (const char* caddy : {"CADDY_EXTRA_CONFIG", "CADDY_SERVER_EXTRA_DIRECTIVES"}) {
+    if (!settings::env_value(env, caddy).empty()) {
+      warnings.push_back(std::string(caddy) +
+                         " is set and ignored: this hub reads no Caddy directives (only the mercure block's, "
+                         "MERCURE_EXTRA_DIRECTIVES and GLOBAL_OPTIONS)");
+    }
+  }
   // The reference's Docker image puts GLOBAL_OPTIONS in its Caddyfile's global options block.
   const std::string global = settings::env_value(env, "GLOBAL_OPTIONS");
   if (!global.empty()) {

@@ -262,7 +262,7 @@ const std::vector<Input>& inputs() {
       {{"transport_url"},
        1,
        "--transport-url",
-       {"TRANSPORT_URL"},
+       {"TRANSPORT_URL", "MERCURE_TRANSPORT_URL"},  // the second: the reference's Caddyfile up to v0.16
        "URL",
        "lmdb://mercure.lmdb",
        "transport and history: lmdb://<dir> (the embedded store, created if missing), local:// (no history)"},

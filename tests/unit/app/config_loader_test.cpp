@@ -152,6 +152,17 @@ TEST(ConfigLoader, ServerNameSetsThePortOnAllInterfacesAndAddrWinsOverIt) {
                "invalid SERVER_NAME \"a.example, b.example\": several addresses are not supported; give one");
 }
 
+TEST(ConfigLoader, TheReferenceImagesOtherVariablesAreReadOrWarnedAbout) {
+  // MERCURE_TRANSPORT_URL: the reference's Caddyfile up to v0.16.
+  auto loaded = load(with(kKeyed, {{"MERCURE_TRANSPORT_URL", "local://"}}));
+  EXPECT_EQ(loaded.config.transport_url, "local://");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"MERCURE_TRANSPORT_URL", "local://"}, {"TRANSPORT_URL", "lmdb://x"}})).what(),
+               "conflicting TRANSPORT_URL and MERCURE_TRANSPORT_URL: set only one of them (or both to the same value)");
+  loaded = load(with(kKeyed, {{"CADDY_SERVER_EXTRA_DIRECTIVES", "basicauth { u p }"}}));
+  ASSERT_EQ(loaded.warnings.size(), 1U);
+  EXPECT_EQ(loaded.warnings[0].rfind("CADDY_SERVER_EXTRA_DIRECTIVES is set and ignored", 0), 0U) << loaded.warnings[0];
+}
+
 TEST(ConfigLoader, APublicServerNameWithoutCertificateFilesTurnsAutomaticHttpsOn) {
   auto c = load(with(kKeyed, {{"SERVER_NAME", "Hub.Example.com"}})).config;
   EXPECT_EQ(c.acme_domain(), "hub.example.com");
