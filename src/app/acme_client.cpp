@@ -204,6 +204,8 @@ Result<Client::Reply> Client::http(const char* method, const std::string& url, c
   reply.nonce = std::move(t.nonce);
   reply.content_type = std::move(t.content_type);
   reply.retry_after = t.retry_after;
+  // Any refusal's Retry-After (a rate limit, the directory in maintenance) is what the CA asks.
+  if (reply.status >= 400 && reply.retry_after > retry_after_) retry_after_ = reply.retry_after;
   return reply;
 }
 
@@ -254,7 +256,6 @@ Result<Client::Reply> Client::post(const std::string& url, const std::string& pa
     if (!reply) return reply.error();
     nonce_ = reply->nonce;
     if (reply->status == 400 && is_bad_nonce(reply->body) && attempt < kBadNonceRetries) continue;
-    if (reply->status >= 400 && reply->retry_after > retry_after_) retry_after_ = reply->retry_after;
     return reply;
   }
 }

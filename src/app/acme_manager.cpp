@@ -101,34 +101,6 @@ Result<void> write_file(const std::string& path, const std::string& text, mode_t
   return {};
 }
 
-// Creates `dir` (0700) or checks it: a directory, ours, that nobody else may write to (keys are
-// written there; a group- or world-writable one of ours is made 0700).
-Result<void> private_directory(const std::string& dir, const char* what) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Error{Errc::bad_request,
-                 std::string(what) + " \"" + dir + "\": cannot create the directory: " + errno_text()};
-  }
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Error{Errc::bad_request, std::string(what) + " \"" + dir + "\": not a directory"};
-  }
-  if (st.st_uid != ::geteuid() && (st.st_mode & 022) != 0) {
-    return Error{Errc::bad_request, std::string(what) + " \"" + dir +
-                                        "\": another user owns it and others may write to it; give the hub a "
-                                        "directory of its own for its keys"};
-  }
-  if (st.st_uid == ::geteuid() && (st.st_mode & 077) != 0) {
-    if (::chmod(dir.c_str(), 0700) != 0) {
-      return Error{Errc::bad_request, std::string(what) + " \"" + dir + "\": cannot make it private: " + errno_text()};
-    }
-    spdlog::warn("acme: \"{}\" was readable or writable by others; made 0700", dir);
-  }
-  if (::access(dir.c_str(), W_OK) != 0) {
-    return Error{Errc::bad_request, std::string(what) + " \"" + dir + "\": not writable"};
-  }
-  return {};
-}
-
 std::string date_of(std::int64_t seconds) {
   const auto t = static_cast<std::time_t>(seconds);
   std::tm tm{};
@@ -136,6 +108,38 @@ std::string date_of(std::int64_t seconds) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return text;
+}
+
+// The user's ACME_DIR: created 0700 when missing; an existing one is used as it is (a volume
+// of any owner and mode the hub may write to), never changed.
+Result<void> storage_directory(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{Errc::bad_request, "ACME_DIR \"" + dir + "\": cannot create the directory: " + errno_text()};
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Error{Errc::bad_request, "ACME_DIR \"" + dir + "\": not a directory"};
+  }
+  if (::access(dir.c_str(), W_OK) != 0) return Error{Errc::bad_request, "ACME_DIR \"" + dir + "\": not writable"};
+  return {};
+}
+
+// A CA's folder inside ACME_DIR, where the keys are: created 0700 by the hub; an existing one
+// must be a real directory (not a link) of the hub's user, and is made 0700 if it is not.
+Result<void> key_folder(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{Errc::bad_request, "ACME_DIR: cannot create \"" + dir + "\": " + errno_text()};
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+    return Error{Errc::bad_request, "ACME_DIR: \"" + dir +
+                                        "\" is not a directory of the hub's user (a link, or another user's): the "
+                                        "keys are kept there; remove it"};
+  }
+  if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
+    return Error{Errc::bad_request, "ACME_DIR: cannot make \"" + dir + "\" private: " + errno_text()};
+  }
+  return {};
 }
 
 }  // namespace
@@ -175,8 +179,8 @@ std::int64_t AcmeManager::renewal_time(std::int64_t not_before, std::int64_t not
 }
 
 Result<void> AcmeManager::prepare() {
-  if (auto ok = private_directory(settings_.dir, "ACME_DIR"); !ok) return ok.error();
-  if (auto ok = private_directory(ca_dir_, "ACME_DIR"); !ok) return ok.error();
+  if (auto ok = storage_directory(settings_.dir); !ok) return ok.error();
+  if (auto ok = key_folder(ca_dir_); !ok) return ok.error();
   auto chain = read_text(cert_path_);
   if (!chain) return {};  // nothing stored for this CA: obtained once the listener runs
   auto validity = acme::certificate_validity(*chain);
@@ -197,6 +201,8 @@ Result<void> AcmeManager::prepare() {
     return {};
   }
   renew_at_ = renewal_time(validity->not_before, validity->not_after);
+  lifetime_ = validity->not_after - validity->not_before;
+  not_after_ = validity->not_after;
   spdlog::info("acme: using the stored certificate for \"{}\", valid until {} (renewed from {})", settings_.domain,
                date_of(validity->not_after), date_of(renew_at_));
   return {};
@@ -233,8 +239,13 @@ void AcmeManager::run() {
     }
     if (auto ok = obtain(); !ok) {
       if (stopping()) return;
-      // The CA's Retry-After (a rate limit, maintenance) when longer than the back-off.
-      const long wait = std::max<long>(static_cast<long>(retry.count()), std::min(ca_retry_after_, kLongestCaWait));
+      // The CA's Retry-After (a rate limit, maintenance) when longer than the back-off, but never
+      // past half of what is left of the certificate served.
+      long ca_wait = std::min(ca_retry_after_, kLongestCaWait);
+      if (not_after_ > 0) {
+        ca_wait = std::min<long>(ca_wait, static_cast<long>(std::max<std::int64_t>(0, not_after_ - now_seconds()) / 2));
+      }
+      const long wait = std::max<long>(static_cast<long>(retry.count()), ca_wait);
       spdlog::error("acme: cannot obtain a certificate for \"{}\": {}; trying again in {} s", settings_.domain,
                     ok.error().reason, wait);
       const std::lock_guard lock(mutex_);
@@ -243,14 +254,18 @@ void AcmeManager::run() {
       continue;
     }
     const std::lock_guard lock(mutex_);
-    if (renew_at_ <= now_seconds()) {
-      // Due for renewal as soon as obtained (this machine's clock is far ahead of the CA's, or
-      // the CA issues very short certificates): never obtain again at once, in a loop.
+    // A certificate due for renewal at once, or within seconds, means this machine's clock is
+    // far ahead of the CA's: another one would be just as due. Wait until half of what is left
+    // of it (by this clock) has passed, never less than the back-off, doubled each time.
+    const std::int64_t now = now_seconds();
+    const std::int64_t soonest =
+        now + std::min<std::int64_t>(kFirstRetry.count(), std::max<std::int64_t>(1, lifetime_ / 3));
+    if (renew_at_ < soonest) {
+      renew_at_ = std::max(soonest, now + std::max<std::int64_t>(retry.count(), (not_after_ - now) / 2));
       spdlog::warn(
-          "acme: the certificate obtained for \"{}\" is already due for renewal (is this machine's clock "
+          "acme: the certificate obtained for \"{}\" is due for renewal at once (is this machine's clock "
           "right?); next attempt in {} s",
-          settings_.domain, retry.count());
-      renew_at_ = now_seconds() + retry.count();
+          settings_.domain, renew_at_ - now);
       retry = std::min(retry * 2, kLongestRetry);
     } else {
       retry = kFirstRetry;
@@ -327,6 +342,8 @@ Result<void> AcmeManager::obtain() {
   {
     const std::lock_guard lock(mutex_);
     renew_at_ = renewal_time(validity->not_before, validity->not_after);
+    lifetime_ = validity->not_after - validity->not_before;
+    not_after_ = validity->not_after;
   }
   spdlog::info("acme: obtained a certificate for \"{}\", valid until {} (renewed from {})", settings_.domain,
                date_of(validity->not_after), date_of(renew_at_));

@@ -6,9 +6,9 @@
 // lifetime is left. Failures are logged and tried again later (1 min, doubling, at most 1 h);
 // the hub keeps serving meanwhile.
 //
-// Storage: `dir` (0700; refused when another user may write to it) holds one folder per CA,
-// named after its directory URL (e.g. `acme-v02.api.letsencrypt.org-directory`), with
-// `account.key` (the ACME account's P-256 key), `<domain>.crt` (the chain, leaf first) and
+// Storage: `dir` (created 0700 when missing, else used as it is) holds one folder per CA (the
+// hub's own real directory, made 0700), named after its directory URL (e.g. `acme-v02.api.letsencrypt.org-directory`),
+// with `account.key` (the ACME account's P-256 key), `<domain>.crt` (the chain, leaf first) and
 // `<domain>.key`. Keys are 0600; every file is written to a fresh temporary file, synced and
 // renamed, and only once the chain and the key were checked to go together. One hub per `dir`.
 
@@ -69,6 +69,8 @@ class AcmeManager final {
   std::string key_path_;
   std::int64_t renew_at_ = 0;  // seconds since the epoch; 0: now
   long ca_retry_after_ = 0;    // seconds the CA asked to wait after the last failure
+  std::int64_t lifetime_ = 0;  // of the certificate served (seconds)
+  std::int64_t not_after_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

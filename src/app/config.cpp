@@ -297,6 +297,8 @@ bool SiteAddress::automatic_https() const {
 
 std::string Config::acme_domain() const {
   if (!cert_file.empty() || site.empty() || auto_https == "off" || auto_https == "disable_certs") return "";
+  // Bound to the HTTP port (ADDR=:80 beside a public SERVER_NAME): plain HTTP, as name:80 is.
+  if (listen_port == 80) return "";
   try {
     const SiteAddress address = parse_site_address(site);
     return address.automatic_https() ? address.host : "";

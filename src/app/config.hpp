@@ -86,7 +86,8 @@ struct Config {
   bool h3_asked = false;
   bool dev = false;  // --dev was given (its effects are already applied above)
 
-  // The domain whose certificate is obtained automatically, or empty when there is none to obtain.
+  // The domain whose certificate is obtained automatically, or empty when there is none to obtain
+  // (certificate files given, auto_https off, no public name, or the listener on port 80).
   [[nodiscard]] std::string acme_domain() const;
 };
 

@@ -130,8 +130,9 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
     } else if (key == "auto_https") {
       const std::string mode = lower(v);
       if (mode != "on" && mode != "off" && mode != "disable_certs" && mode != "disable_redirects" &&
-          mode != "ignore_loaded_certs") {
-        throw std::invalid_argument("unknown mode (off, disable_certs, disable_redirects, ignore_loaded_certs)");
+          mode != "ignore_loaded_certs" && mode != "prefer_wildcard") {
+        throw std::invalid_argument(
+            "unknown mode (off, disable_certs, disable_redirects, ignore_loaded_certs, prefer_wildcard)");
       }
       c.auto_https = mode;
     } else if (key == "acme_dir") {

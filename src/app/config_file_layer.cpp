@@ -153,6 +153,11 @@ void apply_global_options(const std::vector<Node>& nodes, const std::string& ori
       {"email", "acme_email"}, {"acme_ca", "acme_ca"}, {"acme_ca_root", "acme_ca_root"}, {"auto_https", "auto_https"}};
   for (const Node& node : nodes) {
     const std::string where = origin + " line " + std::to_string(node.line);
+    if (node.name == "local_certs") {
+      file_error(node.name, where,
+                 "local_certs (Caddy's local CA for every site) is not offered: give the files (tls <cert_file> "
+                 "<key_file>), or remove it to obtain the certificate by ACME");
+    }
     const auto* option =
         std::find_if(std::begin(kOptions), std::end(kOptions), [&](const auto& o) { return o.first == node.name; });
     if (option == std::end(kOptions)) {

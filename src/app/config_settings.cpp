@@ -262,10 +262,12 @@ const std::vector<Input>& inputs() {
       {{"transport_url"},
        1,
        "--transport-url",
-       {"TRANSPORT_URL", "MERCURE_TRANSPORT_URL"},  // the second: the reference's Caddyfile up to v0.16
+       {"TRANSPORT_URL"},
        "URL",
        "lmdb://mercure.lmdb",
        "transport and history: lmdb://<dir> (the embedded store, created if missing), local:// (no history)"},
+      // The reference's Caddyfile up to v0.16; TRANSPORT_URL wins when both are set.
+      {{"transport_url"}, 0, "", {"MERCURE_TRANSPORT_URL"}, "", "", ""},
       {{"ui"}, 1, "--ui", {"UI"}, "BOOL", "false", "serve the UI"},
       {{"demo"}, 1, "--demo", {"DEMO"}, "BOOL", "false", "serve the UI and the demo endpoints"},
       {{"io_uring"},

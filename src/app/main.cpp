@@ -212,6 +212,12 @@ int run_hub(const Config& config) {
         challenges);
     spdlog::info("acme: automatic HTTPS for \"{}\" (certificates from {}, kept in \"{}\")", acme_domain, config.acme_ca,
                  config.acme_dir);
+    if (config.listen_port != 443) {
+      spdlog::warn(
+          "acme: this hub listens on port {}, and the CA checks \"{}\" on port 443: forward 443 to it; for plain "
+          "HTTP behind a proxy that terminates TLS, set SERVER_NAME=http://{} (or auto_https off)",
+          config.listen_port, acme_domain, acme_domain);
+    }
     if (auto ready = acme->prepare(); !ready) {
       std::fprintf(stderr, "mercure-hub: %s\n", ready.error().reason.c_str());
       return kExitBadSetting;

@@ -71,8 +71,8 @@ describe('event-source-polyfill in chromium', () => {
       ]);
       await page.waitForFunction(() => window.states.includes('open'), null, { timeout: 10_000 });
       const token = await publisherToken();
-      // retry: 3 s between the end of a stream and the polyfill's next request.
-      const first = await publishOk(hub, { topic, data: 'first', private: 'on', retry: '3000' }, { token });
+      // retry: 5 s between the end of a stream and the polyfill's next request.
+      const first = await publishOk(hub, { topic, data: 'first', private: 'on', retry: '5000' }, { token });
       await page.waitForFunction(() => window.received.length >= 1, null, { timeout: 10_000 });
 
       // The hub ends the stream (write_timeout); these two are published while the page is away.

@@ -216,9 +216,9 @@ describe('Symfony EventSource client across a crash of the hub', () => {
     const token = await publisherToken();
     const sub = symfonySubscribe(hub, [topic], { count: 3 });
     await sub.waitFor(1);
-    // retry: the client comes back 3 s after losing its connection (its default is 10 s): the
+    // retry: the client comes back 5 s after losing its connection (its default is 10 s): the
     // restarted hub stores the next updates before that, so they can only come from its history.
-    const [before] = await symfonyPublish(hub, [{ topics: [topic], data: 'before', retry: 3000 }], { token });
+    const [before] = await symfonyPublish(hub, [{ topics: [topic], data: 'before', retry: 5000 }], { token });
     await sub.waitFor(2);
     await hub.kill();  // SIGKILL: the client sees its connection reset
     hub = await startStoreHub(dir.path, { env });

@@ -6,13 +6,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, randomUUID } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { startPebble } from '../lib/acme.mjs';
 import { freePort, startHub } from '../lib/hub.mjs';
 import { publishOk, subscribeOk, withDeadline } from '../lib/http.mjs';
-import { makeTempDir } from '../lib/store.mjs';
+import { makeTempDir, runHubUntilExit } from '../lib/store.mjs';
 import { tlsConnect, tlsTunnel } from '../lib/tls.mjs';
 import { publisherToken } from '../lib/tokens.mjs';
 
@@ -197,7 +197,7 @@ describe('a certificate obtained, then reused', () => {
 test('an unreachable ACME server: the hub keeps running and says it will try again', async (t) => {
   const defer = cleanups(t);
   const acmeDir = tempDirFor(defer, 'mercure-acme-');
-  chmodSync(acmeDir, 0o777); // made private: it will hold keys
+  chmodSync(acmeDir, 0o777); // a shared volume: used as it is; the CA's folder inside is the hub's, 0700
   const nobody = await freePort();
   const hub = await startAcmeHub(defer, { port: await freePort(), acmeDir, ca: `https://127.0.0.1:${nobody}/dir` });
   const m = await waitForLog(hub, CANNOT_RE, { timeoutMs: 30_000, what: 'the hub to report that it cannot obtain a certificate' });
@@ -207,8 +207,8 @@ test('an unreachable ACME server: the hub keeps running and says it will try aga
   await assert.rejects(tlsConnect(hub, { servername: DOMAIN, rejectUnauthorized: false }));
   assert.equal(hub.exitInfo(), null, 'the hub is still running after a handshake it could not complete');
   assert.ok(!existsSync(join(caFolder(acmeDir, `https://127.0.0.1:${nobody}/dir`), `${DOMAIN}.crt`)), 'no certificate stored');
-  assert.equal((statSync(acmeDir).mode & 0o777).toString(8), '700');
-  assert.match(clean(hub.stderr()), /was readable or writable by others; made 0700/);
+  assert.equal((statSync(acmeDir).mode & 0o777).toString(8), '777', 'ACME_DIR left as it was');
+  assert.equal((statSync(caFolder(acmeDir, `https://127.0.0.1:${nobody}/dir`)).mode & 0o777).toString(8), '700');
   const exit = await hub.stop();
   assert.equal(exit.code, 0, hub.output());
 });
@@ -230,4 +230,18 @@ test('a certificate is renewed when a third of its lifetime is left, and the new
   const second = await handshake(hub, [root]);
   assert.notEqual(second.fingerprint256, first.fingerprint256, 'the renewed certificate is served');
   assert.ok(new Date(second.valid_to) > new Date(first.valid_to));
+});
+
+test("a CA folder that is not the hub's own directory (a planted link) stops the hub at start-up", async (t) => {
+  const defer = cleanups(t);
+  const acmeDir = tempDirFor(defer, 'mercure-acme-');
+  const elsewhere = tempDirFor(defer, 'mercure-acme-elsewhere-');
+  const ca = `https://127.0.0.1:${await freePort()}/dir`;
+  symlinkSync(elsewhere, caFolder(acmeDir, ca));
+  const r = await runHubUntilExit({
+    env: { SERVER_NAME: DOMAIN, ADDR: `127.0.0.1:${await freePort()}`, ACME_CA: ca, ACME_DIR: acmeDir, ALLOW_ANONYMOUS: '1' },
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /is not a directory of the hub's user \(a link, or another user's\)/);
+  assert.deepEqual(readdirSync(elsewhere), [], 'nothing written through the link');
 });

@@ -77,9 +77,12 @@ async function pollUntil(attempt, { timeoutMs, what, failed = () => null, detail
   }
 }
 
-/** Spawns `file` (output appended to `log[name]`); unref'd: the exit hook kills it. */
+/**
+ * Spawns `file` (output appended to `log[name]`); unref'd: the exit hook kills it, and the kernel
+ * does if this process is killed without running it (setpriv --pdeathsig).
+ */
 function spawnLogged(file, args, env, log, name) {
-  const child = spawn(file, args, { env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', file, ...args], { env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.exitInfo = null;
   child.once('exit', (code, signal) => (child.exitInfo = { code, signal }));
   child.once('error', (e) => (child.exitInfo = { error: e.message }));

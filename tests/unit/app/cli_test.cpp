@@ -114,7 +114,7 @@ TEST(Cli, HelpListsEveryFlagWithItsDefaultAndEnvironmentNames) {
                            "[env: READ_TIMEOUT]",
                            "--transport-url",
                            "URL=lmdb://mercure.lmdb",
-                           "[env: TRANSPORT_URL, MERCURE_TRANSPORT_URL]",
+                           "[env: TRANSPORT_URL]",
                            "--ui",
                            "--demo",
                            "[env: DEMO]",

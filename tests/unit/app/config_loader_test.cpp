@@ -156,8 +156,12 @@ TEST(ConfigLoader, TheReferenceImagesOtherVariablesAreReadOrWarnedAbout) {
   // MERCURE_TRANSPORT_URL: the reference's Caddyfile up to v0.16.
   auto loaded = load(with(kKeyed, {{"MERCURE_TRANSPORT_URL", "local://"}}));
   EXPECT_EQ(loaded.config.transport_url, "local://");
-  EXPECT_STREQ(load_error(with(kKeyed, {{"MERCURE_TRANSPORT_URL", "local://"}, {"TRANSPORT_URL", "lmdb://x"}})).what(),
-               "conflicting TRANSPORT_URL and MERCURE_TRANSPORT_URL: set only one of them (or both to the same value)");
+  EXPECT_EQ(
+      load(with(kKeyed, {{"MERCURE_TRANSPORT_URL", "local://"}, {"TRANSPORT_URL", "lmdb://x"}})).config.transport_url,
+      "lmdb://x");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"MERCURE_TRANSPORT_URL", "no scheme"}})).what(),
+               "invalid MERCURE_TRANSPORT_URL \"no scheme\": not a transport URL (examples: local://, "
+               "lmdb:///var/lib/mercure/hub.db, redis://127.0.0.1:6379/0)");
   loaded = load(with(kKeyed, {{"CADDY_SERVER_EXTRA_DIRECTIVES", "basicauth { u p }"}}));
   ASSERT_EQ(loaded.warnings.size(), 1U);
   EXPECT_EQ(loaded.warnings[0].rfind("CADDY_SERVER_EXTRA_DIRECTIVES is set and ignored", 0), 0U) << loaded.warnings[0];
@@ -169,6 +173,8 @@ TEST(ConfigLoader, APublicServerNameWithoutCertificateFilesTurnsAutomaticHttpsOn
   EXPECT_EQ(c.listen_port, 443);
   EXPECT_EQ(c.acme_ca, "https://acme-v02.api.letsencrypt.org/directory");
   EXPECT_EQ(c.acme_dir, "mercure-certificates");
+  // Bound to port 80 by ADDR: plain HTTP (a hub behind a proxy that terminates TLS).
+  EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}, {"ADDR", ":80"}})).config.acme_domain(), "");
   // ADDR binds elsewhere; the name still says which certificate to obtain.
   c = load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"},
                          {"ADDR", "127.0.0.1:8443"},
@@ -202,12 +208,14 @@ TEST(ConfigLoader, APublicServerNameWithoutCertificateFilesTurnsAutomaticHttpsOn
               "")
         << off;
   }
+  EXPECT_THROW((void)load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", "local_certs"}})),
+               ConfigError);
   EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", "auto_https disable_redirects"}}))
                 .config.acme_domain(),
             "hub.example.com");
   EXPECT_STREQ(load_error(with(kKeyed, {{"GLOBAL_OPTIONS", "auto_https sometimes"}})).what(),
                "invalid auto_https \"sometimes\" (GLOBAL_OPTIONS line 1): unknown mode (off, disable_certs, "
-               "disable_redirects, ignore_loaded_certs)");
+               "disable_redirects, ignore_loaded_certs, prefer_wildcard)");
   EXPECT_STREQ(load_error(with(kKeyed, {{"ACME_EMAIL", "not an address"}})).what(),
                "invalid ACME_EMAIL \"not an address\": not an email address");
   EXPECT_STREQ(load_error(with(kKeyed, {{"ACME_CA", "ftp://x"}})).what(),
