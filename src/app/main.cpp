@@ -275,8 +275,10 @@ int run_hub(const Config& config) {
     if (lmdb != nullptr) history = [lmdb] { return HistoryGauges{lmdb->stored_events(), lmdb->store().used_bytes()}; };
     // The batch histogram: LMDB transactions, or the Redis transport's pipelines.
     const bool batches = lmdb != nullptr || dynamic_cast<RedisTransport*>(transport.get()) != nullptr;
-    metrics_page =
-        std::make_unique<PrometheusMetrics>(*sharded_metrics, MERCURE_HUB_VERSION, std::move(history), batches);
+    std::function<std::int64_t()> certificate;
+    if (options.tls) certificate = [tls = options.tls] { return tls->current()->not_after(); };
+    metrics_page = std::make_unique<PrometheusMetrics>(*sharded_metrics, MERCURE_HUB_VERSION, std::move(history),
+                                                       batches, std::move(certificate));
     if (!config.metrics_addr.empty()) {
       metrics_server = std::make_unique<MetricsServer>(*metrics_page);
       try {

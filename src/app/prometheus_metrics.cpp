@@ -62,8 +62,12 @@ MetricFamily histogram(std::string name, std::string help, const HistogramSnapsh
 
 class PrometheusMetrics::HubCollector final : public prometheus::Collectable {
  public:
-  HubCollector(const ShardedMetrics& metrics, std::function<HistoryGauges()> history, bool commit_batches)
-      : metrics_(metrics), history_(std::move(history)), commit_batches_(commit_batches) {}
+  HubCollector(const ShardedMetrics& metrics, std::function<HistoryGauges()> history, bool commit_batches,
+               std::function<std::int64_t()> certificate_not_after)
+      : metrics_(metrics),
+        history_(std::move(history)),
+        commit_batches_(commit_batches),
+        certificate_not_after_(std::move(certificate_not_after)) {}
 
   std::vector<MetricFamily> Collect() const override {
     const MetricsSnapshot s = metrics_.snapshot();
@@ -125,6 +129,11 @@ class PrometheusMetrics::HubCollector final : public prometheus::Collectable {
       out.push_back(histogram("mercure_history_commit_batch_size", "Updates written per history transaction",
                               s.commit_batch, 1.0));
     }
+    if (certificate_not_after_) {
+      out.push_back(single_gauge("mercure_tls_certificate_expiry_timestamp_seconds",
+                                 "When the TLS certificate served now expires (Unix time; 0: none yet)",
+                                 static_cast<double>(certificate_not_after_())));
+    }
     return out;
   }
 
@@ -132,12 +141,15 @@ class PrometheusMetrics::HubCollector final : public prometheus::Collectable {
   const ShardedMetrics& metrics_;
   std::function<HistoryGauges()> history_;
   bool commit_batches_;
+  std::function<std::int64_t()> certificate_not_after_;
 };
 
 PrometheusMetrics::PrometheusMetrics(const ShardedMetrics& metrics, std::string version,
-                                     std::function<HistoryGauges()> history, bool commit_batches)
+                                     std::function<HistoryGauges()> history, bool commit_batches,
+                                     std::function<std::int64_t()> certificate_not_after)
     : registry_(std::make_shared<prometheus::Registry>()),
-      collector_(std::make_shared<HubCollector>(metrics, std::move(history), commit_batches)) {
+      collector_(std::make_shared<HubCollector>(metrics, std::move(history), commit_batches,
+                                                std::move(certificate_not_after))) {
   prometheus::BuildGauge()
       .Name("mercure_build_info")
       .Help("The hub's build: always 1, the version is a label")

@@ -30,8 +30,10 @@ class PrometheusMetrics final : public MetricsSource {
  public:
   // `history`: called at each scrape when the transport keeps history (thread-safe), else empty.
   // `commit_batches`: whether the transport groups commits (the batch histogram is exposed).
+  // `certificate_not_after`: with TLS on the listener, the notAfter (seconds since the epoch) of
+  // the certificate served now, 0 while there is none (thread-safe), else empty.
   PrometheusMetrics(const ShardedMetrics& metrics, std::string version, std::function<HistoryGauges()> history = {},
-                    bool commit_batches = false);
+                    bool commit_batches = false, std::function<std::int64_t()> certificate_not_after = {});
   ~PrometheusMetrics() override;
   PrometheusMetrics(const PrometheusMetrics&) = delete;
   PrometheusMetrics& operator=(const PrometheusMetrics&) = delete;

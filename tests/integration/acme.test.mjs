@@ -15,6 +15,7 @@ import { publishOk, subscribeOk, withDeadline } from '../lib/http.mjs';
 import { makeTempDir, runHubUntilExit } from '../lib/store.mjs';
 import { tlsConnect, tlsTunnel } from '../lib/tls.mjs';
 import { publisherToken } from '../lib/tokens.mjs';
+import { scrape } from '../lib/prometheus.mjs';
 
 const DOMAIN = 'hub.mercure.test';
 const OBTAINED_RE = /acme: obtained a certificate for "hub\.mercure\.test"/;
@@ -102,11 +103,11 @@ async function handshake(hub, ca) {
 }
 
 /** pebble validating on a fresh port, and a hub on that port, until the hub says it obtained its certificate. */
-async function obtain(defer, { acmeDir, nonceReject = 0, validitySeconds }) {
+async function obtain(defer, { acmeDir, nonceReject = 0, validitySeconds, env }) {
   const port = await freePort(); // before pebble: its validator connects to this port
   const pebble = await startPebble({ tlsPort: port, nonceReject, validitySeconds });
   defer(() => pebble.stop());
-  const hub = await startAcmeHub(defer, { port, acmeDir, ca: pebble.directoryUrl, caRoot: pebble.caRootFile });
+  const hub = await startAcmeHub(defer, { port, acmeDir, ca: pebble.directoryUrl, caRoot: pebble.caRootFile, env });
   await waitForLog(hub, OBTAINED_RE, { timeoutMs: 60_000, what: 'the hub to obtain its certificate', pebble });
   return { hub, pebble, root: await pebble.issuerRoot(), intermediate: await pebble.intermediates() };
 }
@@ -223,13 +224,21 @@ test('pebble rejecting nonces at random (PEBBLE_WFE_NONCEREJECT=50) does not sto
 test('a certificate is renewed when a third of its lifetime is left, and the new one served', async (t) => {
   const defer = cleanups(t);
   // 12-second certificates: renewed 8 s after they start.
-  const { hub, root } = await obtain(defer, { acmeDir: tempDirFor(defer, 'mercure-acme-'), validitySeconds: 12 });
+  const metricsPort = await freePort();
+  const { hub, root } = await obtain(defer, {
+    acmeDir: tempDirFor(defer, 'mercure-acme-'),
+    validitySeconds: 12,
+    env: { METRICS_ENABLED: '1', METRICS_ADDR: `127.0.0.1:${metricsPort}` },
+  });
   const first = await handshake(hub, [root]);
   const renewed = new RegExp(`${OBTAINED_RE.source}[^]*${OBTAINED_RE.source}`);
   await waitForLog(hub, renewed, { timeoutMs: 30_000, what: 'the hub to renew its certificate' });
   const second = await handshake(hub, [root]);
   assert.notEqual(second.fingerprint256, first.fingerprint256, 'the renewed certificate is served');
   assert.ok(new Date(second.valid_to) > new Date(first.valid_to));
+  // Monitoring sees the expiry of the certificate served (a renewal that keeps failing shows).
+  const expiry = (await scrape({ port: metricsPort })).value('mercure_tls_certificate_expiry_timestamp_seconds');
+  assert.ok(expiry >= Date.parse(second.valid_to) / 1000, `${expiry} vs ${second.valid_to}`);
 });
 
 test("a CA folder that is not the hub's own directory (a planted link) stops the hub at start-up", async (t) => {

@@ -76,5 +76,17 @@ TEST(PrometheusMetrics, ReadsTheHistoryGaugesAtEachScrape) {
   EXPECT_TRUE(has_line(text, "mercure_history_commit_batch_size_sum 3")) << text;
 }
 
+TEST(PrometheusMetrics, ReportsWhenTheServedCertificateExpiresOnlyWithTls) {
+  ShardedMetrics m(1);
+  std::int64_t not_after = 0;
+  const PrometheusMetrics tls(m, "0.0.0", {}, false, [&not_after] { return not_after; });
+  EXPECT_TRUE(has_line(tls.render(), "mercure_tls_certificate_expiry_timestamp_seconds 0"));
+  not_after = 1'900'000'000;  // renewed
+  const std::string text = tls.render();
+  EXPECT_TRUE(has_line(text, "mercure_tls_certificate_expiry_timestamp_seconds 1900000000")) << text;
+  const PrometheusMetrics plain(m, "0.0.0");
+  EXPECT_EQ(plain.render().find("mercure_tls_certificate"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mercure
