@@ -29,6 +29,8 @@ test(`a subscriber resuming every ~${RESUME_EVERY} events while ${PUBLISHERS} pu
   // The resuming subscriber: alternates the header and the query form of the resume id.
   const resumed = [];
   const connections = [];
+  let firstOpen;
+  const opened = new Promise((resolve) => (firstOpen = resolve));
   const runResumer = async () => {
     let last;
     for (let c = 0; ; c++) {
@@ -39,6 +41,7 @@ test(`a subscriber resuming every ~${RESUME_EVERY} events while ${PUBLISHERS} pu
         assert.equal(sub.headers['last-event-id'], last, `connection ${c}: the stored resume id is echoed`);
       } else {
         assert.equal(sub.headers['last-event-id'], undefined);
+        firstOpen(); // subscribed without a resume id: it must be there before the first publish
       }
       // Stay until ~RESUME_EVERY events arrived (a little jitter) or the end marker.
       const want = RESUME_EVERY - 300 + ((c * 211) % 600);
@@ -63,6 +66,7 @@ test(`a subscriber resuming every ~${RESUME_EVERY} events while ${PUBLISHERS} pu
   };
   const resumerDone = runResumer();
   resumerDone.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+  await Promise.race([opened, resumerDone]);
 
   const publishers = Array.from({ length: PUBLISHERS }, () => new KeepAlivePublisher(hub, { token }));
   t.after(() => publishers.forEach((p) => p.close()));
