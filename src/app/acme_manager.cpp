@@ -200,12 +200,20 @@ Result<void> AcmeManager::prepare() {
     spdlog::warn("acme: the stored certificate is not usable ({}); obtaining a new one", e.what());
     return {};
   }
-  renew_at_ = renewal_time(validity->not_before, validity->not_after);
-  lifetime_ = validity->not_after - validity->not_before;
-  not_after_ = validity->not_after;
-  spdlog::info("acme: using the stored certificate for \"{}\", valid until {} (renewed from {})", settings_.domain,
-               date_of(validity->not_after), date_of(renew_at_));
+  served(validity->not_before, validity->not_after, "using the stored certificate");
   return {};
+}
+
+void AcmeManager::served(std::int64_t not_before, std::int64_t not_after, const char* what) {
+  std::int64_t renew_at = 0;
+  {
+    const std::lock_guard lock(mutex_);
+    renew_at_ = renew_at = renewal_time(not_before, not_after);
+    lifetime_ = not_after - not_before;
+    not_after_ = not_after;
+  }
+  spdlog::info("acme: {} for \"{}\", valid until {} (renewed from {})", what, settings_.domain, date_of(not_after),
+               date_of(renew_at));
 }
 
 void AcmeManager::start() {
@@ -339,14 +347,7 @@ Result<void> AcmeManager::obtain() {
   if (auto written = write_file(key_path_, *key_pem, 0600); !written) return written.error();
   if (auto written = write_file(cert_path_, *chain, 0644); !written) return written.error();
   certificates_->use(std::move(context), cert_path_, key_path_);
-  {
-    const std::lock_guard lock(mutex_);
-    renew_at_ = renewal_time(validity->not_before, validity->not_after);
-    lifetime_ = validity->not_after - validity->not_before;
-    not_after_ = validity->not_after;
-  }
-  spdlog::info("acme: obtained a certificate for \"{}\", valid until {} (renewed from {})", settings_.domain,
-               date_of(validity->not_after), date_of(renew_at_));
+  served(validity->not_before, validity->not_after, "obtained a certificate");
   return {};
 }
 

@@ -59,6 +59,9 @@ class AcmeManager final {
   void run();
   [[nodiscard]] Result<void> obtain();
   [[nodiscard]] Result<EvpPkeyPtr> account_key();
+  // A certificate valid from `not_before` to `not_after` is served now: its renewal is scheduled
+  // and logged ("acme: <what> for ...").
+  void served(std::int64_t not_before, std::int64_t not_after, const char* what);
   [[nodiscard]] bool stopping() const;
 
   AcmeSettings settings_;
