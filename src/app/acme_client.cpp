@@ -2,12 +2,12 @@
 
 #include "app/acme_crypto.hpp"
 #include "core/base64url.hpp"
+#include "http/header_text.hpp"
 
 #include <curl/curl.h>
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -52,26 +52,20 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return n;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
+// A header line of curl's ("Name: value\r\n") is the field `name` (lower case).
 bool name_is(std::string_view line, std::string_view name) {
-  if (line.size() <= name.size() || line[name.size()] != ':') return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return false;
-  }
-  return true;
+  return line.size() > name.size() && line[name.size()] == ':' && iequals(line.substr(0, name.size()), name);
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
   const std::string_view line(data, n);
-  const auto value = [&](std::string_view name) { return std::string(trim(line.substr(name.size() + 1))); };
+  const auto value = [&](std::string_view name) {
+    std::string_view v = line.substr(name.size() + 1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+    return std::string(trim_ows(v));
+  };
   if (name_is(line, "replay-nonce")) {
     t->nonce = value("replay-nonce");
   } else if (name_is(line, "location")) {

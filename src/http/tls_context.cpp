@@ -198,24 +198,8 @@ std::shared_ptr<const TlsContext> TlsContext::without_certificate(bool h2, std::
 }
 
 std::shared_ptr<const TlsContext> TlsContext::challenge(const std::string& cert_pem, const std::string& key_pem) {
-  auto ctx = make(false, nullptr);
-  SSL_CTX* raw = ctx->ctx_;
-  SSL_CTX_set_alpn_select_cb(raw, select_acme_alpn, nullptr);
-  X509* cert = nullptr;
-  EVP_PKEY* key = nullptr;
-  if (BIO* in = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())); in != nullptr) {
-    cert = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
-    BIO_free(in);
-  }
-  if (BIO* in = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())); in != nullptr) {
-    key = PEM_read_bio_PrivateKey(in, nullptr, no_passphrase, nullptr);
-    BIO_free(in);
-  }
-  const bool ok = cert != nullptr && key != nullptr && SSL_CTX_use_certificate(raw, cert) == 1 &&
-                  SSL_CTX_use_PrivateKey(raw, key) == 1 && SSL_CTX_check_private_key(raw) == 1;
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  if (!ok) throw TlsSetupError("TLS: unusable challenge certificate: " + openssl_reason("unknown error"));
+  auto ctx = from_pem(cert_pem, key_pem, false, nullptr);
+  SSL_CTX_set_alpn_select_cb(ctx->native(), select_acme_alpn, nullptr);
   return ctx;
 }
 
