@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -296,7 +297,8 @@ Result<std::string> Client::post_and_poll(const std::string& url, const std::str
   return poll(poll_url, poll_what);
 }
 
-Result<void> Client::authorize(const std::string& authz_url, const std::string& domain, const ChallengeHooks& hooks) {
+Result<void> Client::authorize(const std::string& authz_url, const std::string& domain, const std::string& type,
+                               const ChallengeHooks& hooks) {
   auto reply = post(authz_url, "");
   if (!reply) return reply.error();
   if (reply->status != 200)
@@ -308,22 +310,30 @@ Result<void> Client::authorize(const std::string& authz_url, const std::string& 
   std::string challenge_url;
   if (const auto* list = authz->if_contains("challenges"); list != nullptr && list->is_array()) {
     for (const auto& c : list->as_array()) {
-      if (c.is_object() && string_of(c.as_object(), "type") == "tls-alpn-01") {
+      if (c.is_object() && string_of(c.as_object(), "type") == type) {
         token = string_of(c.as_object(), "token");
         challenge_url = string_of(c.as_object(), "url");
       }
     }
   }
-  if (token.empty() || challenge_url.empty()) {
+  // RFC 8555 8.1: a token is base64url, at least 128 bits; anything else is not served.
+  const bool token_ok = token.size() >= 22 && std::all_of(token.begin(), token.end(), [](char ch) {
+                          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+                        });
+  if (!token_ok || challenge_url.empty()) {
+    challenge_failed_ = true;  // another type may be offered
     return Error{Errc::unavailable,
-                 "authorization: the ACME server offers no tls-alpn-01 challenge for \"" + domain + "\""};
+                 "authorization: the ACME server offers no usable " + type + " challenge for \"" + domain + "\""};
   }
-  if (auto presented = hooks.present(domain, token + "." + thumbprint_); !presented) return presented.error();
+  if (auto presented = hooks.present(type, domain, token, token + "." + thumbprint_); !presented)
+    return presented.error();
   struct Cleanup {
     const ChallengeHooks& hooks;
+    const std::string& type;
     const std::string& domain;
-    ~Cleanup() { hooks.cleanup(domain); }
-  } cleanup{hooks, domain};
+    const std::string& token;
+    ~Cleanup() { hooks.cleanup(type, domain, token); }
+  } cleanup{hooks, type, domain, token};
   auto final_body = post_and_poll(challenge_url, "{}", "challenge", authz_url, "authorization");
   if (!final_body) return final_body.error();
   auto final_authz = parse_object(*final_body, "authorization");
@@ -339,10 +349,13 @@ Result<void> Client::authorize(const std::string& authz_url, const std::string& 
       }
     }
   }
-  return Error{Errc::unavailable, "the tls-alpn-01 challenge for \"" + domain + "\" failed: " + why};
+  challenge_failed_ = true;
+  return Error{Errc::unavailable, "the " + type + " challenge for \"" + domain + "\" failed: " + why};
 }
 
-Result<std::string> Client::obtain(const std::string& domain, EVP_PKEY* cert_key, const ChallengeHooks& hooks) {
+Result<std::string> Client::obtain(const std::string& domain, EVP_PKEY* cert_key, const std::string& challenge,
+                                   const ChallengeHooks& hooks) {
+  challenge_failed_ = false;
   if (auto ok = load_directory(); !ok) return ok.error();
   if (auto ok = register_account(); !ok) return ok.error();
   const json::object identifier{{"type", "dns"}, {"value", domain}};
@@ -357,7 +370,7 @@ Result<std::string> Client::obtain(const std::string& domain, EVP_PKEY* cert_key
   if (const auto* list = order->if_contains("authorizations"); list != nullptr && list->is_array()) {
     for (const auto& a : list->as_array()) {
       if (!a.is_string()) continue;
-      if (auto ok = authorize(std::string(a.as_string()), domain, hooks); !ok) return ok.error();
+      if (auto ok = authorize(std::string(a.as_string()), domain, challenge, hooks); !ok) return ok.error();
     }
   }
   const std::string finalize_url = string_of(*order, "finalize");

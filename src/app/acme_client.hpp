@@ -1,6 +1,7 @@
 #pragma once
 // An ACME client (RFC 8555) that obtains one certificate for one domain name with the
-// TLS-ALPN-01 challenge (RFC 8737), answered by the hub's own TLS listener through `present`:
+// TLS-ALPN-01 challenge (RFC 8737, answered by the hub's own TLS listener) or the HTTP-01 one
+// (RFC 8555 8.3, answered on the HTTP port), through `present`:
 // directory, nonces (a badNonce refusal is retried with the nonce it carries), the account
 // (created or found again by its key), the order, the authorization, the challenge, the
 // finalization with a CSR, the certificate chain as PEM. Requests over libcurl, each bounded
@@ -25,11 +26,17 @@ struct ClientOptions {
   std::chrono::seconds validation_timeout{120};  // for the authorization, then the order
 };
 
-// The TLS listener's side of a challenge: serve (or stop serving) the certificate that
-// proves control of `domain` to a client offering ALPN "acme-tls/1".
+inline constexpr const char* kTlsAlpn01 = "tls-alpn-01";
+inline constexpr const char* kHttp01 = "http-01";
+
+// The listeners' side of a challenge of `type` (kTlsAlpn01: serve the certificate that proves
+// control of `domain` to a client offering ALPN "acme-tls/1"; kHttp01: serve the key
+// authorization at /.well-known/acme-challenge/<token>), then stop serving it.
 struct ChallengeHooks {
-  std::function<Result<void>(const std::string& domain, const std::string& key_authorization)> present;
-  std::function<void(const std::string& domain)> cleanup;
+  std::function<Result<void>(const std::string& type, const std::string& domain, const std::string& token,
+                             const std::string& key_authorization)>
+      present;
+  std::function<void(const std::string& type, const std::string& domain, const std::string& token)> cleanup;
 };
 
 class Client final {
@@ -37,8 +44,13 @@ class Client final {
   // `abandon`: polled while waiting; true ends the current request (the hub is stopping).
   Client(ClientOptions options, EvpPkeyPtr account_key, std::function<bool()> abandon);
 
-  // The certificate chain (PEM, leaf first) for `domain`, for the public key of `cert_key`.
-  [[nodiscard]] Result<std::string> obtain(const std::string& domain, EVP_PKEY* cert_key, const ChallengeHooks& hooks);
+  // The certificate chain (PEM, leaf first) for `domain`, for the public key of `cert_key`,
+  // proving control of it with the challenge of type `challenge` (kTlsAlpn01 or kHttp01).
+  // `challenge_failed` tells whether a failure was that challenge's validation (another type may
+  // succeed).
+  [[nodiscard]] Result<std::string> obtain(const std::string& domain, EVP_PKEY* cert_key, const std::string& challenge,
+                                           const ChallengeHooks& hooks);
+  [[nodiscard]] bool challenge_failed() const { return challenge_failed_; }
 
   // How long the CA asked to wait (Retry-After of a refusal: a rate limit, 503), in seconds;
   // 0 when it did not.
@@ -66,7 +78,7 @@ class Client final {
   // `poll_url` until it settles; its final JSON.
   [[nodiscard]] Result<std::string> post_and_poll(const std::string& url, const std::string& payload, const char* what,
                                                   const std::string& poll_url, const char* poll_what);
-  [[nodiscard]] Result<void> authorize(const std::string& authz_url, const std::string& domain,
+  [[nodiscard]] Result<void> authorize(const std::string& authz_url, const std::string& domain, const std::string& type,
                                        const ChallengeHooks& hooks);
   [[nodiscard]] bool wait(std::chrono::milliseconds duration) const;
 
@@ -80,6 +92,7 @@ class Client final {
   std::string account_url_;
   std::string nonce_;
   long retry_after_ = 0;
+  bool challenge_failed_ = false;
 };
 
 }  // namespace mercure::acme

@@ -2,6 +2,7 @@
 
 #include "app/acme_client.hpp"
 #include "app/acme_crypto.hpp"
+#include "http/acme_challenges.hpp"
 #include "http/tls_context.hpp"
 
 #include <spdlog/spdlog.h>
@@ -14,6 +15,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace mercure {
 
@@ -147,9 +149,9 @@ Result<void> key_folder(const std::string& dir) {
 AcmeManager::AcmeManager(AcmeSettings settings, std::shared_ptr<TlsCertificates> certificates,
                          std::shared_ptr<AcmeChallenges> challenges)
     : settings_(std::move(settings)),
+      ca_dir_(settings_.dir + "/" + ca_folder(settings_.directory_url)),
       certificates_(std::move(certificates)),
       challenges_(std::move(challenges)),
-      ca_dir_(settings_.dir + "/" + ca_folder(settings_.directory_url)),
       cert_path_(ca_dir_ + "/" + settings_.domain + ".crt"),
       key_path_(ca_dir_ + "/" + settings_.domain + ".key") {}
 
@@ -309,7 +311,12 @@ Result<void> AcmeManager::obtain() {
   acme::Client client({settings_.directory_url, settings_.ca_root_file, settings_.email}, std::move(*account),
                       [this] { return stopping(); });
   const acme::ChallengeHooks hooks{
-      [this](const std::string& domain, const std::string& key_authorization) -> Result<void> {
+      [this](const std::string& type, const std::string& domain, const std::string& token,
+             const std::string& key_authorization) -> Result<void> {
+        if (type == acme::kHttp01) {
+          challenges_->set_http(token, key_authorization);
+          return {};
+        }
         auto cert = acme::challenge_certificate(domain, key_authorization);
         if (!cert) return cert.error();
         try {
@@ -319,13 +326,32 @@ Result<void> AcmeManager::obtain() {
         }
         return {};
       },
-      [this](const std::string& domain) { challenges_->erase(domain); },
+      [this](const std::string& type, const std::string& domain, const std::string& token) {
+        if (type == acme::kHttp01) {
+          challenges_->erase_http(token);
+        } else {
+          challenges_->erase(domain);
+        }
+      },
   };
+  std::vector<std::string> types{acme::kTlsAlpn01};
+  if (settings_.http_challenge) types.emplace_back(acme::kHttp01);
+  if (!preferred_.empty() && preferred_ != types.front()) std::swap(types.front(), types.back());
   spdlog::info("acme: obtaining a certificate for \"{}\" from {}", settings_.domain, settings_.directory_url);
-  auto chain = client.obtain(settings_.domain, cert_key->get(), hooks);
-  if (!chain) {
+  Result<std::string> chain = Error{Errc::internal, "no challenge type"};
+  std::string failures;  // of the types tried before
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    chain = client.obtain(settings_.domain, cert_key->get(), types[i], hooks);
+    if (chain) {
+      preferred_ = types[i];
+      break;
+    }
     ca_retry_after_ = client.retry_after();
-    return chain.error();
+    if (!client.challenge_failed() || i + 1 == types.size() || stopping()) {
+      return Error{chain.error().code, failures + chain.error().reason};
+    }
+    spdlog::warn("acme: {}; trying the {} challenge", chain.error().reason, types[i + 1]);
+    failures += chain.error().reason + "; ";
   }
   auto validity = acme::certificate_validity(*chain);
   if (!validity) return validity.error();

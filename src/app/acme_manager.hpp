@@ -2,9 +2,10 @@
 // Automatic HTTPS: the certificate of the site's domain obtained from an ACME CA (Let's Encrypt
 // by default) and renewed, as Caddy does for the reference hub. One thread: at start-up a stored
 // certificate that is still valid is served at once; a missing one is obtained (TLS-ALPN-01,
-// answered by the hub's own listener), and every certificate is renewed when a third of its
-// lifetime is left. Failures are logged and tried again later (1 min, doubling, at most 1 h);
-// the hub keeps serving meanwhile.
+// answered by the hub's own listener, or HTTP-01 on the HTTP port when the hub listens there: the
+// other type is tried at once when one fails validation, and the last one that worked comes
+// first next time), and every certificate is renewed when a third of its lifetime is left. Failures are logged and
+// tried again later (1 min, doubling, at most 1 h); the hub keeps serving meanwhile.
 //
 // Storage: `dir` (created 0700 when missing, else used as it is) holds one folder per CA (the
 // hub's own real directory, made 0700), named after its directory URL (e.g. `acme-v02.api.letsencrypt.org-directory`),
@@ -28,11 +29,12 @@ class AcmeChallenges;
 class TlsCertificates;
 
 struct AcmeSettings {
-  std::string domain;         // lower case
-  std::string directory_url;  // the CA's ACME directory
-  std::string ca_root_file;   // CAs trusted for the directory's HTTPS; empty: the system's
-  std::string email;          // the account's contact; may be empty
-  std::string dir;            // where keys and certificates are kept
+  std::string domain;           // lower case
+  std::string directory_url;    // the CA's ACME directory
+  std::string ca_root_file;     // CAs trusted for the directory's HTTPS; empty: the system's
+  std::string email;            // the account's contact; may be empty
+  std::string dir;              // where keys and certificates are kept
+  bool http_challenge = false;  // HTTP-01 answered (the HTTP port is served)
 };
 
 class AcmeManager final {
@@ -46,6 +48,8 @@ class AcmeManager final {
   // Creates the storage directory and serves a stored certificate that is still valid. An
   // unusable directory is an error (the hub does not start).
   [[nodiscard]] Result<void> prepare();
+  // HTTP-01 challenges are answered on the HTTP port (before start()).
+  void set_http_challenge(bool on) { settings_.http_challenge = on; }
   void start();
   void stop();
 
@@ -72,6 +76,7 @@ class AcmeManager final {
   std::string key_path_;
   std::int64_t renew_at_ = 0;  // seconds since the epoch; 0: now
   long ca_retry_after_ = 0;    // seconds the CA asked to wait after the last failure
+  std::string preferred_;      // the challenge type tried first (the last one that worked)
   std::int64_t lifetime_ = 0;  // of the certificate served (seconds)
   std::int64_t not_after_ = 0;
   mutable std::mutex mutex_;

@@ -307,6 +307,20 @@ std::string Config::acme_domain() const {
   }
 }
 
+std::string Config::redirect_domain() const {
+  if (site.empty() || auto_https == "off" || auto_https == "disable_redirects" || listen_port == 80 ||
+      listen_port == http_port) {
+    return "";
+  }
+  if (cert_file.empty() && acme_domain().empty()) return "";  // not served over HTTPS
+  try {
+    const SiteAddress address = parse_site_address(site);
+    return address.automatic_https() ? address.host : "";
+  } catch (const std::invalid_argument&) {
+    return "";
+  }
+}
+
 ListenAddress parse_server_name(std::string_view text) {
   const SiteAddress site = parse_site_address(text);
   const bool https = site.scheme == "https" || site.automatic_https();

@@ -79,6 +79,9 @@ struct Config {
   std::string acme_dir = "mercure-certificates";  // account key, certificates and keys
   // Caddy's global option: "off" or "disable_certs" turn the ACME certificates off.
   std::string auto_https = "on";
+  // Caddy's global option http_port: where a site served over HTTPS under its name also listens
+  // in plain HTTP, to redirect there and answer ACME HTTP-01 challenges (see redirect_domain()).
+  std::uint16_t http_port = 80;
   // PROTOCOLS (Caddy's names): h2 = HTTP/2 over TLS (ALPN), h2c = HTTP/2 in clear text with prior
   // knowledge; h1 is always served. h3 is accepted and not served (a warning says so).
   bool h2 = true;
@@ -89,6 +92,10 @@ struct Config {
   // The domain whose certificate is obtained automatically, or empty when there is none to obtain
   // (certificate files given, auto_https off, no public name, or the listener on port 80).
   [[nodiscard]] std::string acme_domain() const;
+  // The name HTTP requests on http_port are redirected to (HTTPS), or empty when http_port is not
+  // served: as Caddy, for a site served over HTTPS under a public name (an obtained certificate or
+  // certificate files), unless auto_https is off or disable_redirects.
+  [[nodiscard]] std::string redirect_domain() const;
 };
 
 // A bad setting found at start-up. what() is one line, without the program name, e.g.

@@ -135,6 +135,11 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
             "unknown mode (off, disable_certs, disable_redirects, ignore_loaded_certs, prefer_wildcard)");
       }
       c.auto_https = mode;
+    } else if (key == "http_port") {
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+        throw std::invalid_argument("not a port number");
+      c.http_port = parse_listen_address(":" + v).port;
+      if (c.http_port == 0) throw std::invalid_argument("port out of range (1-65535)");
     } else if (key == "acme_dir") {
       if (v.empty()) throw std::invalid_argument("empty directory");
       c.acme_dir = v;

@@ -53,6 +53,7 @@ constexpr SettingSpec kSettings[] = {
     {"acme_ca_root", Kind::kString},
     {"acme_dir", Kind::kString},
     {"auto_https", Kind::kString},
+    {"http_port", Kind::kString},
 };
 
 }  // namespace

@@ -17,8 +17,10 @@
 #include "core/sharded_metrics.hpp"
 #include "core/subscription_registry.hpp"
 #include "core/uuid.hpp"
-#include "http/metrics_server.hpp"
+#include "http/acme_challenges.hpp"
+#include "http/https_redirect.hpp"
 #include "http/server.hpp"
+#include "http/side_server.hpp"
 #include "http/tls_context.hpp"
 #include "transport/lmdb_options.hpp"
 #include "transport/lmdb_transport.hpp"
@@ -204,8 +206,9 @@ int run_hub(const Config& config) {
   // Automatic HTTPS: the listener serves TLS from the start, with the stored certificate or,
   // until one is obtained, only the ACME server's challenges.
   std::unique_ptr<AcmeManager> acme;
+  std::shared_ptr<AcmeChallenges> challenges;
   if (!acme_domain.empty()) {
-    auto challenges = std::make_shared<AcmeChallenges>();
+    challenges = std::make_shared<AcmeChallenges>();
     options.tls = std::make_shared<TlsCertificates>(config.h2, challenges);
     acme = std::make_unique<AcmeManager>(
         AcmeSettings{acme_domain, config.acme_ca, config.acme_ca_root, config.acme_email, config.acme_dir}, options.tls,
@@ -268,7 +271,7 @@ int run_hub(const Config& config) {
 
   // Metrics: on the main listener, or only on their own listener when METRICS_ADDR is set.
   std::unique_ptr<PrometheusMetrics> metrics_page;
-  std::unique_ptr<MetricsServer> metrics_server;
+  std::unique_ptr<SideServer> metrics_server;
   if (sharded_metrics) {
     std::function<HistoryGauges()> history;
     auto* lmdb = dynamic_cast<LmdbTransport*>(transport.get());
@@ -280,7 +283,7 @@ int run_hub(const Config& config) {
     metrics_page = std::make_unique<PrometheusMetrics>(*sharded_metrics, MERCURE_HUB_VERSION, std::move(history),
                                                        batches, std::move(certificate));
     if (!config.metrics_addr.empty()) {
-      metrics_server = std::make_unique<MetricsServer>(*metrics_page);
+      metrics_server = std::make_unique<SideServer>("metrics", metrics_side_handler(*metrics_page));
       try {
         const ListenAddress addr = parse_listen_address(config.metrics_addr);
         metrics_server->start(addr.host, addr.port);
@@ -313,7 +316,24 @@ int run_hub(const Config& config) {
   }
   if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
   for (auto& fetcher : key_set_fetchers) fetcher->start();
-  if (acme) acme->start();  // the listener answers its challenges from now on
+  // The HTTP port of a site served over HTTPS under its name: redirects, and HTTP-01 challenges.
+  std::unique_ptr<SideServer> http_port;
+  if (const std::string domain = config.redirect_domain(); !domain.empty()) {
+    const HttpsRedirect site{domain, parse_site_address(config.site).port.value_or(std::uint16_t{443}), challenges};
+    http_port = std::make_unique<SideServer>("HTTP redirects",
+                                             [site](const Request& req) { return https_redirect_response(req, site); });
+    try {
+      http_port->start(config.listen_host, config.http_port);
+      spdlog::info("HTTP on port {} redirects to https://{}{}", http_port->port(), domain,
+                   acme ? " and answers the ACME CA's HTTP-01 challenges" : "");
+      if (acme) acme->set_http_challenge(true);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: HTTP is not redirected to HTTPS{} (auto_https disable_redirects turns this listener off)",
+                   e.what(), acme ? ", and the CA validates on the HTTPS port only (TLS-ALPN-01)" : "");
+      http_port.reset();
+    }
+  }
+  if (acme) acme->start();  // the listeners answer its challenges from now on
   const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };
   spdlog::info("limits: connections {} ({}{} per address), streams per token {}", limit_text(options.max_connections),
                config.max_connections == 0 ? "from the open-file limit; " : "",
@@ -345,6 +365,7 @@ int run_hub(const Config& config) {
   }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   if (acme) acme->stop();
+  if (http_port) http_port->stop();
   // The HTTP side first: publishes in flight are still stored and answered, and the streams'
   // ends still publish their disconnect events (which other hubs of a cluster need). Then the
   // transport stores what is queued and stops.

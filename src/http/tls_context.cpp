@@ -1,6 +1,7 @@
 #include "http/tls_context.hpp"
 
 #include "core/credential_files.hpp"
+#include "http/acme_challenges.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -308,23 +309,6 @@ void TlsCertificates::use(std::shared_ptr<const TlsContext> context, const std::
   cert_file_ = cert_file;
   key_file_ = key_file;
   current_ = std::move(context);
-}
-
-void AcmeChallenges::set(const std::string& domain, const std::string& cert_pem, const std::string& key_pem) {
-  auto ctx = TlsContext::challenge(cert_pem, key_pem);
-  const std::lock_guard lock(mutex_);
-  contexts_[domain] = std::move(ctx);
-}
-
-void AcmeChallenges::erase(const std::string& domain) {
-  const std::lock_guard lock(mutex_);
-  contexts_.erase(domain);
-}
-
-std::shared_ptr<const TlsContext> AcmeChallenges::find(std::string_view domain) const {
-  const std::lock_guard lock(mutex_);
-  const auto it = contexts_.find(domain);
-  return it == contexts_.end() ? nullptr : it->second;
 }
 
 }  // namespace mercure

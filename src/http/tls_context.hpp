@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -53,20 +52,6 @@ class TlsContext final {
   static std::shared_ptr<TlsContext> make(bool h2, std::shared_ptr<AcmeChallenges> challenges);
   ssl_ctx_st* ctx_;
   std::shared_ptr<AcmeChallenges> challenges_;  // the client-hello callback's argument
-};
-
-// The certificates that answer TLS-ALPN-01 challenges (RFC 8737), by domain name (lower case),
-// while an ACME order is pending. Thread-safe.
-class AcmeChallenges final {
- public:
-  // Throws TlsSetupError when the PEM documents are not a certificate and its key.
-  void set(const std::string& domain, const std::string& cert_pem, const std::string& key_pem);
-  void erase(const std::string& domain);
-  [[nodiscard]] std::shared_ptr<const TlsContext> find(std::string_view domain) const;
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<const TlsContext>, std::less<>> contexts_;
 };
 
 class TlsSetupError final : public std::runtime_error {

@@ -1,6 +1,6 @@
-// Automatic HTTPS (ACME, RFC 8555, TLS-ALPN-01 of RFC 8737): SERVER_NAME set to a domain without
-// CERT_FILE/KEY_FILE. A local pebble (tests/lib/acme.mjs) issues the certificate after validating
-// the challenge on the hub's own port; the hub serves it, stores it in ACME_DIR and reuses it on a
+// Automatic HTTPS (ACME, RFC 8555, TLS-ALPN-01 of RFC 8737, HTTP-01): SERVER_NAME set to a domain
+// without CERT_FILE/KEY_FILE. A local pebble (tests/lib/acme.mjs) issues the certificate after
+// validating the challenge on the hub's own port (or on its HTTP port); the hub serves it, stores it in ACME_DIR and reuses it on a
 // restart; an unreachable CA or a CA rejecting nonces does not stop it.
 
 import { describe, test, before, after } from 'node:test';
@@ -54,10 +54,14 @@ function tempDirFor(defer, prefix) {
   return d.path;
 }
 
-/** Starts a hub doing ACME for DOMAIN on 127.0.0.1:port against the CA `ca`; stopped by `defer` (exit 0 expected). */
-async function startAcmeHub(defer, { port, acmeDir, ca, caRoot, env = {} }) {
+/**
+ * Starts a hub doing ACME for DOMAIN on 127.0.0.1:port against the CA `ca`, its HTTP port (redirects,
+ * HTTP-01) on 127.0.0.1:httpPort (a free port unless given: never port 80); stopped by `defer`.
+ */
+async function startAcmeHub(defer, { port, httpPort, acmeDir, ca, caRoot, env = {} }) {
   const hub = await startHub({
     env: {
+      GLOBAL_OPTIONS: `http_port ${httpPort ?? (await freePort())}`,
       SERVER_NAME: DOMAIN,
       ADDR: `127.0.0.1:${port}`,
       ACME_CA: ca,
@@ -102,12 +106,17 @@ async function handshake(hub, ca) {
   }
 }
 
-/** pebble validating on a fresh port, and a hub on that port, until the hub says it obtained its certificate. */
-async function obtain(defer, { acmeDir, nonceReject = 0, validitySeconds, env }) {
+/**
+ * pebble validating on a fresh port, and a hub on that port, until the hub says it obtained its
+ * certificate. `tlsValidated` false: pebble's TLS-ALPN-01 validator connects to a port where
+ * nothing listens (only HTTP-01, on the hub's http_port, can succeed).
+ */
+async function obtain(defer, { acmeDir, nonceReject = 0, validitySeconds, env, tlsValidated = true }) {
   const port = await freePort(); // before pebble: its validator connects to this port
-  const pebble = await startPebble({ tlsPort: port, nonceReject, validitySeconds });
+  const tlsPort = tlsValidated ? port : await freePort();
+  const pebble = await startPebble({ tlsPort, nonceReject, validitySeconds });
   defer(() => pebble.stop());
-  const hub = await startAcmeHub(defer, { port, acmeDir, ca: pebble.directoryUrl, caRoot: pebble.caRootFile, env });
+  const hub = await startAcmeHub(defer, { port, httpPort: pebble.httpPort, acmeDir, ca: pebble.directoryUrl, caRoot: pebble.caRootFile, env });
   await waitForLog(hub, OBTAINED_RE, { timeoutMs: 60_000, what: 'the hub to obtain its certificate', pebble });
   return { hub, pebble, root: await pebble.issuerRoot(), intermediate: await pebble.intermediates() };
 }
@@ -239,6 +248,45 @@ test('a certificate is renewed when a third of its lifetime is left, and the new
   // Monitoring sees the expiry of the certificate served (a renewal that keeps failing shows).
   const expiry = (await scrape({ port: metricsPort })).value('mercure_tls_certificate_expiry_timestamp_seconds');
   assert.ok(expiry >= Date.parse(second.valid_to) / 1000, `${expiry} vs ${second.valid_to}`);
+});
+
+test('the HTTP port redirects to HTTPS and answers HTTP-01 when TLS-ALPN-01 cannot be validated', async (t) => {
+  const defer = cleanups(t);
+  // 12-second certificates: the renewal 8 s later starts with the challenge that worked.
+  const { hub, pebble, root } = await obtain(defer, { acmeDir: tempDirFor(defer, 'mercure-acme-'), tlsValidated: false, validitySeconds: 12 });
+  const stderr = clean(hub.stderr());
+  assert.match(stderr, new RegExp(`HTTP on port ${pebble.httpPort} redirects to https://hub\\.mercure\\.test and answers the ACME CA's HTTP-01 challenges`));
+  assert.match(stderr, /the tls-alpn-01 challenge for "hub\.mercure\.test" failed: .*; trying the http-01 challenge/);
+  const peer = await handshake(hub, [root]);
+  assert.ok(peer.subjectaltname.split(', ').includes(`DNS:${DOMAIN}`), peer.subjectaltname);
+
+  // Any other request on the HTTP port: 308 to the same target over HTTPS (method kept).
+  const httpPort = { url: `http://127.0.0.1:${pebble.httpPort}` };
+  for (const [method, path] of [['GET', '/.well-known/mercure?topic=%2Fa&x=1'], ['POST', '/.well-known/mercure'], ['HEAD', '/healthz']]) {
+    const res = await fetch(`${httpPort.url}${path}`, { method, redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+    assert.equal(res.status, 308, `${method} ${path}`);
+    assert.equal(res.headers.get('location'), `https://${DOMAIN}${path}`);
+  }
+  const unknown = await fetch(`${httpPort.url}/.well-known/acme-challenge/not-a-pending-token`, { signal: AbortSignal.timeout(5_000) });
+  assert.equal(unknown.status, 404);
+
+  const renewed = new RegExp(`${OBTAINED_RE.source}[^]*${OBTAINED_RE.source}`);
+  await waitForLog(hub, renewed, { timeoutMs: 30_000, what: 'the hub to renew its certificate', pebble });
+  assert.equal(clean(hub.stderr()).match(/trying the http-01 challenge/g).length, 1, 'the renewal went to HTTP-01 first');
+});
+
+test('auto_https disable_redirects: nothing listens on the HTTP port', async (t) => {
+  const defer = cleanups(t);
+  const httpPort = await freePort();
+  const hub = await startAcmeHub(defer, {
+    port: await freePort(),
+    acmeDir: tempDirFor(defer, 'mercure-acme-'),
+    ca: `https://127.0.0.1:${await freePort()}/dir`,
+    env: { GLOBAL_OPTIONS: `http_port ${httpPort}\nauto_https disable_redirects` },
+  });
+  await waitForLog(hub, CANNOT_RE, { timeoutMs: 30_000, what: 'the hub to try its (unreachable) CA' });
+  await assert.rejects(fetch(`http://127.0.0.1:${httpPort}/`, { signal: AbortSignal.timeout(5_000) }), 'connection refused');
+  assert.doesNotMatch(clean(hub.stderr()), /redirects to https/);
 });
 
 test("a CA folder that is not the hub's own directory (a planted link) stops the hub at start-up", async (t) => {

@@ -104,12 +104,12 @@ async function killChild(child) {
 
 /**
  * Starts pebble (ACME directory on a free loopback port, validating TLS-ALPN-01 on 127.0.0.1:
- * `tlsPort`) and its DNS server. `nonceReject`: the percentage of good nonces pebble rejects as
+ * `tlsPort` and HTTP-01 on 127.0.0.1:`httpPort`, a free port unless given) and its DNS server. `nonceReject`: the percentage of good nonces pebble rejects as
  * badNonce; `validitySeconds`: the lifetime of issued certificates (pebble's default: 5 years). Resolves once GET /dir answers with {directoryUrl, caRootFile (PEM of pebble's HTTPS
- * API), managementUrl, issuerRoot(), intermediates() (PEM of the CA that signs issued
+ * API), httpPort, managementUrl, issuerRoot(), intermediates() (PEM of the CA that signs issued
  * certificates), dnsServer, output() (both processes' output), stop()}.
  */
-export async function startPebble({ tlsPort, nonceReject = 0, validitySeconds, timeoutMs = 15_000 } = {}) {
+export async function startPebble({ tlsPort, httpPort: givenHttpPort, nonceReject = 0, validitySeconds, timeoutMs = 15_000 } = {}) {
   if (!tlsPort) throw new Error('startPebble: tlsPort (the port of the hub) is required');
   const dir = makeTempDir('mercure-pebble-');
   const log = { pebble: '', 'pebble-challtestsrv': '' };
@@ -140,7 +140,8 @@ export async function startPebble({ tlsPort, nonceReject = 0, validitySeconds, t
       for (const name of Object.keys(log)) log[name] = '';
       // Distinct, and never the hub's port (not bound yet: freePort could hand it out again).
       const dnsPort = await freeTcpUdpPort([tlsPort]);
-      const [dnsMgmt, listen, mgmt, httpPort] = await freePorts(4, [tlsPort, dnsPort]);
+      const [dnsMgmt, listen, mgmt, freeHttpPort] = await freePorts(4, [tlsPort, dnsPort, givenHttpPort ?? tlsPort]);
+      const httpPort = givenHttpPort ?? freeHttpPort;
       // Every listener is given an address: an empty -management means Go's default, port 80.
       dns = spawnLogged('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '',
         '-tlsalpn01', '', '-management', `127.0.0.1:${dnsMgmt}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''],
@@ -199,6 +200,8 @@ export async function startPebble({ tlsPort, nonceReject = 0, validitySeconds, t
       return {
         directoryUrl,
         caRootFile,
+        /** Where pebble's HTTP-01 validator connects (the hub's http_port). */
+        httpPort,
         managementUrl,
         dnsServer: `127.0.0.1:${dnsPort}`,
         /** PEM of the root that (through the intermediate) signs the issued certificates. */

@@ -222,6 +222,41 @@ TEST(ConfigLoader, APublicServerNameWithoutCertificateFilesTurnsAutomaticHttpsOn
                "invalid ACME_CA \"ftp://x\": not an https:// URL");
 }
 
+TEST(ConfigLoader, ASiteServedOverHttpsUnderItsNameRedirectsHttpPortAsCaddyDoes) {
+  const auto redirect = [](const Env& env) { return load(with(kKeyed, env)).config.redirect_domain(); };
+  // Automatic HTTPS: port 80 redirects (and answers HTTP-01), unless turned off.
+  EXPECT_EQ(redirect({{"SERVER_NAME", "Hub.Example.com"}}), "hub.example.com");
+  EXPECT_EQ(load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}})).config.http_port, 80);
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com:8443"}}), "hub.example.com");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", "auto_https disable_redirects"}}), "");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", "auto_https off"}}), "");
+  // Certificate files for the name: redirects too, even with the certificates' automation off.
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com"}, {"CERT_FILE", "c.pem"}, {"KEY_FILE", "k.pem"}}),
+            "hub.example.com");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com"},
+                      {"CERT_FILE", "c.pem"},
+                      {"KEY_FILE", "k.pem"},
+                      {"GLOBAL_OPTIONS", "auto_https disable_certs"}}),
+            "hub.example.com");
+  // No HTTPS: nothing to redirect to.
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", "auto_https disable_certs"}}), "");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "http://hub.example.com"}}), "");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com:80"}}), "");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com"}, {"ADDR", ":80"}}), "");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "localhost"}}), "");
+  EXPECT_EQ(redirect({{"ADDR", ":443"}, {"CERT_FILE", "c.pem"}, {"KEY_FILE", "k.pem"}}), "");
+  // Caddy's http_port moves it; the HTTPS port itself is never taken twice.
+  const Config moved =
+      load(with(kKeyed, {{"SERVER_NAME", "hub.example.com"}, {"GLOBAL_OPTIONS", "http_port 8080"}})).config;
+  EXPECT_EQ(moved.http_port, 8080);
+  EXPECT_EQ(moved.redirect_domain(), "hub.example.com");
+  EXPECT_EQ(redirect({{"SERVER_NAME", "hub.example.com:8080"}, {"GLOBAL_OPTIONS", "http_port 8080"}}), "");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"GLOBAL_OPTIONS", "http_port 0"}})).what(),
+               "invalid http_port \"0\" (GLOBAL_OPTIONS line 1): port out of range (1-65535)");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"GLOBAL_OPTIONS", "http_port :80"}})).what(),
+               "invalid http_port \":80\" (GLOBAL_OPTIONS line 1): not a port number");
+}
+
 TEST(ConfigLoader, ListsFromTheEnvironmentMayUseSpacesAndCommas) {
   const Config c = load(with(kKeyed, {{"CORS_ALLOWED_ORIGINS", " https://a.example,https://b.example  http://c:8080 "},
                                       {"PUBLISH_ALLOWED_ORIGINS", "*"}}))

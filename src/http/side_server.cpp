@@ -1,6 +1,7 @@
-#include "http/metrics_server.hpp"
+#include "http/side_server.hpp"
 
 #include "http/listen_host.hpp"
+#include "http/metrics_handler.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -40,7 +41,7 @@ void bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
-Response answer(const Request& req, std::string_view path, const MetricsSource& source) {
+Response metrics_answer(const Request& req, std::string_view path, const MetricsSource& source) {
   const bool known = path == kMetricsPath || path == kHealthPath;
   if (known && req.method() != http::verb::get && req.method() != http::verb::head) {
     auto res = make_text_response(req, http::status::method_not_allowed,
@@ -64,14 +65,15 @@ Response answer(const Request& req, std::string_view path, const MetricsSource& 
 
 }  // namespace
 
-MetricsServer::MetricsServer(const MetricsSource& source) : source_(source), acceptor_(io_) {}
+SideServer::SideServer(std::string what, Handler handler)
+    : what_(std::move(what)), handler_(std::move(handler)), acceptor_(io_) {}
 
-MetricsServer::~MetricsServer() {
+SideServer::~SideServer() {
   stop();
 }
 
-void MetricsServer::start(const std::string& host, std::uint16_t port) {
-  tcp::endpoint endpoint(resolve_listen_host(host, " for metrics"), port);
+void SideServer::start(const std::string& host, std::uint16_t port) {
+  tcp::endpoint endpoint(resolve_listen_host(host, " for " + what_), port);
   try {
     try {
       bind(acceptor_, endpoint);
@@ -84,7 +86,7 @@ void MetricsServer::start(const std::string& host, std::uint16_t port) {
       bind(acceptor_, endpoint);
     }
   } catch (const boost::system::system_error& e) {
-    throw std::runtime_error("cannot listen for metrics on " + endpoint.address().to_string() + ":" +
+    throw std::runtime_error("cannot listen for " + what_ + " on " + endpoint.address().to_string() + ":" +
                              std::to_string(endpoint.port()) + ": " + e.code().message());
   }
   host_ = host;
@@ -94,18 +96,18 @@ void MetricsServer::start(const std::string& host, std::uint16_t port) {
     try {
       io_.run();
     } catch (const std::exception& e) {
-      spdlog::error("metrics listener failed: {}", e.what());
+      spdlog::error("{} listener failed: {}", what_, e.what());
     }
   });
 }
 
-std::string MetricsServer::url() const {
+std::string SideServer::url() const {
   std::string host = host_.empty() ? "0.0.0.0" : host_;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
   return "http://" + host + ":" + std::to_string(port_);
 }
 
-void MetricsServer::stop() {
+void SideServer::stop() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] {
     boost::system::error_code ignored;
@@ -115,12 +117,12 @@ void MetricsServer::stop() {
   thread_.join();
 }
 
-asio::awaitable<void> MetricsServer::accept_loop() {
+asio::awaitable<void> SideServer::accept_loop() {
   for (;;) {
     auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
-      spdlog::warn("metrics listener: accept failed: {}", ec.message());
+      spdlog::warn("{} listener: accept failed: {}", what_, ec.message());
       continue;
     }
     asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
@@ -132,7 +134,7 @@ asio::awaitable<void> MetricsServer::accept_loop() {
 // false positive of GCC 12 with coroutines). Silenced for this function only.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-asio::awaitable<void> MetricsServer::serve(tcp::socket socket) {
+asio::awaitable<void> SideServer::serve(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   bool first = true;
@@ -143,14 +145,9 @@ asio::awaitable<void> MetricsServer::serve(tcp::socket socket) {
     stream.expires_after(first ? kReadTimeout : kIdleTimeout);
     first = false;
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    if (ec) break;  // closed, timed out or malformed: a scraper does not need an explanation
+    if (ec) break;  // closed, timed out or malformed: a scraper or a redirected browser needs no explanation
     Request req = parser.release();
-    Response res;
-    if (auto target = parse_target(req.target()); target) {
-      res = answer(req, target->path, source_);
-    } else {
-      res = make_error_response(req, target.error());
-    }
+    Response res = handler_(req);
     stream.expires_after(kWriteTimeout);
     http::response_serializer<http::string_body> sr{res};
     if (req.method() == http::verb::head) sr.split(true);
@@ -164,5 +161,13 @@ asio::awaitable<void> MetricsServer::serve(tcp::socket socket) {
   stream.close();
 }
 #pragma GCC diagnostic pop
+
+SideServer::Handler metrics_side_handler(const MetricsSource& source) {
+  return [&source](const Request& req) {
+    auto target = parse_target(req.target());
+    if (!target) return make_error_response(req, target.error());
+    return metrics_answer(req, target->path, source);
+  };
+}
 
 }  // namespace mercure

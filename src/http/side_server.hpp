@@ -1,0 +1,61 @@
+#pragma once
+// A small HTTP/1.1 listener beside the hub's: one event loop on one thread, each request answered
+// by one function, no TLS, no streaming. Used for the separate metrics address (METRICS_ADDR) and
+// for the HTTP port of automatic HTTPS (redirects to HTTPS, ACME HTTP-01 challenges).
+//
+// Thread-safety: start() and stop() from the main thread (start-up, shutdown); the handler runs
+// on this listener's thread.
+
+#include "http/http_types.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace mercure {
+
+class MetricsSource;
+
+class SideServer final {
+ public:
+  using Handler = std::function<Response(const Request&)>;
+
+  // `what` names the listener in errors and logs ("metrics", "HTTP redirects").
+  SideServer(std::string what, Handler handler);
+  ~SideServer();
+  SideServer(const SideServer&) = delete;
+  SideServer& operator=(const SideServer&) = delete;
+
+  // Binds `host:port` (empty host = all interfaces; port 0 = an ephemeral port) and starts the
+  // thread. Throws std::runtime_error naming the address when it cannot listen.
+  void start(const std::string& host, std::uint16_t port);
+  // "http://host:port" as clients should use it (after start()).
+  [[nodiscard]] std::string url() const;
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  // Stops accepting, drops open connections and joins the thread. Idempotent.
+  void stop();
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+
+  std::string what_;
+  Handler handler_;
+  boost::asio::io_context io_{1};
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::string host_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// The separate metrics listener's answers: GET/HEAD /metrics and /healthz, nothing else (404;
+// other methods on those paths: 405). It keeps scrapes off the hub's port, e.g. to expose them on
+// an internal interface only.
+[[nodiscard]] SideServer::Handler metrics_side_handler(const MetricsSource& source);
+
+}  // namespace mercure
