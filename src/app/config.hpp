@@ -82,6 +82,9 @@ struct Config {
   // Caddy's global option http_port: where a site served over HTTPS under its name also listens
   // in plain HTTP, to redirect there and answer ACME HTTP-01 challenges (see redirect_domain()).
   std::uint16_t http_port = 80;
+  // Caddy's admin address (global option `admin`, CADDY_ADMIN): the health checks, /metrics and
+  // POST /stop the reference's deployments call (http/admin_handler.hpp). Empty: off.
+  std::string admin = "localhost:2019";
   // PROTOCOLS (Caddy's names): h2 = HTTP/2 over TLS (ALPN), h2c = HTTP/2 in clear text with prior
   // knowledge; h1 is always served. h3 is accepted and not served (a warning says so).
   bool h2 = true;

@@ -140,6 +140,16 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
         throw std::invalid_argument("not a port number");
       c.http_port = parse_listen_address(":" + v).port;
       if (c.http_port == 0) throw std::invalid_argument("port out of range (1-65535)");
+    } else if (key == "admin") {
+      if (lower(v) == "off") {
+        c.admin.clear();
+      } else {
+        if (v.rfind("unix/", 0) == 0)
+          throw std::invalid_argument("a unix socket is not supported (use host:port or off)");
+        const std::string addr = v.rfind("tcp/", 0) == 0 ? v.substr(4) : v;  // Caddy's network prefix
+        (void)parse_listen_address(addr);
+        c.admin = addr;
+      }
     } else if (key == "acme_dir") {
       if (v.empty()) throw std::invalid_argument("empty directory");
       c.acme_dir = v;

@@ -149,11 +149,9 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
 
 void apply_global_options(const std::vector<Node>& nodes, const std::string& origin, Layer& layer,
                           std::vector<std::string>& warnings) {
-  static constexpr std::pair<std::string_view, std::string_view> kOptions[] = {{"email", "acme_email"},
-                                                                               {"acme_ca", "acme_ca"},
-                                                                               {"acme_ca_root", "acme_ca_root"},
-                                                                               {"auto_https", "auto_https"},
-                                                                               {"http_port", "http_port"}};
+  static constexpr std::pair<std::string_view, std::string_view> kOptions[] = {
+      {"email", "acme_email"},      {"acme_ca", "acme_ca"},     {"acme_ca_root", "acme_ca_root"},
+      {"auto_https", "auto_https"}, {"http_port", "http_port"}, {"admin", "admin"}};
   for (const Node& node : nodes) {
     const std::string where = origin + " line " + std::to_string(node.line);
     if (node.name == "local_certs") {
@@ -161,13 +159,29 @@ void apply_global_options(const std::vector<Node>& nodes, const std::string& ori
                  "local_certs (Caddy's local CA for every site) is not offered: give the files (tls <cert_file> "
                  "<key_file>), or remove it to obtain the certificate by ACME");
     }
+    if (node.name == "servers") {
+      // Caddy's per-server options: `metrics` there turns the metrics on (the reference's Helm
+      // chart documents it so); the others are not read.
+      for (const Node& child : node.children) {
+        if (child.name == "metrics") {
+          layer["metrics_enabled"] = RawSetting{{"true"}, "servers { metrics }", where};
+        } else {
+          warnings.push_back(origin + " line " + std::to_string(child.line) + ": server option \"" + child.name +
+                             "\" ignored");
+        }
+      }
+      continue;
+    }
+    if (node.name == "admin" && node.has_block) {
+      warnings.push_back(where + ": the admin block's options ignored (its address is read)");
+    }
     const auto* option =
         std::find_if(std::begin(kOptions), std::end(kOptions), [&](const auto& o) { return o.first == node.name; });
     if (option == std::end(kOptions)) {
       warnings.push_back(where + ": global option \"" + node.name + "\" ignored");
       continue;
     }
-    if (node.has_block || node.args.size() != 1) {
+    if ((node.has_block && node.name != "admin") || node.args.size() != 1) {
       file_error(node.name, where, "global option " + quote(node.name) + " takes one value");
     }
     layer[std::string(option->second)] = RawSetting{{node.args[0].text}, node.name, where};

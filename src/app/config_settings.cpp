@@ -54,6 +54,7 @@ constexpr SettingSpec kSettings[] = {
     {"acme_dir", Kind::kString},
     {"auto_https", Kind::kString},
     {"http_port", Kind::kString},
+    {"admin", Kind::kString},
 };
 
 }  // namespace
@@ -331,6 +332,14 @@ const std::vector<Input>& inputs() {
        "DIR",
        "mercure-certificates",
        "where the ACME account key and the certificates obtained are kept"},
+      {{"admin"},
+       1,
+       "--admin",
+       {"CADDY_ADMIN"},
+       "ADDR",
+       "localhost:2019",
+       "Caddy's admin address, serving /mercure/health/ready, /mercure/health/live, /metrics and POST /stop; off: "
+       "none"},
       {{"protocols"},
        1,
        "--protocols",

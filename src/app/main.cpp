@@ -18,6 +18,7 @@
 #include "core/subscription_registry.hpp"
 #include "core/uuid.hpp"
 #include "http/acme_challenges.hpp"
+#include "http/admin_handler.hpp"
 #include "http/https_redirect.hpp"
 #include "http/server.hpp"
 #include "http/side_server.hpp"
@@ -31,6 +32,9 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -283,10 +287,11 @@ int run_hub(const Config& config) {
     metrics_page = std::make_unique<PrometheusMetrics>(*sharded_metrics, MERCURE_HUB_VERSION, std::move(history),
                                                        batches, std::move(certificate));
     if (!config.metrics_addr.empty()) {
-      metrics_server = std::make_unique<SideServer>("metrics", metrics_side_handler(*metrics_page));
+      metrics_server = std::make_unique<SideServer>("metrics");
       try {
         const ListenAddress addr = parse_listen_address(config.metrics_addr);
-        metrics_server->start(addr.host, addr.port);
+        metrics_server->bind(addr.host, addr.port);
+        metrics_server->start(metrics_side_handler(*metrics_page));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "mercure-hub: %s\n", e.what());
         return 1;
@@ -320,10 +325,10 @@ int run_hub(const Config& config) {
   std::unique_ptr<SideServer> http_port;
   if (const std::string domain = config.redirect_domain(); !domain.empty()) {
     const HttpsRedirect site{domain, parse_site_address(config.site).port.value_or(std::uint16_t{443}), challenges};
-    http_port = std::make_unique<SideServer>("HTTP redirects",
-                                             [site](const Request& req) { return https_redirect_response(req, site); });
+    http_port = std::make_unique<SideServer>("HTTP redirects");
     try {
-      http_port->start(config.listen_host, config.http_port);
+      http_port->bind(config.listen_host, config.http_port);
+      http_port->start([site](const Request& req) { return https_redirect_response(req, site); });
       spdlog::info("HTTP on port {} redirects to https://{}{}", http_port->port(), domain,
                    acme ? " and answers the ACME CA's HTTP-01 challenges" : "");
       if (acme) acme->set_http_challenge(true);
@@ -334,6 +339,34 @@ int run_hub(const Config& config) {
     }
   }
   if (acme) acme->start();  // the listeners answer its challenges from now on
+  // Caddy's admin endpoint, for the reference's probes, preStop hook and scrapes.
+  std::atomic<bool> shutting_down{false};
+  std::unique_ptr<SideServer> admin;
+  if (!config.admin.empty()) {
+    admin = std::make_unique<SideServer>("the admin endpoint");
+    try {
+      const ListenAddress addr = parse_listen_address(config.admin);
+      admin->bind(addr.host, addr.port);
+      const bool loopback = addr.host == "localhost" || addr.host == "127.0.0.1" || addr.host == "::1";
+      AdminEndpoint endpoint{[&shutting_down, &transport] { return !shutting_down.load() && transport->writable(); },
+                             metrics_page.get(),
+                             [&shutting_down] {
+                               spdlog::info("admin endpoint: POST /stop, shutting down as on SIGTERM");
+                               shutting_down = true;
+                               ::kill(::getpid(), SIGTERM);
+                             },
+                             loopback ? loopback_admin_hosts(admin->port()) : std::vector<std::string>{}};
+      admin->start([endpoint = std::move(endpoint)](const Request& req) { return admin_response(req, endpoint); });
+      spdlog::info("admin endpoint on {} (/mercure/health/ready, /mercure/health/live, /metrics, POST /stop)",
+                   admin->url());
+    } catch (const std::exception& e) {
+      spdlog::warn(
+          "{}: no admin endpoint (health checks on the hub's port: /healthz, /healthz/ready; "
+          "CADDY_ADMIN=off or the global option admin off turns it off)",
+          e.what());
+      admin.reset();
+    }
+  }
   const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };
   spdlog::info("limits: connections {} ({}{} per address), streams per token {}", limit_text(options.max_connections),
                config.max_connections == 0 ? "from the open-file limit; " : "",
@@ -363,6 +396,7 @@ int run_hub(const Config& config) {
       }
     }
   }
+  shutting_down = true;
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   if (acme) acme->stop();
   if (http_port) http_port->stop();
@@ -372,6 +406,7 @@ int run_hub(const Config& config) {
   server.stop();
   transport->close();
   if (metrics_server) metrics_server->stop();
+  if (admin) admin->stop();
   for (auto& fetcher : key_set_fetchers) fetcher->stop();
   spdlog::info("stopped");
   return 0;

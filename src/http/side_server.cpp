@@ -30,7 +30,7 @@ constexpr auto kReadTimeout = std::chrono::seconds(30);
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr auto kWriteTimeout = std::chrono::seconds(10);
 
-void bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+void open_and_listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   acceptor.open(endpoint.protocol());
   acceptor.set_option(tcp::acceptor::reuse_address(true));
   if (endpoint.protocol() == tcp::v6()) {
@@ -65,25 +65,24 @@ Response metrics_answer(const Request& req, std::string_view path, const Metrics
 
 }  // namespace
 
-SideServer::SideServer(std::string what, Handler handler)
-    : what_(std::move(what)), handler_(std::move(handler)), acceptor_(io_) {}
+SideServer::SideServer(std::string what) : what_(std::move(what)), acceptor_(io_) {}
 
 SideServer::~SideServer() {
   stop();
 }
 
-void SideServer::start(const std::string& host, std::uint16_t port) {
+void SideServer::bind(const std::string& host, std::uint16_t port) {
   tcp::endpoint endpoint(resolve_listen_host(host, " for " + what_), port);
   try {
     try {
-      bind(acceptor_, endpoint);
+      open_and_listen(acceptor_, endpoint);
     } catch (const boost::system::system_error&) {
       if (!host.empty()) throw;
       // No IPv6 on this machine: all interfaces means all IPv4 interfaces.
       boost::system::error_code ignored;
       acceptor_.close(ignored);
       endpoint.address(asio::ip::address_v4::any());
-      bind(acceptor_, endpoint);
+      open_and_listen(acceptor_, endpoint);
     }
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen for " + what_ + " on " + endpoint.address().to_string() + ":" +
@@ -91,6 +90,10 @@ void SideServer::start(const std::string& host, std::uint16_t port) {
   }
   host_ = host;
   port_ = acceptor_.local_endpoint().port();
+}
+
+void SideServer::start(Handler handler) {
+  handler_ = std::move(handler);
   asio::co_spawn(io_, accept_loop(), asio::detached);
   thread_ = std::thread([this] {
     try {

@@ -26,14 +26,16 @@ class SideServer final {
   using Handler = std::function<Response(const Request&)>;
 
   // `what` names the listener in errors and logs ("metrics", "HTTP redirects").
-  SideServer(std::string what, Handler handler);
+  explicit SideServer(std::string what);
   ~SideServer();
   SideServer(const SideServer&) = delete;
   SideServer& operator=(const SideServer&) = delete;
 
-  // Binds `host:port` (empty host = all interfaces; port 0 = an ephemeral port) and starts the
-  // thread. Throws std::runtime_error naming the address when it cannot listen.
-  void start(const std::string& host, std::uint16_t port);
+  // Binds `host:port` (empty host = all interfaces; "localhost" = 127.0.0.1; port 0 = an
+  // ephemeral port). Throws std::runtime_error naming the address when it cannot listen.
+  void bind(const std::string& host, std::uint16_t port);
+  // Starts the thread answering with `handler` (after bind()).
+  void start(Handler handler);
   // "http://host:port" as clients should use it (after start()).
   [[nodiscard]] std::string url() const;
   [[nodiscard]] std::uint16_t port() const { return port_; }

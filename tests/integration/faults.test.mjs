@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Connection, HUB_PATH, formEncode, publish, request, subscribeOk } from '../lib/http.mjs';
+import { freePort } from '../lib/hub.mjs';
 import {
   KeepAlivePublisher,
   anyPublisherToken,
@@ -52,6 +53,13 @@ function waitForLog(hub, re, timeoutMs, what) {
 async function readiness(hub) {
   const res = await request(hub, { method: 'GET', path: '/healthz/ready' });
   return { status: res.status, text: res.text };
+}
+
+/** The status of Caddy's readiness probe on the admin endpoint (the reference's Helm chart calls it). */
+async function adminReadiness(port) {
+  const res = await fetch(`http://127.0.0.1:${port}/mercure/health/ready`, { signal: AbortSignal.timeout(5_000) });
+  await res.text();
+  return res.status;
 }
 
 test('SIGTERM during heavy publishing loses no acknowledged update and exits 0 within the grace period', async (t) => {
@@ -154,9 +162,11 @@ test('a full disk answers 503 to publishers, never 200, and the hub keeps servin
   const DATA = 'x'.repeat(100 << 10);
   const topic = `${BASE}disk`;
   // A 1 MiB map that must grow twice before the file reaches the limit.
+  const adminPort = await freePort();
   const hub = await startStoreHub(dir, {
     params: { map_size: 1 << 20, size: 0 },
     wrapper: ['prlimit', `--fsize=${LIMIT}:`],
+    env: { CADDY_ADMIN: `127.0.0.1:${adminPort}` },
   });
   const hubs = [hub];
   t.after(() => Promise.all(hubs.map((h) => h.kill())));
@@ -164,6 +174,7 @@ test('a full disk answers 503 to publishers, never 200, and the hub keeps servin
   const sub = await subscribeOk(hub, [topic]);
   t.after(() => sub.close());
   assert.equal((await readiness(hub)).status, 200);
+  assert.equal(await adminReadiness(adminPort), 200);
 
   // Publish 100 KiB updates until the store refuses one.
   const acked = [];
@@ -189,6 +200,7 @@ test('a full disk answers 503 to publishers, never 200, and the hub keeps servin
   const notReady = await readiness(hub);
   assert.equal(notReady.status, 503, `readiness while commits fail: ${notReady.text}`);
   assert.match(notReady.text, /does not accept publishes/);
+  assert.equal(await adminReadiness(adminPort), 503, 'the admin endpoint\'s readiness agrees');
   for (let n = 0; n < 3; n++) {
     const id = `refused-${n}`;
     const res = await publish(hub, { topic, id, data: DATA }, { token });
@@ -222,6 +234,7 @@ test('a full disk answers 503 to publishers, never 200, and the hub keeps servin
   execFileSync('prlimit', ['--pid', String(hub.pid), '--fsize=unlimited:']);
   await waitForLog(hub, /the history store takes writes again/, 10_000, 'the writer to find the store writable again');
   assert.equal((await readiness(hub)).status, 200, 'ready again once the store takes writes');
+  assert.equal(await adminReadiness(adminPort), 200);
   const afterId = await publish(hub, { topic, id: 'after', data: 'space is back' }, { token });
   assert.equal(afterId.status, 200, `publish once space is back: ${afterId.status} ${afterId.text}`);
   await waitForId(sub, 'after', { timeoutMs: 10_000 });

@@ -107,6 +107,9 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     ADDR: '127.0.0.1:0',
     JWT_KEY: JWT_SECRET,
     TRANSPORT_URL: 'local://',
+    // Caddy's admin endpoint defaults to localhost:2019, one port for every hub of a parallel
+    // test run: off unless a test gives it a free port.
+    CADDY_ADMIN: 'off',
     ...sanitizerEnv(),
   };
   for (const [k, v] of Object.entries(env)) {

@@ -98,7 +98,8 @@ process.on('exit', () => {
  * timedOut}: `ready` is true when it logged its readiness line instead (it is then killed).
  */
 export function runHubUntilExit({ env = {}, args = [], cwd, timeoutMs = 10_000 } = {}) {
-  const childEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ADDR: '127.0.0.1:0', JWT_KEY: JWT_SECRET, ...sanitizerEnv() };
+  // CADDY_ADMIN=off: no admin endpoint on localhost:2019 (tests give it a free port when they test it).
+  const childEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ADDR: '127.0.0.1:0', JWT_KEY: JWT_SECRET, CADDY_ADMIN: 'off', ...sanitizerEnv() };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || v === null) delete childEnv[k];
     else childEnv[k] = String(v);

@@ -240,12 +240,13 @@ TEST(ConfigFileLayer, FileSiteTlsWithFilesSetsTheCertificateOtherFormsWarn) {
 TEST(ConfigFileLayer, GlobalOptionsOfAutomaticHttpsAreRead) {
   Loaded loaded = load(kKeyed, {},
                        "{\n email ops@example.com\n acme_ca https://ca.test/dir\n acme_ca_root /etc/ca.pem\n"
-                       " admin off\n}\nexample.com {\n mercure {\n }\n}\n");
+                       " admin off\n debug\n}\nexample.com {\n mercure {\n }\n}\n");
   EXPECT_EQ(loaded.config.acme_email, "ops@example.com");
   EXPECT_EQ(loaded.config.acme_ca, "https://ca.test/dir");
   EXPECT_EQ(loaded.config.acme_ca_root, "/etc/ca.pem");
   EXPECT_EQ(loaded.config.acme_domain(), "example.com");
-  EXPECT_EQ(loaded.warnings, Strings{"hub.conf line 5: global option \"admin\" ignored"});
+  EXPECT_EQ(loaded.config.admin, "");
+  EXPECT_EQ(loaded.warnings, Strings{"hub.conf line 6: global option \"debug\" ignored"});
   loaded = load(kKeyed, {}, "{\n auto_https off\n}\nexample.com {\n mercure {\n }\n}\n");
   EXPECT_EQ(loaded.config.acme_domain(), "");
 }

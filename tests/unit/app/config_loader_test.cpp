@@ -257,6 +257,25 @@ TEST(ConfigLoader, ASiteServedOverHttpsUnderItsNameRedirectsHttpPortAsCaddyDoes)
                "invalid http_port \":80\" (GLOBAL_OPTIONS line 1): not a port number");
 }
 
+TEST(ConfigLoader, CaddysAdminAddressAndServerMetricsOptionsAreRead) {
+  EXPECT_EQ(load(kKeyed).config.admin, "localhost:2019");
+  EXPECT_EQ(load(with(kKeyed, {{"CADDY_ADMIN", "0.0.0.0:2020"}})).config.admin, "0.0.0.0:2020");
+  EXPECT_EQ(load(with(kKeyed, {{"CADDY_ADMIN", "tcp/localhost:2021"}})).config.admin, "localhost:2021");
+  EXPECT_EQ(load(with(kKeyed, {{"CADDY_ADMIN", "off"}})).config.admin, "");
+  EXPECT_EQ(load(with(kKeyed, {{"GLOBAL_OPTIONS", "admin off"}})).config.admin, "");
+  auto loaded = load(with(kKeyed, {{"GLOBAL_OPTIONS", "admin :2019 {\n origins localhost\n}"}}));
+  EXPECT_EQ(loaded.config.admin, ":2019");
+  EXPECT_EQ(loaded.warnings.size(), 1U);
+  EXPECT_STREQ(load_error(with(kKeyed, {{"CADDY_ADMIN", "unix//run/caddy.sock"}})).what(),
+               "invalid CADDY_ADMIN \"unix//run/caddy.sock\": a unix socket is not supported (use host:port or off)");
+  // The reference's Helm chart turns metrics on with Caddy's server option.
+  EXPECT_FALSE(load(kKeyed).config.metrics_enabled);
+  loaded = load(with(kKeyed, {{"GLOBAL_OPTIONS", "servers {\n metrics\n trusted_proxies static private_ranges\n}"}}));
+  EXPECT_TRUE(loaded.config.metrics_enabled);
+  ASSERT_EQ(loaded.warnings.size(), 1U);
+  EXPECT_NE(loaded.warnings[0].find("server option \"trusted_proxies\" ignored"), std::string::npos);
+}
+
 TEST(ConfigLoader, ListsFromTheEnvironmentMayUseSpacesAndCommas) {
   const Config c = load(with(kKeyed, {{"CORS_ALLOWED_ORIGINS", " https://a.example,https://b.example  http://c:8080 "},
                                       {"PUBLISH_ALLOWED_ORIGINS", "*"}}))

@@ -1,0 +1,75 @@
+// Caddy's admin endpoint as the reference hub's deployments use it (its Helm chart's probes and
+// preStop hook, its image's HEALTHCHECK, a ServiceMonitor): /mercure/health/ready and /live,
+// /metrics, POST /stop; refused to other Hosts and cross-site Origins on a loopback address; a
+// port already taken is a warning, not a failed start. Readiness while the store refuses writes:
+// faults.test.mjs.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { freePort, startHub } from '../lib/hub.mjs';
+import { request, subscribeOk, withDeadline } from '../lib/http.mjs';
+
+/** A request to the admin endpoint at 127.0.0.1:port (Host: 127.0.0.1:port, as wget sends, unless `headers` say otherwise). */
+async function admin(port, path, { method = 'GET', headers = {} } = {}) {
+  const res = await request(port, { method, path, headers: { Host: `127.0.0.1:${port}`, ...headers }, body: method === 'POST' ? '' : undefined });
+  return { status: res.status, text: res.text, type: res.headers['content-type'] };
+}
+
+/** Resolves once the hub's stderr matches `re` (checked on each chunk), within `timeoutMs`. */
+function waitForLog(hub, re, timeoutMs = 5_000) {
+  let check;
+  const found = new Promise((resolve) => {
+    check = () => re.test(hub.stderr()) && resolve();
+    hub.process.stderr.on('data', check); // after hub.mjs's own listener: hub.stderr() has the chunk
+    check();
+  });
+  return withDeadline(found, timeoutMs, `the log to match ${re}`, () => hub.output()).finally(() => hub.process.stderr.off('data', check));
+}
+
+test('health checks, metrics and POST /stop on the admin address; other hosts and origins refused', async (t) => {
+  const adminPort = await freePort();
+  const hub = await startHub({ env: { CADDY_ADMIN: `127.0.0.1:${adminPort}`, METRICS_ENABLED: '1', ALLOW_ANONYMOUS: '1' } });
+  t.after(() => hub.stop());
+  await waitForLog(hub, new RegExp(`admin endpoint on http://127\\.0\\.0\\.1:${adminPort} `));
+
+  for (const check of ['ready', 'live']) {
+    const res = await admin(adminPort, `/mercure/health/${check}`);
+    assert.equal(res.status, 200, `${check}: ${res.text}`);
+    assert.deepEqual(JSON.parse(res.text), { status: 'ok' });
+    assert.equal(res.type, 'application/json');
+  }
+  const metrics = await admin(adminPort, '/metrics');
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.text, /^mercure_/m);
+  assert.equal((await admin(adminPort, '/config/')).status, 404, "Caddy's configuration API is not offered");
+  assert.equal((await admin(adminPort, '/stop')).status, 405);
+
+  // DNS rebinding and a web page's cross-site POST: refused, the hub keeps running.
+  assert.equal((await admin(adminPort, '/mercure/health/live', { headers: { Host: 'evil.example' } })).status, 403);
+  const cross = await admin(adminPort, '/stop', { method: 'POST', headers: { Origin: 'https://evil.example' } });
+  assert.equal(cross.status, 403);
+  assert.equal(hub.exitInfo(), null);
+
+  // The preStop hook: a graceful shutdown, open streams ended, exit 0.
+  const sub = await subscribeOk(hub, ['https://example.com/admin']);
+  t.after(() => sub.close());
+  assert.equal((await admin(adminPort, '/stop', { method: 'POST' })).status, 200);
+  const exit = await hub.exited;
+  assert.equal(exit.code, 0, hub.output());
+  assert.match(hub.stderr(), /admin endpoint: POST \/stop, shutting down/);
+});
+
+test('an admin address already taken: a warning, and the hub serves', async (t) => {
+  const taken = net.createServer();
+  await new Promise((resolve, reject) => {
+    taken.once('error', reject);
+    taken.listen(0, '127.0.0.1', resolve);
+  });
+  t.after(() => new Promise((resolve) => taken.close(resolve)));
+  const hub = await startHub({ env: { CADDY_ADMIN: `127.0.0.1:${taken.address().port}`, ALLOW_ANONYMOUS: '1' } });
+  t.after(() => hub.stop());
+  await waitForLog(hub, /cannot listen for the admin endpoint on 127\.0\.0\.1:\d+: .*: no admin endpoint/);
+  const sub = await subscribeOk(hub, ['https://example.com/admin']);
+  sub.close();
+});
