@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include "app/caddy_run.hpp"
 #include "app/config_loader.hpp"
 #include "app/logging.hpp"
 #include "app/token_command.hpp"
@@ -8,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 
@@ -57,7 +59,10 @@ int run_cli(int argc, char** argv, const std::map<std::string, std::string>& env
   app.set_version_flag("--version", std::string("mercure-hub ") + MERCURE_HUB_VERSION);
   ConfigLoader loader(env);
   loader.add_flags(app);
+  CaddyRun caddy;
+  caddy.add_flags(app);
   TokenCommand token(app);
+  caddy.take_command(argc, argv);
 
   try {
     app.parse(argc, argv);
@@ -78,14 +83,23 @@ int run_cli(int argc, char** argv, const std::map<std::string, std::string>& env
   if (token.selected()) return token.run(out, err, now_unix_seconds());
 
   Config config;
+  std::vector<std::string> caddy_warnings;
   try {
+    caddy_warnings = caddy.check();
+    for (const std::string& file : caddy.envfiles) loader.add_environment(read_env_file(file));
+    // As `caddy run`: a Caddyfile in the working directory when no --config names one.
+    if (caddy.run && !loader.has_config_flag() && std::filesystem::is_regular_file("Caddyfile")) {
+      loader.use_file("Caddyfile");
+    }
     config = loader.load();
-  } catch (const ConfigError& e) {
+    if (!caddy.pidfile.empty()) write_pid_file(caddy.pidfile);
+  } catch (const std::exception& e) {  // ConfigError, and the files of --envfile and --pidfile
     err << "mercure-hub: " << one_line(e.what()) << '\n';
     return 2;
   }
 
   setup_logging(config.log_format, config.debug);
+  for (const std::string& warning : caddy_warnings) spdlog::warn("{}", warning);
   for (const std::string& warning : loader.warnings()) spdlog::warn("{}", warning);
   if (config.dev) {
     spdlog::warn(

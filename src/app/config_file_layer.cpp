@@ -80,8 +80,10 @@ std::string transport_url_from_block(const Node& node, const std::string& origin
 }
 
 // The reference's directives this hub reads but does not need; accepted with a warning.
-constexpr std::string_view kIgnoredDirectives[] = {"name", "topic_selector_cache", "subscriber_list_cache_size",
-                                                   "protocol_version_compatibility"};
+constexpr std::string_view kIgnoredDirectives[] = {
+    "name",      "topic_selector_cache", "subscriber_list_cache_size", "protocol_version_compatibility",
+    "lru_cache",  // v0.12-v0.16
+    "cache"};     // v0.11-v0.14
 
 }  // namespace
 
@@ -256,8 +258,11 @@ Layer file_layer(std::string_view text, const std::string& origin, const Env& en
   find_mercure_blocks(nodes, nullptr, 0, origin, found, warnings);
   Layer layer;
   if (found.empty()) {
-    warnings.push_back(origin + ": no mercure block found; the file sets nothing");
-    return layer;
+    // A file meant for this hub that sets nothing would start a hub on defaults instead of the
+    // settings the operator wrote (in a file this hub does not read through `import`, say).
+    throw ConfigError(origin, origin +
+                                  ": no mercure block found (the settings are read from a mercure { } block; "
+                                  "Caddy's import is not supported)");
   }
   if (found.size() > 1) {
     file_error(

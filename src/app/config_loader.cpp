@@ -165,6 +165,14 @@ void ConfigLoader::use_file(const std::string& path) {
   use_file_text(text.str(), path);
 }
 
+void ConfigLoader::add_environment(const std::map<std::string, std::string>& vars) {
+  for (const auto& [name, value] : vars) env_.emplace(name, value);  // emplace: what is set wins
+}
+
+bool ConfigLoader::has_config_flag() const {
+  return !flags_->config_path.empty();
+}
+
 void ConfigLoader::use_file_text(std::string text, std::string name) {
   has_file_ = true;
   file_text_ = std::move(text);

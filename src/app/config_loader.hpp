@@ -49,6 +49,11 @@ class ConfigLoader {
   // default and environment names). The loader must outlive app.parse().
   void add_flags(CLI::App& app);
 
+  // Adds variables to the environment layer where it has none of that name (Caddy's --envfile).
+  void add_environment(const std::map<std::string, std::string>& vars);
+  // True when --config was given (after app.parse()).
+  [[nodiscard]] bool has_config_flag() const;
+
   // Reads the file at `path` as the file layer, as --config does (a later call replaces it).
   void use_file(const std::string& path);
   // Same, from text; `name` is used in messages ("hub.conf line 3"). For tests and embedders.

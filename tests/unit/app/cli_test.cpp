@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -229,6 +233,79 @@ TEST(Cli, TokenMistakesExitTwo) {
   const CliRun r = run({"token", "--publish", "*"}, {});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err, "mercure-hub: token needs exactly one of --key and --key-file\n");
+}
+
+// A fresh directory, made the working directory while the object lives.
+class InTempDir {
+ public:
+  InTempDir() : dir_(std::filesystem::path(::testing::TempDir()) / ("cli_test_" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    previous_ = std::filesystem::current_path();
+    std::filesystem::current_path(dir_);
+  }
+  ~InTempDir() {
+    std::filesystem::current_path(previous_);
+    std::filesystem::remove_all(dir_);
+  }
+  InTempDir(const InTempDir&) = delete;
+  InTempDir& operator=(const InTempDir&) = delete;
+  void write(const std::string& name, const std::string& text) const { std::ofstream(dir_ / name) << text; }
+  [[nodiscard]] std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path previous_;
+};
+
+TEST(Cli, CaddysRunCommandLineIsAcceptedAsTheReferencesDocsWriteIt) {
+  const InTempDir dir;
+  dir.write("hub.Caddyfile", "mercure {\n publisher_jwt file-key\n anonymous\n}\n");
+  // The reference's Helm chart (dev mode) and Docker image.
+  CliRun r = run({"run", "--config", dir.path("hub.Caddyfile"), "--adapter", "caddyfile"}, {});
+  ASSERT_TRUE(r.config.has_value()) << r.err;
+  EXPECT_EQ(r.config->publisher_jwt.key, "file-key");
+  EXPECT_TRUE(r.config->anonymous);
+  // `./mercure run` reads ./Caddyfile, as `caddy run` does; without `run`, no file is read.
+  dir.write("Caddyfile", "mercure {\n publisher_jwt cwd-key\n anonymous\n}\n");
+  r = run({"run"}, {});
+  ASSERT_TRUE(r.config.has_value()) << r.err;
+  EXPECT_EQ(r.config->publisher_jwt.key, "cwd-key");
+  r = run({}, kKeyed);
+  ASSERT_TRUE(r.config.has_value()) << r.err;
+  EXPECT_FALSE(r.config->anonymous);
+  // Another adapter: the file would be read as what it is not.
+  r = run({"run", "--config", dir.path("hub.Caddyfile"), "--adapter", "json"}, {});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_EQ(r.err,
+            "mercure-hub: --adapter json: only caddyfile is read (the --config file is a Caddyfile; Caddy's JSON is "
+            "not)\n");
+}
+
+TEST(Cli, EnvfileFillsTheEnvironmentWithoutOverridingItAndPidfileIsWritten) {
+  const InTempDir dir;
+  dir.write("hub.env",
+            "# the hub's secrets\n\nexport JWT_KEY=\"from \\\"file\\\"\"\nCOOKIE_NAME='fileCookie'\n"
+            "HEARTBEAT_INTERVAL=15s # every 15 s\nWORKERS=3\n");
+  CliRun r = run({"run", "--envfile", dir.path("hub.env"), "--pidfile", dir.path("hub.pid")}, {{"WORKERS", "2"}});
+  ASSERT_TRUE(r.config.has_value()) << r.err;
+  EXPECT_EQ(r.config->publisher_jwt.key, "from \"file\"");
+  EXPECT_EQ(r.config->cookie_name, "fileCookie");
+  EXPECT_EQ(r.config->heartbeat, std::chrono::seconds(15));
+  EXPECT_EQ(r.config->workers, 2U) << "the environment wins over the file";
+  std::ifstream pid(dir.path("hub.pid"));
+  long written = 0;
+  pid >> written;
+  EXPECT_EQ(written, static_cast<long>(::getpid()));
+
+  dir.write("bad.env", "JWT_KEY=k\nthis line has no equals sign\n");
+  r = run({"--envfile", dir.path("bad.env")}, {});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "mercure-hub: --envfile " + dir.path("bad.env") + " line 2: not a KEY=VALUE line\n");
+  r = run({"--envfile", dir.path("missing.env")}, {});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--envfile " + dir.path("missing.env") + ": cannot read the file"), std::string::npos);
 }
 
 TEST(Cli, EnvironmentMapSplitsAtTheFirstEqualsSignAndKeepsTheFirstDuplicate) {

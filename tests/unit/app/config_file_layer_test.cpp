@@ -262,9 +262,23 @@ TEST(ConfigFileLayer, SiteAddressNamesTheDomainOfAutomaticHttps) {
   EXPECT_THROW((void)load(kKeyed, {}, "mercure {\n site example.com\n}\n"), ConfigError);
 }
 
-TEST(ConfigFileLayer, FileWithoutAMercureBlockWarns) {
-  const Loaded loaded = load(kKeyed, {}, "# nothing\n");
-  EXPECT_EQ(loaded.warnings, Strings{"hub.conf: no mercure block found; the file sets nothing"});
+TEST(ConfigFileLayer, AFileWithoutAMercureBlockStopsTheHub) {
+  try {
+    (void)load(kKeyed, {}, "# nothing\n{\n email ops@example.com\n}\nimport conf.d/*.caddy\n");
+    FAIL() << "loaded";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "hub.conf: no mercure block found (the settings are read from a mercure { } block; Caddy's import is "
+                 "not supported)");
+  }
+}
+
+TEST(ConfigFileLayer, DirectivesOfOlderReferenceVersionsAreIgnoredWithAWarning) {
+  const Loaded loaded = load(kKeyed, {}, "mercure {\n lru_cache 100\n cache 10 100\n anonymous\n}\n");
+  EXPECT_TRUE(loaded.config.anonymous);
+  EXPECT_EQ(loaded.warnings,
+            (Strings{"hub.conf line 2: directive \"lru_cache\" is not needed by this hub and is ignored",
+                     "hub.conf line 3: directive \"cache\" is not needed by this hub and is ignored"}));
 }
 
 TEST(ConfigFileLayer, ConfigFlagReadsTheNamedFile) {

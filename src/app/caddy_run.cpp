@@ -1,0 +1,106 @@
+#include "app/caddy_run.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+namespace mercure {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::string unquote_double(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      const char next = s[++i];
+      out += next == 'n' ? '\n' : next;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void CaddyRun::add_flags(CLI::App& app) {
+  app.add_option("--adapter", adapter, "Caddy's config adapter: only caddyfile (what --config files are)")
+      ->type_name("NAME");
+  app.add_option("--envfile", envfiles, "load KEY=VALUE lines into the environment (variables already set win)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--pidfile", pidfile, "write the process id to this file")->type_name("FILE");
+  app.add_flag("--watch", watch, "(Caddy's; ignored: the hub reads its configuration at start-up)");
+  app.add_flag("--resume", resume, "(Caddy's; ignored)");
+  app.add_flag("--environ", print_environ, "(Caddy's; ignored)");
+}
+
+void CaddyRun::take_command(int& argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) != "run") return;
+  run = true;
+  for (int i = 1; i + 1 <= argc; ++i) argv[i] = argv[i + 1];  // argv[argc] is null
+  --argc;
+}
+
+std::vector<std::string> CaddyRun::check() const {
+  if (!adapter.empty() && adapter != "caddyfile") {
+    throw std::invalid_argument("--adapter " + adapter +
+                                ": only caddyfile is read (the --config file is a Caddyfile; Caddy's JSON is not)");
+  }
+  std::vector<std::string> warnings;
+  if (watch) warnings.emplace_back("--watch ignored: the configuration is read at start-up (restart to change it)");
+  if (resume) warnings.emplace_back("--resume ignored: the configuration is read from --config and the environment");
+  if (print_environ) warnings.emplace_back("--environ ignored: the environment is not printed (it holds the keys)");
+  return warnings;
+}
+
+std::map<std::string, std::string> read_env_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("--envfile " + path + ": cannot read the file: " + std::strerror(errno));
+  std::map<std::string, std::string> vars;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    std::string_view text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    if (text.starts_with("export ")) text = trim(text.substr(7));
+    const auto eq = text.find('=');
+    const std::string_view key = eq == std::string_view::npos ? std::string_view{} : trim(text.substr(0, eq));
+    if (key.empty() || key.find_first_of(" \t\"'") != std::string_view::npos) {
+      throw std::runtime_error("--envfile " + path + " line " + std::to_string(number) + ": not a KEY=VALUE line");
+    }
+    std::string_view value = trim(text.substr(eq + 1));
+    std::string parsed;
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      parsed = unquote_double(value.substr(1, value.size() - 2));
+    } else if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+      parsed = std::string(value.substr(1, value.size() - 2));
+    } else {
+      if (const auto comment = value.find(" #"); comment != std::string_view::npos)
+        value = trim(value.substr(0, comment));
+      parsed = std::string(value);
+    }
+    vars[std::string(key)] = std::move(parsed);  // a later line wins, as in a shell
+  }
+  return vars;
+}
+
+void write_pid_file(const std::string& path) {
+  std::ofstream out(path, std::ios::trunc);
+  out << ::getpid() << '\n';
+  out.flush();
+  if (!out) throw std::runtime_error("--pidfile " + path + ": cannot write the file: " + std::strerror(errno));
+}
+
+}  // namespace mercure
