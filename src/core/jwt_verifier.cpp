@@ -164,9 +164,10 @@ Result<void> JwtVerifier::check_time(const Claims& claims, std::int64_t now_unix
   if (claims.exp && now_unix_seconds >= *claims.exp) return reject(kJwtCheckExp, "token expired");
   if (claims.nbf && now_unix_seconds < *claims.nbf) return reject(kJwtCheckNbf, "token not valid yet");
   // PROTOCOL.md: iat is enforced when present (golang-jwt v4, used by older reference hubs, did
-  // too), with a few seconds for the clock of the server that minted it: a token minted with
-  // iat = now (Node's jsonwebtoken does by default) by a server 10 ms ahead would otherwise be
-  // refused once in a hundred when used at once. golang-jwt v5 (the reference today) ignores iat.
+  // too), with a minute for the clock of the server that minted it: Node's jsonwebtoken and most
+  // PHP publishers set iat = now, and golang-jwt v5 (the reference today) ignores iat, so an
+  // application server a few seconds ahead (a container after a laptop's sleep, a VM without NTP)
+  // must not see every publish refused. A token more than a minute ahead is refused.
   if (claims.iat && now_unix_seconds + kIatLeewaySeconds < *claims.iat) {
     return reject(kJwtCheckIat, "token issued in the future (iat)");
   }

@@ -74,7 +74,7 @@ class JwtVerifier final {
   [[nodiscard]] Result<Claims> verify_untimed(std::string_view token) const;
   // exp and nbf exactly; iat at most kIatLeewaySeconds ahead of `now_unix_seconds`.
   [[nodiscard]] static Result<void> check_time(const Claims& claims, std::int64_t now_unix_seconds);
-  static constexpr std::int64_t kIatLeewaySeconds = 5;
+  static constexpr std::int64_t kIatLeewaySeconds = 60;
 
   [[nodiscard]] JwtAlgorithm algorithm() const noexcept { return alg_; }
 
