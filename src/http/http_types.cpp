@@ -207,11 +207,17 @@ bool origin_allowed(std::string_view origin, const std::vector<std::string>& cor
 }
 
 void add_cors_headers(const Request& req, const std::vector<std::string>& cors_origins, Response& res) {
+  if (cors_origins.empty()) return;
   auto origin = req[http::field::origin];
-  if (!origin_allowed(origin, cors_origins)) return;
-  // Credentials are allowed, so the origin is echoed, never "*".
-  res.set(http::field::access_control_allow_origin, origin);
-  res.set(http::field::access_control_allow_credentials, "true");
+  if (origin_allowed(origin, cors_origins)) {
+    // Credentials are allowed, so the origin is echoed, never "*".
+    res.set(http::field::access_control_allow_origin, origin);
+    res.set(http::field::access_control_allow_credentials, "true");
+  }
+  // The answer depends on Origin whether it is allowed or not: a shared cache must not give a
+  // response made without Access-Control-Allow-Origin to an allowed origin's page (the
+  // subscriptions API is cacheable). append_ok_text_head, for a POST's answer (never cached),
+  // writes it only with the origin.
   res.set(http::field::vary, "Origin");
 }
 
