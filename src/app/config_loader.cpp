@@ -202,7 +202,27 @@ Config ConfigLoader::load() {
 
   const Layer dev = flags_->dev ? dev_layer() : Layer{};
   const Layer file = has_file_ ? settings::file_layer(file_text_, file_name_, env_, warnings_) : Layer{};
-  const Layer env = environment_layer(env_, warnings_);
+  Layer env = environment_layer(env_, warnings_);
+  // The environment wins over the file; say so where they disagree (the reference reads its image's
+  // variables only where its Caddyfile names them, so a custom file meant otherwise).
+  for (auto it = env.begin(); it != env.end();) {
+    const auto in_file = file.find(it->first);
+    if (in_file == file.end() || in_file->second.values == it->second.values) {
+      ++it;
+      continue;
+    }
+    const RawSetting& f = in_file->second;
+    if (it->second.name == "MERCURE_TRANSPORT_URL") {
+      // The reference's rule for its deprecated variable: used only when the file sets no transport.
+      warnings_.push_back("MERCURE_TRANSPORT_URL ignored: " + f.where + " sets the transport");
+      it = env.erase(it);
+      continue;
+    }
+    warnings_.push_back(f.where + ": " + f.name + " is overridden by " + it->second.name +
+                        (it->second.where.empty() ? "" : " (" + it->second.where + ")") +
+                        " (the environment wins over the file)");
+    ++it;
+  }
   return settings::build_config({&dev, &file, &env, &flag_layer.layer}, flags_->dev, warnings_);
 }
 

@@ -262,6 +262,28 @@ TEST(ConfigFileLayer, SiteAddressNamesTheDomainOfAutomaticHttps) {
   EXPECT_THROW((void)load(kKeyed, {}, "mercure {\n site example.com\n}\n"), ConfigError);
 }
 
+TEST(ConfigFileLayer, TheEnvironmentOverridingTheFileIsWarnedAboutAndMercureTransportUrlYieldsToIt) {
+  const std::string file =
+      "mercure {\n publisher_jwt file-key\n transport_url lmdb:///data/hub.lmdb\n heartbeat 20s\n anonymous\n}\n";
+  Loaded loaded = load({{"MERCURE_PUBLISHER_JWT_KEY", "env-key"},
+                        {"MERCURE_TRANSPORT_URL", "bolt:///other.db"},
+                        {"HEARTBEAT_INTERVAL", "20s"}},
+                       {}, file);
+  EXPECT_EQ(loaded.config.publisher_jwt.key, "env-key");  // flags > environment > file
+  // The reference's deprecated variable is read only when the file sets no transport.
+  EXPECT_EQ(loaded.config.transport_url, "lmdb:///data/hub.lmdb");
+  EXPECT_EQ(loaded.warnings,
+            (Strings{"hub.conf line 2: publisher_jwt is overridden by MERCURE_PUBLISHER_JWT_KEY (the environment wins "
+                     "over the file)",
+                     "MERCURE_TRANSPORT_URL ignored: hub.conf line 3 sets the transport"}));
+  for (const auto& w : loaded.warnings) EXPECT_EQ(w.find("-key"), std::string::npos) << "a key in " << w;
+  // The same value twice is no news; TRANSPORT_URL (the legacy name) still wins.
+  loaded = load({{"TRANSPORT_URL", "local://"}, {"PUBLISHER_JWT_KEY", "file-key"}}, {}, file);
+  EXPECT_EQ(loaded.config.transport_url, "local://");
+  EXPECT_EQ(loaded.warnings, (Strings{"hub.conf line 3: transport_url is overridden by TRANSPORT_URL (the environment "
+                                      "wins over the file)"}));
+}
+
 TEST(ConfigFileLayer, AFileWithoutAMercureBlockStopsTheHub) {
   try {
     (void)load(kKeyed, {}, "# nothing\n{\n email ops@example.com\n}\nimport conf.d/*.caddy\n");
