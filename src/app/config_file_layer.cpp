@@ -250,10 +250,29 @@ void site_tls(const Node& site, const std::string& origin, Layer& layer, std::ve
   }
 }
 
+// Caddy's single site without braces (the reference's own Caddyfile up to v0.15): the first line
+// after the global options is the site address, and the rest of the file is that site's body.
+// Told apart from a braced file by that first entry: no block of its own, and a name that is no
+// directive this file could start with.
+std::vector<Node> with_braceless_site(std::vector<Node> nodes) {
+  auto first = nodes.begin();
+  if (first != nodes.end() && first->name.empty() && first->has_block) ++first;  // global options
+  if (first == nodes.end() || first->has_block || first->name == "mercure" || first->name == "import" ||
+      first->name.starts_with('(') || std::next(first) == nodes.end()) {
+    return nodes;
+  }
+  Node site = std::move(*first);
+  site.has_block = true;
+  site.children.assign(std::make_move_iterator(std::next(first)), std::make_move_iterator(nodes.end()));
+  nodes.erase(first, nodes.end());
+  nodes.push_back(std::move(site));
+  return nodes;
+}
+
 }  // namespace
 
 Layer file_layer(std::string_view text, const std::string& origin, const Env& env, std::vector<std::string>& warnings) {
-  const std::vector<Node> nodes = caddyfile::parse_text(text, origin, env);
+  const std::vector<Node> nodes = with_braceless_site(caddyfile::parse_text(text, origin, env));
   std::vector<FoundBlock> found;
   find_mercure_blocks(nodes, nullptr, 0, origin, found, warnings);
   Layer layer;

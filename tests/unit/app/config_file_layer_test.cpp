@@ -284,6 +284,24 @@ TEST(ConfigFileLayer, TheEnvironmentOverridingTheFileIsWarnedAboutAndMercureTran
                                       "wins over the file)"}));
 }
 
+TEST(ConfigFileLayer, ASingleSiteWithoutBracesIsThatSite) {
+  // The reference's own Caddyfile up to v0.15, with its address written out.
+  Loaded loaded = load(kKeyed, {},
+                       "{\n email ops@example.com\n}\n\nhub.example.com\n\nlog {\n output stdout\n}\n\n"
+                       "route {\n encode zstd gzip\n mercure {\n  publisher_jwt file-key\n  anonymous\n }\n}\n");
+  EXPECT_EQ(loaded.config.acme_domain(), "hub.example.com");
+  EXPECT_EQ(loaded.config.listen_port, 443);
+  EXPECT_EQ(loaded.config.acme_email, "ops@example.com");
+  EXPECT_TRUE(loaded.config.anonymous);
+  loaded = load(kKeyed, {}, ":3001\nroute {\n mercure {\n  anonymous\n }\n}\n");
+  EXPECT_EQ(loaded.config.listen_port, 3001);
+  EXPECT_TRUE(loaded.config.anonymous);
+  // A braced file, or a mercure block alone, is read as before.
+  loaded = load(kKeyed, {}, "mercure {\n anonymous\n}\n");
+  EXPECT_TRUE(loaded.config.anonymous);
+  EXPECT_EQ(loaded.config.listen_port, 3000);
+}
+
 TEST(ConfigFileLayer, AFileWithoutAMercureBlockStopsTheHub) {
   try {
     (void)load(kKeyed, {}, "# nothing\n{\n email ops@example.com\n}\nimport conf.d/*.caddy\n");
