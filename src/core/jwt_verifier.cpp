@@ -1,10 +1,10 @@
 #include "core/jwt_verifier.hpp"
 
 #include "core/base64url.hpp"
+#include "core/json_text.hpp"
 #include "core/strict_json.hpp"
 
 #include <openssl/crypto.h>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -97,8 +97,7 @@ Result<Claims> extract_claims(const boost::json::object& obj) {
   if (!subscribe) return subscribe.error();
   claims.publish = std::move(*publish);
   claims.subscribe = std::move(*subscribe);
-  if (const boost::json::value* payload = member(*ns_obj, "payload"))
-    claims.payload_json = boost::json::serialize(*payload);
+  if (const boost::json::value* payload = member(*ns_obj, "payload")) claims.payload_json = serialize_json(*payload);
   return claims;
 }
 

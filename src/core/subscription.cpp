@@ -1,6 +1,7 @@
 #include "core/subscription.hpp"
 
 #include "core/form_data.hpp"
+#include "core/json_text.hpp"
 
 #include <boost/json.hpp>
 
@@ -30,7 +31,7 @@ std::string subscription_json(const Subscription& s, bool with_context, const st
     if (!ec) doc["payload"] = std::move(payload);
   }
   if (last_event_id != nullptr) doc["lastEventID"] = *last_event_id;
-  return boost::json::serialize(doc);
+  return serialize_json(doc);
 }
 
 std::string subscriptions_json(std::string_view id, std::string_view last_event_id,

@@ -86,7 +86,7 @@ describe('subscription events', () => {
     const watcher = await watchSubscriptionEvents();
     const base = fresh();
     const topics = [`${base}/{selector}`, `${base}/a b?x=1&y=é`];
-    const { sub, subscriber } = await connectAndIdentify(watcher, topics, { payload: { foo: 'bar', n: [1, 2] } });
+    const { sub, subscriber } = await connectAndIdentify(watcher, topics, { payload: { foo: 'bar', n: [1, 2], r: 0.5, k: 1e3 } });
     assert.match(subscriber, UUID_URN);
 
     const connected = await eventsFor(watcher, subscriber, true, 2);
@@ -100,8 +100,11 @@ describe('subscription events', () => {
       assert.equal(d['@context'], 'https://mercure.rocks/');
       assert.equal(d.type, 'Subscription');
       assert.equal(d.id, subscriptionId(d.topic, subscriber));
-      assert.deepEqual(d.payload, { foo: 'bar', n: [1, 2] });
+      assert.deepEqual(d.payload, { foo: 'bar', n: [1, 2], r: 0.5, k: 1000 });
     }
+    // Numbers as the token wrote them (and the reference writes them), not 5E-1 and 1E3.
+    const raw = watcher.events.find((e) => e.data.includes(subscriber)).data;
+    assert.ok(raw.includes('"payload":{"foo":"bar","n":[1,2],"r":0.5,"k":1000}'), raw);
     assert.equal(
       connected[0].id,
       `${SUBS}/https%3A%2F%2Fexample.com%2Fsubs%2F${base.split('/').at(-1)}%2F%7Bselector%7D/${subscriber.replaceAll(':', '%3A')}`,
@@ -113,7 +116,7 @@ describe('subscription events', () => {
     assert.deepEqual(gone.map((d) => d.topic).sort(), [...topics].sort());
     for (const d of gone) {
       assert.equal(d.id, subscriptionId(d.topic, subscriber));
-      assert.deepEqual(d.payload, { foo: 'bar', n: [1, 2] });
+      assert.deepEqual(d.payload, { foo: 'bar', n: [1, 2], r: 0.5, k: 1000 });
     }
   });
 
