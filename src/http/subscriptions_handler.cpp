@@ -74,9 +74,20 @@ Response ld_response(const Request& req, http::status status, const std::string&
   return res;
 }
 
+// The URL of the resource `path` names, written as the hub writes it (the subscription's `id`):
+// a space as %20 where the request had '+', no query string (a token given as ?authorization=).
+std::string canonical_url(const ApiPath& path) {
+  std::string url(kSubscriptionsPath);
+  if (path.topic) (url += '/') += percent_encode(*path.topic, true);
+  if (path.subscriber) (url += '/') += percent_encode(*path.subscriber, true);
+  return url;
+}
+
 // The caller must hold a subscriber token whose mercure.subscribe claim matches the URL asked
-// for (request target as sent), unless the hub has no subscriber key at all.
-Result<void> authorize(Shard* shard, const Request& req, const Target& target, std::optional<KeySetWait>* wait) {
+// for (the request target as sent, or the resource's URL as the hub writes it), unless the hub
+// has no subscriber key at all.
+Result<void> authorize(Shard* shard, const Request& req, const Target& target, const ApiPath& path,
+                       std::optional<KeySetWait>* wait) {
   const auto& opts = shard->options();
   auto found = find_token(req[http::field::authorization], target.first("authorization"), req[http::field::cookie],
                           opts.cookie_name);
@@ -90,8 +101,9 @@ Result<void> authorize(Shard* shard, const Request& req, const Target& target, s
   if (!claims) return Error{Errc::unauthorized, "invalid subscriber token: " + claims.error().reason};
   if (!claims->subscribe) return Error{Errc::forbidden, "token has no mercure.subscribe claim"};
   const std::string url(req.target());
+  const std::string canonical = canonical_url(path);
   for (const auto& selector : shard->hub().compile(*claims->subscribe)) {
-    if (selector->matches(url)) return {};
+    if (selector->matches(url) || selector->matches(canonical)) return {};
   }
   return Error{Errc::forbidden, "mercure.subscribe does not grant access to " + url};
 }
@@ -116,7 +128,7 @@ Response handle_subscriptions(Shard* shard, const Request& req, const Target& ta
   if (registry == nullptr) return reject(Error{Errc::not_found, "active subscriptions are not enabled"});
   auto path = parse_api_path(target.path.substr(kSubscriptionsPath.size()));
   if (!path) return reject(Error{Errc::not_found, "not a subscription URL"});
-  if (auto allowed = authorize(shard, req, target, key_set_wait); !allowed) {
+  if (auto allowed = authorize(shard, req, target, *path, key_set_wait); !allowed) {
     if (key_set_wait != nullptr && *key_set_wait) return Response{};  // the caller waits, then asks again
     return reject(allowed.error());
   }

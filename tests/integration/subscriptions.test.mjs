@@ -295,6 +295,16 @@ describe('subscription API', () => {
     assert.equal((await apiGet(SUBS, { token: await subscriberToken(['*']) })).status, 200);
     const viaQuery = await request(hub, { path: `${topicUrl}?authorization=${await subscriberToken(['*'])}` });
     assert.equal(viaQuery.status, 200);
+    // A template claim matches the resource's URL as the hub writes it: with a query-string
+    // token, and with '+' for a space (PHP's urlencode, Go's QueryEscape) where the hub writes %20.
+    const templated = await subscriberToken([API_SELECTOR]);
+    assert.equal((await request(hub, { path: `${topicUrl}?authorization=${templated}` })).status, 200);
+    const spaced = `https://example.com/subs/${randomUUID()} with spaces`;
+    const { sub: spacedSub } = await connectAndIdentify(watcher, [spaced]);
+    const plus = await apiGet(`${SUBS}/${encodeURIComponent(spaced).replaceAll('%20', '+')}`, { token: templated });
+    assert.equal(plus.status, 200, plus.text);
+    assert.deepEqual(JSON.parse(plus.text).subscriptions.map((s) => s.topic), [spaced]);
+    spacedSub.close();
     sub.close();
   });
 
