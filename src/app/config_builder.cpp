@@ -244,11 +244,13 @@ Config build_config(const std::vector<const Layer*>& layers, bool dev, std::vect
   for (const auto& [key, raw] : merged) apply_setting(c, *find_setting(key), raw);
 
   check_role(c.publisher_jwt, "publisher", merged,
-             "the hub cannot authorize publishers (set JWT_KEY or PUBLISHER_JWT_KEY, or publisher_jwt or "
+             "the hub cannot authorize publishers (set MERCURE_PUBLISHER_JWT_KEY, PUBLISHER_JWT_KEY or JWT_KEY, or "
+             "publisher_jwt or "
              "publisher_jwks_url in the mercure block, or run with --dev)",
              true, warnings);
   check_role(c.subscriber_jwt, "subscriber", merged,
-             "the hub cannot authorize subscribers (set JWT_KEY or SUBSCRIBER_JWT_KEY, or subscriber_jwt or "
+             "the hub cannot authorize subscribers (set MERCURE_SUBSCRIBER_JWT_KEY, SUBSCRIBER_JWT_KEY or JWT_KEY, or "
+             "subscriber_jwt or "
              "subscriber_jwks_url in the mercure block, or allow anonymous subscribers with ALLOW_ANONYMOUS=1)",
              !c.anonymous, warnings);
   if (c.cert_file.empty() != c.key_file.empty()) {

@@ -115,7 +115,11 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
     }
     if (std::find(std::begin(kIgnoredDirectives), std::end(kIgnoredDirectives), node.name) !=
         std::end(kIgnoredDirectives)) {
-      warnings.push_back(where + ": directive \"" + node.name + "\" is not needed by this hub and is ignored");
+      warnings.push_back(where + ": directive \"" + node.name + "\" is not needed by this hub and is ignored" +
+                         (node.name == "protocol_version_compatibility"
+                              ? " (the older drafts' Last-Event-ID query parameter is always read; publishing "
+                                "without topics in mercure.publish is refused)"
+                              : ""));
       continue;
     }
     // `site` is the site address's, not a directive.
@@ -241,7 +245,8 @@ void site_tls(const Node& site, const std::string& origin, Layer& layer, std::ve
       // Caddy's own local CA: refused rather than obtained from a public CA or served in clear.
       file_error("tls", where,
                  "tls internal (Caddy's local CA) is not offered: give the files (tls <cert_file> <key_file>), "
-                 "or remove it to obtain the certificate by ACME");
+                 "or remove it (a public name then gets its certificate by ACME; localhost and other local names "
+                 "are served in plain HTTP)");
     } else {
       warnings.push_back(where +
                          ": directive \"tls\" ignored: give the files (tls <cert_file> <key_file>) or an email "

@@ -105,7 +105,7 @@ std::unique_ptr<Transport> make_transport(const std::string& url, Metrics* metri
                  options->size == 0 ? std::string("all") : std::string("up to ") + std::to_string(options->size));
     return transport;
   }
-  throw std::invalid_argument("TRANSPORT_URL \"" + redact_url(url) +
+  throw std::invalid_argument("transport URL \"" + redact_url(url) +
                               "\": unsupported transport (this build supports lmdb://, redis:// and local://)");
 }
 
@@ -193,9 +193,17 @@ int run_hub(const Config& config) {
 
   ServerOptions options = server_options(config);
   const std::string acme_domain = config.acme_domain();
-  if (config.cert_file.empty() && acme_domain.empty() && config.listen_port == 443) {
-    // SERVER_NAME=https://example.com (Caddy would obtain a certificate) lands here too.
-    spdlog::warn("listening on port 443 in plain HTTP: set CERT_FILE and KEY_FILE to serve HTTPS");
+  if (config.cert_file.empty() && acme_domain.empty()) {
+    // SERVER_NAME=https://localhost (Caddy would use its local CA) lands here too.
+    bool https_site = false;
+    try {
+      https_site = !config.site.empty() && parse_site_address(config.site).scheme == "https";
+    } catch (const std::invalid_argument&) {
+    }
+    if (config.listen_port == 443 || https_site) {
+      spdlog::warn("listening on port {} in plain HTTP: set CERT_FILE and KEY_FILE to serve HTTPS{}",
+                   config.listen_port, https_site ? " (the site address says https://)" : "");
+    }
   }
   if (!config.cert_file.empty()) {
     // Both are set (the config builder refuses one without the other).

@@ -207,6 +207,10 @@ describe('start-up', () => {
     const r = await runHubUntilExit({ env });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /port 443 in plain HTTP: set CERT_FILE and KEY_FILE/);
+    // Any port: an https:// site address served in plain HTTP is worth a line.
+    const other = await runHubUntilExit({ env: { ...env, SERVER_NAME: 'https://localhost:3001' } });
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /port 3001 in plain HTTP: set CERT_FILE and KEY_FILE to serve HTTPS \(the site address says https:\/\/\)/);
     const withTls = await runHubUntilExit({ env: { ...env, CERT_FILE: certs.ec.cert, KEY_FILE: certs.ec.key } });
     assert.equal(withTls.code, 2, withTls.stderr);
     assert.doesNotMatch(withTls.stderr, /plain HTTP/);

@@ -20,7 +20,8 @@ TEST(ConfigBuilder, MissingPublisherKeyIsAnError) {
   const ConfigError e = load_error({{"SUBSCRIBER_JWT_KEY", "s"}});
   EXPECT_EQ(e.setting(), "PUBLISHER_JWT_KEY");
   EXPECT_STREQ(e.what(),
-               "missing publisher JWT key: the hub cannot authorize publishers (set JWT_KEY or PUBLISHER_JWT_KEY, or "
+               "missing publisher JWT key: the hub cannot authorize publishers (set MERCURE_PUBLISHER_JWT_KEY, "
+               "PUBLISHER_JWT_KEY or JWT_KEY, or "
                "publisher_jwt or publisher_jwks_url in the mercure block, or run with --dev)");
 }
 

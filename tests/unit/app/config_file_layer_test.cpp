@@ -213,6 +213,12 @@ TEST(ConfigFileLayer, FileReferenceTuningDirectivesAreIgnoredWithAWarning) {
   const Loaded loaded = load(kKeyed, {}, "mercure {\n topic_selector_cache 10000 256\n}\n");
   EXPECT_EQ(loaded.warnings,
             Strings{"hub.conf line 2: directive \"topic_selector_cache\" is not needed by this hub and is ignored"});
+  // What the reference's compatibility mode did, and what this hub does instead.
+  const Loaded compat = load(kKeyed, {}, "mercure {\n protocol_version_compatibility 7\n}\n");
+  EXPECT_EQ(compat.warnings,
+            Strings{"hub.conf line 2: directive \"protocol_version_compatibility\" is not needed by this hub and is "
+                    "ignored (the older drafts' Last-Event-ID query parameter is always read; publishing without "
+                    "topics in mercure.publish is refused)"});
 }
 
 TEST(ConfigFileLayer, FileSiteTlsWithFilesSetsTheCertificateOtherFormsWarn) {
