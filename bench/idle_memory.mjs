@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 // Usage: node bench/idle_memory.mjs build/release/mercure-hub 5000  (SETTLE_MS: wait before sampling; BATCH)
 const bin = process.argv[2] || "build/release/mercure-hub";
 const N = Number(process.argv[3] || 2000);
-const hub = spawn(bin, ['--workers', '1'], { env: { ADDR: '127.0.0.1:0', JWT_KEY: 'k', ALLOW_ANONYMOUS: '1', PATH: '/usr/bin', ...(process.env.HUB_DEBUG ? { DEBUG: '1' } : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
+const hub = spawn(bin, ['--workers', '1'], { env: { ADDR: '127.0.0.1:0', CADDY_ADMIN: 'off', JWT_KEY: 'k', ALLOW_ANONYMOUS: '1', PATH: '/usr/bin', ...(process.env.HUB_DEBUG ? { DEBUG: '1' } : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
 if (process.env.HUB_DEBUG) hub.stderr.on('data', (d) => { for (const l of String(d).split('\n')) if (/trimmed/.test(l)) console.log(l); });
 const port = await new Promise((res) => { let e = ''; hub.stderr.on('data', (d) => { e += d; const m = /listening on http:\/\/127.0.0.1:(\d+)/.exec(e); if (m) res(Number(m[1])); }); });
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${hub.pid}/status`, 'utf8'))[1]);

@@ -18,7 +18,7 @@ start_hub() {
   local log="$BENCH_TMP/$1.log" url=$2
   shift 2
   : >"$log"
-  ADDR=127.0.0.1:0 CADDY_ADMIN=off JWT_KEY="$KEY" ALLOW_ANONYMOUS=1 TRANSPORT_URL="$url" ${HUB_TASKSET:-} "$hub" "$@" 2>"$log" >/dev/null &
+  ADDR=127.0.0.1:0 CADDY_ADMIN=off GRACE_PERIOD=0 JWT_KEY="$KEY" ALLOW_ANONYMOUS=1 TRANSPORT_URL="$url" ${HUB_TASKSET:-} "$hub" "$@" 2>"$log" >/dev/null &
   HUB_PID=$!
   local deadline=$((SECONDS + 15))
   while ((SECONDS < deadline)); do

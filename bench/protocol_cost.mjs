@@ -54,7 +54,7 @@ const cpuUs = (pid) => {
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
 async function startHub(secure) {
-  const env = { PATH: '/usr/bin:/bin', ADDR: '127.0.0.1:0', JWT_KEY: KEY, ALLOW_ANONYMOUS: '1', TRANSPORT_URL: 'local://',
+  const env = { PATH: '/usr/bin:/bin', ADDR: '127.0.0.1:0', CADDY_ADMIN: 'off', JWT_KEY: KEY, ALLOW_ANONYMOUS: '1', TRANSPORT_URL: 'local://',
     HEARTBEAT_INTERVAL: '0s', PROTOCOLS: 'h1 h2 h2c',
     ...(secure ? { CERT_FILE: join(dir, 'cert.pem'), KEY_FILE: join(dir, 'key.pem') } : {}) };
   const hub = spawn('taskset', ['-c', '0', bin, '--workers', '1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -22,7 +22,7 @@ const bins = process.argv.length > 2 ? process.argv.slice(2) : ['build/release/m
 
 function startHub(bin, url) {
   const child = spawn(bin, ['--workers', '2'], {
-    env: { ...process.env, ADDR: '127.0.0.1:0', JWT_KEY: KEY, ALLOW_ANONYMOUS: '1', TRANSPORT_URL: url },
+    env: { ...process.env, ADDR: '127.0.0.1:0', CADDY_ADMIN: 'off', GRACE_PERIOD: '0', JWT_KEY: KEY, ALLOW_ANONYMOUS: '1', TRANSPORT_URL: url },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

@@ -85,6 +85,10 @@ struct Config {
   // Caddy's admin address (global option `admin`, CADDY_ADMIN): the health checks, /metrics and
   // POST /stop the reference's deployments call (http/admin_handler.hpp). Empty: off.
   std::string admin = "localhost:2019";
+  // Caddy's global option grace_period (GRACE_PERIOD): on SIGTERM, how long the event streams may
+  // run to their own end of life before they are ended. Unset: until then (at most write_timeout)
+  // with a shared transport (Redis: other hubs still feed them), at once otherwise.
+  std::optional<std::chrono::milliseconds> grace_period;
   // PROTOCOLS (Caddy's names): h2 = HTTP/2 over TLS (ALPN), h2c = HTTP/2 in clear text with prior
   // knowledge; h1 is always served. h3 is accepted and not served (a warning says so).
   bool h2 = true;

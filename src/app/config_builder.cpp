@@ -81,6 +81,8 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.heartbeat = parse_duration(v);
     } else if (key == "write_timeout") {
       c.write_timeout = parse_duration(v);
+    } else if (key == "grace_period") {
+      c.grace_period = parse_duration(v);
     } else if (key == "dispatch_timeout") {
       c.dispatch_timeout = parse_duration(v);
     } else if (key == "read_timeout") {

@@ -156,8 +156,9 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
 void apply_global_options(const std::vector<Node>& nodes, const std::string& origin, Layer& layer,
                           std::vector<std::string>& warnings) {
   static constexpr std::pair<std::string_view, std::string_view> kOptions[] = {
-      {"email", "acme_email"},      {"acme_ca", "acme_ca"},     {"acme_ca_root", "acme_ca_root"},
-      {"auto_https", "auto_https"}, {"http_port", "http_port"}, {"admin", "admin"}};
+      {"email", "acme_email"},         {"acme_ca", "acme_ca"},     {"acme_ca_root", "acme_ca_root"},
+      {"auto_https", "auto_https"},    {"http_port", "http_port"}, {"admin", "admin"},
+      {"grace_period", "grace_period"}};
   for (const Node& node : nodes) {
     const std::string where = origin + " line " + std::to_string(node.line);
     if (node.name == "local_certs") {

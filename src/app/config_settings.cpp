@@ -55,6 +55,7 @@ constexpr SettingSpec kSettings[] = {
     {"auto_https", Kind::kString},
     {"http_port", Kind::kString},
     {"admin", Kind::kString},
+    {"grace_period", Kind::kDuration},
 };
 
 }  // namespace
@@ -332,6 +333,14 @@ const std::vector<Input>& inputs() {
        "DIR",
        "mercure-certificates",
        "where the ACME account key and the certificates obtained are kept"},
+      {{"grace_period"},
+       1,
+       "--grace-period",
+       {"GRACE_PERIOD"},
+       "DURATION",
+       "",
+       "on SIGTERM, how long event streams may run to their own end (write_timeout) before they are "
+       "ended; unset: until then with the Redis transport, at once with the others; 0: at once"},
       {{"admin"},
        1,
        "--admin",

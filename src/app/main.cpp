@@ -4,6 +4,7 @@
 #include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/document_fetch.hpp"
+#include "app/drain.hpp"
 #include "app/jwks_fetcher.hpp"
 #include "app/logging.hpp"
 #include "app/prometheus_metrics.hpp"
@@ -406,6 +407,9 @@ int run_hub(const Config& config) {
   }
   shutting_down = true;
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (const auto limit = drain_limit(config, dynamic_cast<RedisTransport*>(transport.get()) != nullptr)) {
+    drain_streams(server, *limit, signals);
+  }
   if (acme) acme->stop();
   if (http_port) http_port->stop();
   // The HTTP side first: publishes in flight are still stored and answered, and the streams'

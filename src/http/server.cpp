@@ -84,6 +84,16 @@ void Server::announce_subscriptions_again() {
   for (auto& s : shards_) s->announce_subscriptions_again();
 }
 
+void Server::begin_drain() {
+  for (auto& s : shards_) s->begin_drain();
+}
+
+std::size_t Server::open_streams() const {
+  std::size_t n = 0;
+  for (const auto& s : shards_) n += s->open_streams();
+  return n;
+}
+
 void Server::stop() {
   if (stopped_ || shards_.empty()) return;
   stopped_ = true;

@@ -33,6 +33,11 @@ class Server final {
   // "http://host:port" as clients should use it.
   [[nodiscard]] std::string url() const;
 
+  // Graceful shutdown, first half (optional): no new connection nor request; the HTTP/1.1 event
+  // streams go on (still delivered to) until their own end of life or stop().
+  void begin_drain();
+  // HTTP/1.1 event streams still open (any thread).
+  [[nodiscard]] std::size_t open_streams() const;
   // Graceful stop: stop accepting, end streams cleanly, wait at most shutdown_grace, then
   // force the event loops to stop. Returns when every worker thread has exited. Idempotent.
   // Shards stay allocated until destruction: the transport still holds their listeners.

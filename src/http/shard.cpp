@@ -180,31 +180,45 @@ void Shard::dispatch_inbox() {
     std::lock_guard lock(inbox_mutex_);
     inbox_spare_.swap(inbox_);
   }
-  if (!stopping_) {
+  if (!streams_stopped_) {  // draining streams still get their updates
     for (const auto& u : inbox_spare_) index_.dispatch(u);
   }
   inbox_spare_.clear();
   streams_->after_dispatch();
 }
 
+void Shard::stop_requests() {
+  if (stopping_) return;
+  stopping_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  // shutdown() may remove the connection from the set: iterate over a copy.
+  std::vector<ShardConnection*> live(connections_.begin(), connections_.end());
+  for (ShardConnection* c : live) c->shutdown();
+  key_set_waits_.close();
+}
+
+void Shard::begin_drain() {
+  asio::post(io_, [this] { stop_requests(); });
+}
+
+std::size_t Shard::open_streams() const {
+  return streams_->open_count();
+}
+
 void Shard::request_stop() {
   asio::post(io_, [this] {
-    if (stopping_) return;
-    stopping_ = true;
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    // shutdown() may remove the connection from the set: iterate over a copy.
-    std::vector<ShardConnection*> live(connections_.begin(), connections_.end());
-    for (ShardConnection* c : live) c->shutdown();
+    stop_requests();
+    if (streams_stopped_) return;
+    streams_stopped_ = true;
     streams_->shutdown_all();
     trimmer_->stop();
-    key_set_waits_.close();
   });
 }
 
 void Shard::announce_subscriptions_again() {
   asio::post(io_, [this] {
-    if (stopping_) return;
+    if (streams_stopped_) return;
     streams_->announce_again();
     for (ShardConnection* c : connections_) c->announce_again();
   });

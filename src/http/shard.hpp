@@ -67,6 +67,11 @@ class Shard final {
   // Thread-safe.
   void deliver(std::shared_ptr<const Update> update);
   void request_stop();  // stop accepting, end every stream and connection
+  // Stop accepting and end every connection but the HTTP/1.1 event streams, which go on until
+  // their own end of life (write_timeout, the token's exp) or request_stop().
+  void begin_drain();
+  // HTTP/1.1 event streams open on this shard.
+  [[nodiscard]] std::size_t open_streams() const;
   // Every event stream of the shard announces its subscriptions again (a shared transport lost
   // the cluster's list of them).
   void announce_subscriptions_again();
@@ -77,7 +82,7 @@ class Shard final {
 
   // Shard thread only.
   [[nodiscard]] unsigned id() const { return id_; }
-  [[nodiscard]] bool stopping() const { return stopping_; }
+  [[nodiscard]] bool stopping() const { return stopping_; }  // from begin_drain() or request_stop()
   [[nodiscard]] const ServerOptions& options() const { return options_; }
   [[nodiscard]] Hub& hub() { return hub_; }
   [[nodiscard]] const Authorizer& authorizer() const { return authorizer_; }
@@ -107,6 +112,7 @@ class Shard final {
   void connection_ended(bool counted_open = true);
 
  private:
+  void stop_requests();  // shard thread: the part of a stop a drain does too
   boost::asio::awaitable<void> accept_loop();
   // The shard to serve a connection this one accepted (itself or the least loaded peer); counts
   // the connection on it.
@@ -139,7 +145,8 @@ class Shard final {
   // Declared after io_: destroyed first, while the event loop's objects still exist.
   std::unique_ptr<SseReactor> streams_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
-  bool stopping_ = false;
+  bool stopping_ = false;         // no new connection nor request (a drain or the stop)
+  bool streams_stopped_ = false;  // request_stop() ended the event streams too
   HistoryReaders* history_readers_ = nullptr;
   std::vector<Shard*> peers_;
   std::vector<std::size_t> peer_loads_;  // accept loop only: the peers' counts when choosing

@@ -46,6 +46,7 @@ void SseReactor::open(SseStart start) {
   SseConnection* c = owned.get();
   c->live_slot = live_.size();
   live_.push_back(std::move(owned));
+  open_count_.store(live_.size(), std::memory_order_relaxed);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = c;
@@ -103,6 +104,7 @@ void SseReactor::retire(SseConnection* c) {
     live_[slot]->live_slot = slot;
   }
   live_.pop_back();
+  open_count_.store(live_.size(), std::memory_order_relaxed);
   post_reap();
 }
 

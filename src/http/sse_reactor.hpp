@@ -28,6 +28,7 @@
 
 #include <sys/uio.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -54,6 +55,8 @@ class SseReactor final {
   // The server is stopping: every stream ends with its last chunk; once none is left the
   // reactor stops waiting, so the event loop can return.
   void shutdown_all();
+  // Streams open (any thread: a drain watches it from the main thread).
+  [[nodiscard]] std::size_t open_count() const { return open_count_.load(std::memory_order_relaxed); }
   // Every stream announces its subscriptions again (see SseConnection::announce_again).
   void announce_again();
   // Called after updates were pushed to subscribers: writes to the dirty connections now.
@@ -109,6 +112,7 @@ class SseReactor final {
   std::uint64_t timer_generation_ = 0;
   DeadlineHeap deadlines_;
   std::vector<std::unique_ptr<SseConnection>> live_;
+  std::atomic<std::size_t> open_count_{0};  // live_.size(), for other threads
   std::vector<std::unique_ptr<SseConnection>> retired_;
   std::vector<SseConnection*> dirty_;
   std::size_t dirty_head_ = 0;

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { freePort, startHub } from '../lib/hub.mjs';
-import { request, subscribeOk, withDeadline } from '../lib/http.mjs';
+import { request, subscribeOk } from '../lib/http.mjs';
 
 /** A request to the admin endpoint at 127.0.0.1:port (Host: 127.0.0.1:port, as wget sends, unless `headers` say otherwise). */
 async function admin(port, path, { method = 'GET', headers = {} } = {}) {
@@ -16,22 +16,11 @@ async function admin(port, path, { method = 'GET', headers = {} } = {}) {
   return { status: res.status, text: res.text, type: res.headers['content-type'] };
 }
 
-/** Resolves once the hub's stderr matches `re` (checked on each chunk), within `timeoutMs`. */
-function waitForLog(hub, re, timeoutMs = 5_000) {
-  let check;
-  const found = new Promise((resolve) => {
-    check = () => re.test(hub.stderr()) && resolve();
-    hub.process.stderr.on('data', check); // after hub.mjs's own listener: hub.stderr() has the chunk
-    check();
-  });
-  return withDeadline(found, timeoutMs, `the log to match ${re}`, () => hub.output()).finally(() => hub.process.stderr.off('data', check));
-}
-
 test('health checks, metrics and POST /stop on the admin address; other hosts and origins refused', async (t) => {
   const adminPort = await freePort();
   const hub = await startHub({ env: { CADDY_ADMIN: `127.0.0.1:${adminPort}`, METRICS_ENABLED: '1', ALLOW_ANONYMOUS: '1' } });
   t.after(() => hub.stop());
-  await waitForLog(hub, new RegExp(`admin endpoint on http://127\\.0\\.0\\.1:${adminPort} `));
+  await hub.waitForLog(new RegExp(`admin endpoint on http://127\\.0\\.0\\.1:${adminPort} `));
 
   for (const check of ['ready', 'live']) {
     const res = await admin(adminPort, `/mercure/health/${check}`);
@@ -69,7 +58,7 @@ test('an admin address already taken: a warning, and the hub serves', async (t) 
   t.after(() => new Promise((resolve) => taken.close(resolve)));
   const hub = await startHub({ env: { CADDY_ADMIN: `127.0.0.1:${taken.address().port}`, ALLOW_ANONYMOUS: '1' } });
   t.after(() => hub.stop());
-  await waitForLog(hub, /cannot listen for the admin endpoint on 127\.0\.0\.1:\d+: .*: no admin endpoint/);
+  await hub.waitForLog(/cannot listen for the admin endpoint on 127\.0\.0\.1:\d+: .*: no admin endpoint/);
   const sub = await subscribeOk(hub, ['https://example.com/admin']);
   sub.close();
 });

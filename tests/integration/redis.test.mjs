@@ -555,6 +555,21 @@ test('a hub stopped with SIGTERM announces its subscribers\' departure to the ot
   assert.equal(JSON.parse(res.text).subscriptions.filter((s) => s.subscriber === subscriber).length, 0);
 });
 
+test('SIGTERM drains a hub\'s event streams by default: still fed by the other hub until their end of life', async () => {
+  // GRACE_PERIOD unset (the tests' default is 0): the Redis transport's default drain.
+  const { a, b } = await cluster({ env: { GRACE_PERIOD: undefined, WRITE_TIMEOUT: '4s' } });
+  const topic = freshTopic();
+  const sub = closer.add(await subscribeOk(a, [topic]));
+  a.process.kill('SIGTERM');
+  await a.waitForLog(/draining 1 event stream: no new connection/);
+  const id = await publishOk(b, { topic, data: 'published during the drain' }, { token: await anyPublisherToken() });
+  const event = await sub.waitForEvent((e) => e.id === id);
+  assert.equal(event.data, 'published during the drain');
+  await sub.waitForEnd({ timeoutMs: 10_000, what: 'the stream to reach its end of life' });
+  assert.equal((await a.exited).code, 0, a.output());
+  assert.match(a.stderr(), /every event stream has ended/);
+});
+
 describe('start-up errors: exit 2 with one line naming the server, never the password', () => {
   test('no Redis listening', async () => {
     const port = redis.port;

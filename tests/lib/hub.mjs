@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
+import { withDeadline } from './http.mjs';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HUB_BIN =
@@ -110,6 +111,8 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     // Caddy's admin endpoint defaults to localhost:2019, one port for every hub of a parallel
     // test run: off unless a test gives it a free port.
     CADDY_ADMIN: 'off',
+    // No drain of the event streams on SIGTERM (a Redis hub's default): stop() ends them at once.
+    GRACE_PERIOD: '0',
     ...sanitizerEnv(),
   };
   for (const [k, v] of Object.entries(env)) {
@@ -242,6 +245,20 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
     kill() {
       if (!exitInfo) child.kill('SIGKILL');
       return exited;
+    },
+    /**
+     * Resolves once the hub's stderr (what it wrote so far included) matches `re`; rejects after
+     * `timeoutMs` or when the hub exits first, with its output.
+     */
+    waitForLog(re, timeoutMs = 5_000) {
+      let check;
+      const found = new Promise((resolve, reject) => {
+        check = () => re.test(stderr) && resolve();
+        child.stderr.on('data', check); // after this module's own listener: stderr has the chunk
+        exited.then(() => (re.test(stderr) ? resolve() : reject(new Error(`the hub exited before logging ${re}`))));
+        check();
+      });
+      return withDeadline(found, timeoutMs, `the hub to log ${re}`, describeOutput).finally(() => child.stderr.off('data', check));
     },
   };
   return hub;

@@ -99,7 +99,7 @@ process.on('exit', () => {
  */
 export function runHubUntilExit({ env = {}, args = [], cwd, timeoutMs = 10_000 } = {}) {
   // CADDY_ADMIN=off: no admin endpoint on localhost:2019 (tests give it a free port when they test it).
-  const childEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ADDR: '127.0.0.1:0', JWT_KEY: JWT_SECRET, CADDY_ADMIN: 'off', ...sanitizerEnv() };
+  const childEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', ADDR: '127.0.0.1:0', JWT_KEY: JWT_SECRET, CADDY_ADMIN: 'off', GRACE_PERIOD: '0', ...sanitizerEnv() };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || v === null) delete childEnv[k];
     else childEnv[k] = String(v);
