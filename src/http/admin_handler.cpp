@@ -14,19 +14,9 @@ constexpr std::string_view kReady = "/mercure/health/ready";
 constexpr std::string_view kLive = "/mercure/health/live";
 constexpr std::string_view kStop = "/stop";
 
-Response json_response(const Request& req, http::status status, std::string body) {
-  Response res{status, req.version()};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
 // Caddy's admin errors: {"error":"..."}; `reason` holds no quote or backslash.
 Response error_response(const Request& req, http::status status, std::string_view reason) {
-  return json_response(req, status, "{\"error\":\"" + std::string(reason) + "\"}\n");
+  return make_json_response(req, status, "{\"error\":\"" + std::string(reason) + "\"}\n");
 }
 
 bool host_allowed(std::string_view value, const std::vector<std::string>& allowed) {
@@ -63,9 +53,9 @@ Response admin_response(const Request& req, const AdminEndpoint& admin) {
   const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   if (path == kReady || path == kLive) {
     if (!get) return error_response(req, http::status::method_not_allowed, "method not allowed");
-    if (path == kLive || admin.ready()) return json_response(req, http::status::ok, "{\"status\":\"ok\"}\n");
-    return json_response(req, http::status::service_unavailable,
-                         "{\"status\":\"error\",\"error\":\"transport health check failed\"}\n");
+    if (path == kLive || admin.ready()) return make_json_response(req, http::status::ok, "{\"status\":\"ok\"}\n");
+    return make_json_response(req, http::status::service_unavailable,
+                              "{\"status\":\"error\",\"error\":\"transport health check failed\"}\n");
   }
   if (path == kMetricsPath) {
     if (!get) return error_response(req, http::status::method_not_allowed, "method not allowed");
@@ -79,7 +69,7 @@ Response admin_response(const Request& req, const AdminEndpoint& admin) {
       return error_response(req, http::status::method_not_allowed, "method not allowed");
     }
     admin.stop();
-    return json_response(req, http::status::ok, "");
+    return make_json_response(req, http::status::ok, "");
   }
   return error_response(req, http::status::not_found,
                         "not offered by this hub (only /mercure/health/ready, /mercure/health/live, /metrics, /stop)");

@@ -60,6 +60,16 @@ Result<Target> parse_target(std::string_view target) {
   return t;
 }
 
+Response make_json_response(const Request& req, http::status status, std::string body) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
 Response make_text_response(const Request& req, http::status status, std::string body) {
   Response res{status, req.version()};
   if (http::to_status_class(status) == http::status_class::informational || status == http::status::no_content ||

@@ -35,6 +35,8 @@ struct Target {
 
 // A text/plain response with the request's version and keep-alive.
 [[nodiscard]] Response make_text_response(const Request& req, http::status status, std::string body);
+// An application/json response, not to be cached, with the request's version and keep-alive.
+[[nodiscard]] Response make_json_response(const Request& req, http::status status, std::string body);
 // Seconds a client refused with 429 is asked to wait (Retry-After) before it tries again.
 inline constexpr int kRetryAfterSeconds = 5;
 

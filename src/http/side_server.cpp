@@ -51,14 +51,9 @@ Response metrics_answer(const Request& req, std::string_view path, const Metrics
   }
   if (path == kMetricsPath) return metrics_response(req, source);
   if (path == kHealthPath) {
-    Response res{http::status::ok, req.version()};
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::cache_control, "no-store");
-    res.keep_alive(req.keep_alive());
-    res.body() = R"({"status":"ok"})"
-                 "\n";
-    res.prepare_payload();
-    return res;
+    return make_json_response(req, http::status::ok,
+                              R"({"status":"ok"})"
+                              "\n");
   }
   return make_text_response(req, http::status::not_found, "not found\n");
 }
