@@ -20,19 +20,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string unquote_double(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      const char next = s[++i];
-      out += next == 'n' ? '\n' : next;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void CaddyRun::add_flags(CLI::App& app) {
@@ -69,6 +56,9 @@ std::vector<std::string> CaddyRun::check() const {
 std::map<std::string, std::string> read_env_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("--envfile " + path + ": cannot read the file: " + std::strerror(errno));
+  const auto fail = [&](int line, const std::string& why) {
+    throw std::runtime_error("--envfile " + path + " line " + std::to_string(line) + ": " + why);
+  };
   std::map<std::string, std::string> vars;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -76,22 +66,43 @@ std::map<std::string, std::string> read_env_file(const std::string& path) {
     if (text.empty() || text.front() == '#') continue;
     if (text.starts_with("export ")) text = trim(text.substr(7));
     const auto eq = text.find('=');
-    const std::string_view key = eq == std::string_view::npos ? std::string_view{} : trim(text.substr(0, eq));
-    if (key.empty() || key.find_first_of(" \t\"'") != std::string_view::npos) {
-      throw std::runtime_error("--envfile " + path + " line " + std::to_string(number) + ": not a KEY=VALUE line");
-    }
-    std::string_view value = trim(text.substr(eq + 1));
-    std::string parsed;
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      parsed = unquote_double(value.substr(1, value.size() - 2));
-    } else if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
-      parsed = std::string(value.substr(1, value.size() - 2));
+    // A copy: a quoted value over several lines reads the next ones into `line`.
+    const std::string key(eq == std::string_view::npos ? std::string_view{} : trim(text.substr(0, eq)));
+    if (key.empty() || key.find_first_of(" \t\"'") != std::string::npos) fail(number, "not a KEY=VALUE line");
+    std::string_view rest = trim(text.substr(eq + 1));
+    std::string value;
+    if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) {
+      // A quoted value, which may go on over the next lines (a PEM key); \n, \" and \\ are
+      // read in double quotes. After the closing quote only a comment may follow.
+      const char quote = rest.front();
+      const int opened = number;
+      rest.remove_prefix(1);
+      for (;;) {
+        std::size_t i = 0;
+        for (; i < rest.size() && rest[i] != quote; ++i) {
+          if (quote == '"' && rest[i] == '\\' && i + 1 < rest.size()) {
+            ++i;
+            value += rest[i] == 'n' ? '\n' : rest[i];
+          } else {
+            value += rest[i];
+          }
+        }
+        if (i < rest.size()) {
+          const std::string_view after = trim(rest.substr(i + 1));
+          if (!after.empty() && after.front() != '#') fail(number, "text after the closing quote");
+          break;
+        }
+        if (!std::getline(in, line)) fail(opened, "the quote opened here is not closed");
+        ++number;
+        value += '\n';
+        rest = line;
+        if (!rest.empty() && rest.back() == '\r') rest.remove_suffix(1);
+      }
     } else {
-      if (const auto comment = value.find(" #"); comment != std::string_view::npos)
-        value = trim(value.substr(0, comment));
-      parsed = std::string(value);
+      if (const auto comment = rest.find(" #"); comment != std::string_view::npos) rest = trim(rest.substr(0, comment));
+      value = std::string(rest);
     }
-    vars[std::string(key)] = std::move(parsed);  // a later line wins, as in a shell
+    vars[key] = std::move(value);  // a later line wins, as in a shell
   }
   return vars;
 }

@@ -36,9 +36,10 @@ struct CaddyRun {
 };
 
 // The variables of an environment file (Caddy's --envfile): KEY=VALUE lines, `#` comments and
-// blank lines skipped, an optional `export ` before the key, a value in matching single or double
-// quotes unquoted (\n, \" and \\ read in double quotes), else cut at a " #" comment and trimmed.
-// Throws std::runtime_error "FILE line N: ..." for an unreadable file or a line without a key.
+// blank lines skipped, an optional `export ` before the key, a value in single or double quotes
+// unquoted (it may span lines; \n, \" and \\ read in double quotes; a comment may follow it),
+// else cut at a " #" comment and trimmed. Throws std::runtime_error "FILE line N: ..." for an
+// unreadable file, a line without a key, or a quote not closed.
 [[nodiscard]] std::map<std::string, std::string> read_env_file(const std::string& path);
 
 // Writes this process's id and a newline to `path`. Throws std::runtime_error naming it.

@@ -67,7 +67,10 @@ struct Config {
   bool use_forwarded_headers = false;
   bool metrics_enabled = false;
   std::string metrics_addr;  // empty = /metrics on the main listener; else only on this address
-  std::string cert_file;     // both or neither
+  // Caddy's `servers { metrics }` turned them on (and nothing else did): as in Caddy, /metrics
+  // only on the admin endpoint, not on the hub's public port.
+  bool metrics_admin_only = false;
+  std::string cert_file;  // both or neither
   std::string key_file;
   // SERVER_NAME or the Caddyfile's site address, as written (empty: none). A name that takes
   // automatic HTTPS (SiteAddress::automatic_https) without cert_file: the certificate is

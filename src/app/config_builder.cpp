@@ -244,6 +244,9 @@ Config build_config(const std::vector<const Layer*>& layers, bool dev, std::vect
   Config c;
   c.dev = dev;
   for (const auto& [key, raw] : merged) apply_setting(c, *find_setting(key), raw);
+  if (const auto it = merged.find("metrics_enabled"); it != merged.end() && it->second.name == kServersMetrics) {
+    c.metrics_admin_only = true;
+  }
 
   check_role(c.publisher_jwt, "publisher", merged,
              "the hub cannot authorize publishers (set MERCURE_PUBLISHER_JWT_KEY, PUBLISHER_JWT_KEY or JWT_KEY, or "

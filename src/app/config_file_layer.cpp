@@ -171,7 +171,8 @@ void apply_global_options(const std::vector<Node>& nodes, const std::string& ori
       // chart documents it so); the others are not read.
       for (const Node& child : node.children) {
         if (child.name == "metrics") {
-          layer["metrics_enabled"] = RawSetting{{"true"}, "servers { metrics }", where};
+          // METRICS_ENABLED given beside GLOBAL_OPTIONS (one layer) says more.
+          layer.emplace("metrics_enabled", RawSetting{{"true"}, std::string(kServersMetrics), where});
         } else {
           warnings.push_back(origin + " line " + std::to_string(child.line) + ": server option \"" + child.name +
                              "\" ignored");
@@ -188,6 +189,7 @@ void apply_global_options(const std::vector<Node>& nodes, const std::string& ori
       warnings.push_back(where + ": global option \"" + node.name + "\" ignored");
       continue;
     }
+    if (node.name == "admin" && node.has_block && node.args.empty()) continue;  // the default address, warned above
     if ((node.has_block && node.name != "admin") || node.args.size() != 1) {
       file_error(node.name, where, "global option " + quote(node.name) + " takes one value");
     }
@@ -256,17 +258,39 @@ void site_tls(const Node& site, const std::string& origin, Layer& layer, std::ve
   }
 }
 
+// Caddy's directives that may stand on a line of their own at the top of a file (before a braced
+// site, or ignored outside the mercure block): never a site address.
+constexpr std::string_view kCaddyDirectives[] = {
+    "abort",         "acme_server", "basic_auth",   "basicauth",    "bind",           "encode",
+    "error",         "file_server", "forward_auth", "fs",           "handle",         "handle_errors",
+    "handle_path",   "header",      "import",       "intercept",    "invoke",         "log",
+    "log_append",    "log_name",    "log_skip",     "map",          "method",         "metrics",
+    "php_fastcgi",   "push",        "redir",        "request_body", "request_header", "respond",
+    "reverse_proxy", "rewrite",     "root",         "route",        "skip_log",       "templates",
+    "tls",           "tracing",     "try_files",    "uri",          "vars",           "mercure"};
+
 // Caddy's single site without braces (the reference's own Caddyfile up to v0.15): the first line
 // after the global options is the site address, and the rest of the file is that site's body.
-// Told apart from a braced file by that first entry: no block of its own, and a name that is no
-// directive this file could start with.
-std::vector<Node> with_braceless_site(std::vector<Node> nodes) {
+// Only a first line that reads as one address (a port, a scheme, a dot, or localhost) and is no
+// directive of Caddy's is taken so, with a warning naming it.
+std::vector<Node> with_braceless_site(std::vector<Node> nodes, const std::string& origin,
+                                      std::vector<std::string>& warnings) {
   auto first = nodes.begin();
   if (first != nodes.end() && first->name.empty() && first->has_block) ++first;  // global options
-  if (first == nodes.end() || first->has_block || first->name == "mercure" || first->name == "import" ||
-      first->name.starts_with('(') || std::next(first) == nodes.end()) {
+  if (first == nodes.end() || first->has_block || !first->args.empty() || std::next(first) == nodes.end() ||
+      std::find(std::begin(kCaddyDirectives), std::end(kCaddyDirectives), first->name) != std::end(kCaddyDirectives)) {
     return nodes;
   }
+  const std::string& name = first->name;
+  const bool address_like = name.find_first_of(".:") != std::string::npos || name == "localhost";
+  if (!address_like) return nodes;
+  try {
+    (void)parse_site_address(name);
+  } catch (const std::invalid_argument&) {
+    return nodes;
+  }
+  warnings.push_back(origin + " line " + std::to_string(first->line) + ": \"" + name +
+                     "\" read as the address of a site without braces (the rest of the file is its body)");
   Node site = std::move(*first);
   site.has_block = true;
   site.children.assign(std::make_move_iterator(std::next(first)), std::make_move_iterator(nodes.end()));
@@ -278,7 +302,7 @@ std::vector<Node> with_braceless_site(std::vector<Node> nodes) {
 }  // namespace
 
 Layer file_layer(std::string_view text, const std::string& origin, const Env& env, std::vector<std::string>& warnings) {
-  const std::vector<Node> nodes = with_braceless_site(caddyfile::parse_text(text, origin, env));
+  const std::vector<Node> nodes = with_braceless_site(caddyfile::parse_text(text, origin, env), origin, warnings);
   std::vector<FoundBlock> found;
   find_mercure_blocks(nodes, nullptr, 0, origin, found, warnings);
   Layer layer;

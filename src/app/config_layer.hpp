@@ -23,6 +23,10 @@ struct RawSetting {
 };
 using Layer = std::map<std::string, RawSetting, std::less<>>;
 
+// The name of the metrics_enabled a Caddy `servers { metrics }` global option sets (metrics then
+// served on the admin endpoint only, see Config::metrics_admin_only).
+inline constexpr std::string_view kServersMetrics = "servers { metrics }";
+
 // The value of `name` in `env`, empty when unset.
 [[nodiscard]] std::string env_value(const Env& env, const std::string& name);
 

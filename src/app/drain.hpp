@@ -1,6 +1,6 @@
 #pragma once
 // The first half of a graceful shutdown, as the reference hub does it (its docs' "rolling
-// updates"): on SIGTERM the hub stops accepting connections and requests, but its event streams
+// updates"): on SIGTERM (or a first SIGINT) the hub stops accepting connections and requests, but its event streams
 // run on, still fed, until each one's own end of life (write_timeout, jittered per connection, or
 // the token's exp), so their clients reconnect spread over that time instead of all at once.
 // Worth it when other hubs keep feeding those streams (a shared transport: Redis); a lone hub's

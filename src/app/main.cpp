@@ -308,7 +308,8 @@ int run_hub(const Config& config) {
       spdlog::info("metrics on {}/metrics", metrics_server->url());
     }
   }
-  Server server(options, hub, *authorizer, *transport, metrics, metrics_server ? nullptr : metrics_page.get());
+  const bool metrics_on_hub_port = metrics_page && !metrics_server && !config.metrics_admin_only;
+  Server server(options, hub, *authorizer, *transport, metrics, metrics_on_hub_port ? metrics_page.get() : nullptr);
   const CloseOnExit close_before_server{*transport};
   try {
     server.start();
@@ -328,13 +329,13 @@ int run_hub(const Config& config) {
     }
     redis->start_reading();
   }
-  if (metrics_page && !metrics_server) spdlog::info("metrics on {}/metrics", server.url());
+  if (metrics_on_hub_port) spdlog::info("metrics on {}/metrics", server.url());
   for (auto& fetcher : key_set_fetchers) fetcher->start();
   // The HTTP port of a site served over HTTPS under its name: redirects, and HTTP-01 challenges.
   std::unique_ptr<SideServer> http_port;
   if (const std::string domain = config.redirect_domain(); !domain.empty()) {
     const HttpsRedirect site{domain, parse_site_address(config.site).port.value_or(std::uint16_t{443}), challenges};
-    http_port = std::make_unique<SideServer>("HTTP redirects");
+    http_port = std::make_unique<SideServer>("HTTP redirects", std::chrono::seconds(15));
     try {
       http_port->bind(config.listen_host, config.http_port);
       http_port->start([site](const Request& req) { return https_redirect_response(req, site); });
@@ -375,6 +376,11 @@ int run_hub(const Config& config) {
           e.what());
       admin.reset();
     }
+  }
+  if (config.metrics_admin_only && !admin && !metrics_server) {
+    spdlog::warn(
+        "metrics: servers { metrics } serves them on the admin endpoint, which is off (set METRICS_ENABLED=1 "
+        "to serve them on the hub's port, or METRICS_ADDR)");
   }
   const auto limit_text = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n); };
   spdlog::info("limits: connections {} ({}{} per address), streams per token {}", limit_text(options.max_connections),

@@ -10,23 +10,50 @@ namespace mercure {
 
 namespace {
 
+// Go's strconv 'f' or 'e' format with the shortest digits that read back as `d`: the digits and
+// the exponent of the shortest scientific form, laid out in plain notation from 1e-6 to 1e21
+// (zeros after the digits, never the double's exact expansion: 1.2345678901234568e20 is
+// 123456789012345680000), else as 1e+21 / 1.5e-7.
 void append_double(std::string& out, double d) {
   char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  const std::string_view text(buf, static_cast<std::size_t>(res.ptr - buf));  // -d.ddde+XX
+  const auto e = text.find('e');
+  std::string_view mantissa = text.substr(0, e);
+  int exponent = 0;
+  std::from_chars(text.data() + e + (text[e + 1] == '+' ? 2 : 1), text.data() + text.size(), exponent);
+  if (mantissa.front() == '-') {
+    out += '-';
+    mantissa.remove_prefix(1);
+  }
+  std::string digits;  // the significant digits, without the point
+  for (char c : mantissa) {
+    if (c != '.') digits += c;
+  }
   const double magnitude = std::fabs(d);
-  const bool plain = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e21);
-  const auto res =
-      std::to_chars(buf, buf + sizeof buf, d, plain ? std::chars_format::fixed : std::chars_format::scientific);
-  std::string_view text(buf, static_cast<std::size_t>(res.ptr - buf));
-  if (plain) {
-    out += text;
+  if (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21)) {
+    out += digits.front();
+    if (digits.size() > 1) (out += '.') += std::string_view(digits).substr(1);
+    out += exponent < 0 ? "e-" : "e+";
+    out += std::to_string(exponent < 0 ? -exponent : exponent);
     return;
   }
-  // Go writes e-7, not e-07.
-  const auto e = text.find('e');
-  out += text.substr(0, e + 2);  // mantissa, 'e', sign
-  std::string_view exponent = text.substr(e + 2);
-  while (exponent.size() > 1 && exponent.front() == '0') exponent.remove_prefix(1);
-  out += exponent;
+  if (magnitude == 0) {
+    out += '0';
+  } else if (exponent >= 0) {
+    const auto whole = static_cast<std::size_t>(exponent) + 1;
+    if (digits.size() <= whole) {
+      out += digits;
+      out.append(whole - digits.size(), '0');
+    } else {
+      out += std::string_view(digits).substr(0, whole);
+      (out += '.') += std::string_view(digits).substr(whole);
+    }
+  } else {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-exponent - 1), '0');
+    out += digits;
+  }
 }
 
 void append(std::string& out, const boost::json::value& v) {

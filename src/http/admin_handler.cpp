@@ -19,10 +19,11 @@ Response error_response(const Request& req, http::status status, std::string_vie
   return make_json_response(req, status, "{\"error\":\"" + std::string(reason) + "\"}\n");
 }
 
-bool host_allowed(std::string_view value, const std::vector<std::string>& allowed) {
+// `exact`: host and port as listed (an Origin: a page on http://localhost, port 80, is another
+// origin than the admin address); else the Host header, whose port a client may leave out.
+bool host_allowed(std::string_view value, const std::vector<std::string>& allowed, bool exact) {
   return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& host) {
-    // With or without the port: a client on the default port of its scheme may leave it out.
-    return iequals(value, host) || iequals(value, std::string_view(host).substr(0, host.rfind(':')));
+    return iequals(value, host) || (!exact && iequals(value, std::string_view(host).substr(0, host.rfind(':'))));
   });
 }
 
@@ -35,13 +36,13 @@ std::vector<std::string> loopback_admin_hosts(std::uint16_t port) {
 
 Response admin_response(const Request& req, const AdminEndpoint& admin) {
   if (!admin.allowed_hosts.empty()) {
-    if (!host_allowed(trim_ows(req[http::field::host]), admin.allowed_hosts)) {
+    if (!host_allowed(trim_ows(req[http::field::host]), admin.allowed_hosts, false)) {
       return error_response(req, http::status::forbidden, "host not allowed");
     }
     if (const auto origin = req.find(http::field::origin); origin != req.end()) {
       std::string_view value = trim_ows(origin->value());
       const bool http_origin = value.size() > 7 && iequals(value.substr(0, 7), "http://");
-      if (!http_origin || !host_allowed(value.substr(7), admin.allowed_hosts)) {
+      if (!http_origin || !host_allowed(value.substr(7), admin.allowed_hosts, true)) {
         return error_response(req, http::status::forbidden, "origin not allowed");
       }
     }

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
+#include <future>
 
 namespace mercure {
 
@@ -199,7 +200,17 @@ void Shard::stop_requests() {
 }
 
 void Shard::begin_drain() {
-  asio::post(io_, [this] { stop_requests(); });
+  // Waited for: once it returns the listener is closed (a connection attempt is refused).
+  auto done = std::make_shared<std::promise<void>>();
+  auto closed = done->get_future();
+  asio::post(io_, [this, done] {
+    stop_requests();
+    done->set_value();
+  });
+  // Bounded: a shard that does not answer (its loop stalled) is ended by the stop after the drain.
+  if (closed.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    spdlog::warn("worker {} did not close its listener within 5 s", id_);
+  }
 }
 
 std::size_t Shard::open_streams() const {

@@ -68,7 +68,8 @@ class Shard final {
   void deliver(std::shared_ptr<const Update> update);
   void request_stop();  // stop accepting, end every stream and connection
   // Stop accepting and end every connection but the HTTP/1.1 event streams, which go on until
-  // their own end of life (write_timeout, the token's exp) or request_stop().
+  // their own end of life (write_timeout, the token's exp) or request_stop(). Returns once the
+  // shard thread has closed its listener (call it from another thread, while the shard runs).
   void begin_drain();
   // HTTP/1.1 event streams open on this shard.
   [[nodiscard]] std::size_t open_streams() const;

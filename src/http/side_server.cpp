@@ -1,5 +1,6 @@
 #include "http/side_server.hpp"
 
+#include "http/connection_refusal.hpp"
 #include "http/listen_host.hpp"
 #include "http/metrics_handler.hpp"
 
@@ -9,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -26,9 +28,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::string_view kHealthPath = "/healthz";
-constexpr auto kReadTimeout = std::chrono::seconds(30);
-constexpr auto kIdleTimeout = std::chrono::seconds(120);
+constexpr auto kReadTimeout = std::chrono::seconds(10);  // the first request, from the accept
 constexpr auto kWriteTimeout = std::chrono::seconds(10);
+constexpr auto kAcceptRetry = std::chrono::milliseconds(50);  // after a failed accept (no descriptor left)
 
 void open_and_listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   acceptor.open(endpoint.protocol());
@@ -60,7 +62,8 @@ Response metrics_answer(const Request& req, std::string_view path, const Metrics
 
 }  // namespace
 
-SideServer::SideServer(std::string what) : what_(std::move(what)), acceptor_(io_) {}
+SideServer::SideServer(std::string what, std::chrono::seconds idle_timeout)
+    : what_(std::move(what)), idle_timeout_(idle_timeout), acceptor_(io_) {}
 
 SideServer::~SideServer() {
   stop();
@@ -120,10 +123,32 @@ asio::awaitable<void> SideServer::accept_loop() {
     auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
-      spdlog::warn("{} listener: accept failed: {}", what_, ec.message());
+      // EMFILE and the like: the error would come back at once, in a loop taking a core.
+      std::uint64_t left_out = 0;
+      if (accept_errors_.admit(std::chrono::steady_clock::now(), left_out)) {
+        spdlog::warn("{} listener: accept failed: {}{}", what_, ec.message(),
+                     left_out > 0 ? " (" + std::to_string(left_out) + " more left out)" : "");
+      }
+      asio::steady_timer pause(io_, kAcceptRetry);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) continue;  // gone already
+    const AddressKey key = address_key(peer.address());
+    if (open_ >= kMaxConnections || per_address_[key] >= kMaxPerAddress) {
+      if (per_address_[key] == 0) per_address_.erase(key);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    ++open_;
+    ++per_address_[key];
+    asio::co_spawn(io_, serve(std::move(socket)), [this, key](const std::exception_ptr&) {
+      --open_;
+      if (--per_address_[key] == 0) per_address_.erase(key);
+    });
   }
 }
 
@@ -140,7 +165,7 @@ asio::awaitable<void> SideServer::serve(tcp::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(64 * 1024);
-    stream.expires_after(first ? kReadTimeout : kIdleTimeout);
+    stream.expires_after(first ? kReadTimeout : idle_timeout_);
     first = false;
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (ec) break;  // closed, timed out or malformed: a scraper or a redirected browser needs no explanation

@@ -6,16 +6,20 @@
 // Thread-safety: start() and stop() from the main thread (start-up, shutdown); the handler runs
 // on this listener's thread.
 
+#include "core/admission.hpp"
+#include "core/log_sampler.hpp"
 #include "http/http_types.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 namespace mercure {
 
@@ -25,8 +29,15 @@ class SideServer final {
  public:
   using Handler = std::function<Response(const Request&)>;
 
-  // `what` names the listener in errors and logs ("metrics", "HTTP redirects").
-  explicit SideServer(std::string what);
+  // At most this many connections at once, and this many from one address (IPv4 address or
+  // IPv6 /64): more are closed at once. A public listener (the HTTP port) must not hold the
+  // descriptors the hub's own listener needs.
+  static constexpr std::size_t kMaxConnections = 256;
+  static constexpr std::size_t kMaxPerAddress = 16;
+
+  // `what` names the listener in errors and logs ("metrics", "HTTP redirects"). `idle_timeout`:
+  // how long a kept-alive connection may wait for its next request.
+  explicit SideServer(std::string what, std::chrono::seconds idle_timeout = std::chrono::seconds(120));
   ~SideServer();
   SideServer(const SideServer&) = delete;
   SideServer& operator=(const SideServer&) = delete;
@@ -47,7 +58,11 @@ class SideServer final {
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
 
   std::string what_;
+  std::chrono::seconds idle_timeout_;
   Handler handler_;
+  std::size_t open_ = 0;                                                     // this thread only
+  std::unordered_map<AddressKey, std::size_t, AddressKeyHash> per_address_;  // open connections
+  LogSampler accept_errors_{1, std::chrono::seconds(1)};
   boost::asio::io_context io_{1};
   boost::asio::ip::tcp::acceptor acceptor_;
   std::string host_;

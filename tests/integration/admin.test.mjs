@@ -62,3 +62,14 @@ test('an admin address already taken: a warning, and the hub serves', async (t) 
   const sub = await subscribeOk(hub, ['https://example.com/admin']);
   sub.close();
 });
+
+test("Caddy's servers { metrics } serves the metrics on the admin endpoint only, as Caddy does", async (t) => {
+  const adminPort = await freePort();
+  const hub = await startHub({ env: { CADDY_ADMIN: `127.0.0.1:${adminPort}`, GLOBAL_OPTIONS: 'servers {\n metrics\n}', ALLOW_ANONYMOUS: '1' } });
+  t.after(() => hub.stop());
+  await hub.waitForLog(/admin endpoint on/);
+  const onAdmin = await admin(adminPort, '/metrics');
+  assert.equal(onAdmin.status, 200);
+  assert.match(onAdmin.text, /^mercure_/m);
+  assert.equal((await request(hub, { path: '/metrics' })).status, 404, 'not on the public port');
+});

@@ -299,6 +299,19 @@ TEST(Cli, EnvfileFillsTheEnvironmentWithoutOverridingItAndPidfileIsWritten) {
   pid >> written;
   EXPECT_EQ(written, static_cast<long>(::getpid()));
 
+  // A quoted value with a comment after it, and one over several lines (a PEM key).
+  dir.write("quoted.env",
+            "JWT_KEY=\"quoted-secret\" # the key\nSUBSCRIBER_JWT_KEY='multi\nline'\nHEARTBEAT_INTERVAL=\"9s\"\n");
+  r = run({"--envfile", dir.path("quoted.env")}, {});
+  ASSERT_TRUE(r.config.has_value()) << r.err;
+  EXPECT_EQ(r.config->publisher_jwt.key, "quoted-secret");
+  EXPECT_EQ(r.config->subscriber_jwt.key, "multi\nline");
+  EXPECT_EQ(r.config->heartbeat, std::chrono::seconds(9));
+  dir.write("open.env", "JWT_KEY=k\nPEM=\"-----BEGIN\nno end\n");
+  r = run({"--envfile", dir.path("open.env")}, {});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "mercure-hub: --envfile " + dir.path("open.env") + " line 2: the quote opened here is not closed\n");
+
   dir.write("bad.env", "JWT_KEY=k\nthis line has no equals sign\n");
   r = run({"--envfile", dir.path("bad.env")}, {});
   EXPECT_EQ(r.status, 2);

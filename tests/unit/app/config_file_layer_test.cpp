@@ -302,10 +302,20 @@ TEST(ConfigFileLayer, ASingleSiteWithoutBracesIsThatSite) {
   loaded = load(kKeyed, {}, ":3001\nroute {\n mercure {\n  anonymous\n }\n}\n");
   EXPECT_EQ(loaded.config.listen_port, 3001);
   EXPECT_TRUE(loaded.config.anonymous);
-  // A braced file, or a mercure block alone, is read as before.
+  EXPECT_EQ(loaded.warnings.front(),
+            "hub.conf line 1: \":3001\" read as the address of a site without braces (the rest of the file is its "
+            "body)");
+  // A braced file, a mercure block alone, or a directive of Caddy's before them, is read as before.
   loaded = load(kKeyed, {}, "mercure {\n anonymous\n}\n");
   EXPECT_TRUE(loaded.config.anonymous);
   EXPECT_EQ(loaded.config.listen_port, 3000);
+  for (const char* first : {"log", "encode zstd gzip", "skip_log /healthz", "whatever"}) {
+    loaded = load(kKeyed, {}, std::string(first) + "\nmercure {\n anonymous\n}\n");
+    EXPECT_TRUE(loaded.config.anonymous) << first;
+    EXPECT_EQ(loaded.config.listen_port, 3000) << first;
+    loaded = load(kKeyed, {}, std::string(first) + "\nexample.com:8443 {\n mercure {\n  anonymous\n }\n}\n");
+    EXPECT_EQ(loaded.config.listen_port, 8443) << first;
+  }
 }
 
 TEST(ConfigFileLayer, AFileWithoutAMercureBlockStopsTheHub) {

@@ -266,12 +266,19 @@ TEST(ConfigLoader, CaddysAdminAddressAndServerMetricsOptionsAreRead) {
   auto loaded = load(with(kKeyed, {{"GLOBAL_OPTIONS", "admin :2019 {\n origins localhost\n}"}}));
   EXPECT_EQ(loaded.config.admin, ":2019");
   EXPECT_EQ(loaded.warnings.size(), 1U);
+  // Caddy's address is optional before the block: the default one.
+  loaded = load(with(kKeyed, {{"GLOBAL_OPTIONS", "admin {\n origins localhost:2019\n}"}}));
+  EXPECT_EQ(loaded.config.admin, "localhost:2019");
+  EXPECT_EQ(loaded.warnings.size(), 1U);
   EXPECT_STREQ(load_error(with(kKeyed, {{"CADDY_ADMIN", "unix//run/caddy.sock"}})).what(),
                "invalid CADDY_ADMIN \"unix//run/caddy.sock\": a unix socket is not supported (use host:port or off)");
   // The reference's Helm chart turns metrics on with Caddy's server option.
   EXPECT_FALSE(load(kKeyed).config.metrics_enabled);
   loaded = load(with(kKeyed, {{"GLOBAL_OPTIONS", "servers {\n metrics\n trusted_proxies static private_ranges\n}"}}));
   EXPECT_TRUE(loaded.config.metrics_enabled);
+  EXPECT_TRUE(loaded.config.metrics_admin_only) << "as Caddy: on the admin endpoint, not on the public port";
+  EXPECT_FALSE(load(with(kKeyed, {{"GLOBAL_OPTIONS", "servers {\n metrics\n}"}, {"METRICS_ENABLED", "1"}}))
+                   .config.metrics_admin_only);
   ASSERT_EQ(loaded.warnings.size(), 1U);
   EXPECT_NE(loaded.warnings[0].find("server option \"trusted_proxies\" ignored"), std::string::npos);
 }

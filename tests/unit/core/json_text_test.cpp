@@ -19,6 +19,9 @@ TEST(JsonText, NumbersAreWrittenAsTheReferenceHubWritesThem) {
   EXPECT_EQ(round_trip("[0.000001,1e20,123456789.125,0.30000000000000004]"),
             "[0.000001,100000000000000000000,123456789.125,0.30000000000000004]");
   EXPECT_EQ(round_trip("[1e21,1.5e-7,-2e300,5e-324]"), "[1e+21,1.5e-7,-2e+300,5e-324]");
+  // Past 2^53 the digits stop where the double's shortest form does, then zeros, as Go writes.
+  EXPECT_EQ(round_trip("[1.2345678901234568e20,1e17,-123.0e10,0.00012]"),
+            "[123456789012345680000,100000000000000000,-1230000000000,0.00012]");
   // Integers stay exact (Go would round those past 2^53 through a double).
   EXPECT_EQ(round_trip("[0,-1,9007199254740993,18446744073709551615,-9223372036854775808]"),
             "[0,-1,9007199254740993,18446744073709551615,-9223372036854775808]");

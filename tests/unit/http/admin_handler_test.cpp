@@ -83,6 +83,11 @@ TEST(AdminEndpoint, ALoopbackAddressRefusesOtherHostsAndCrossSiteOrigins) {
   EXPECT_EQ(admin_response(cross, admin.endpoint).result(), http::status::forbidden);
   cross.set(http::field::origin, "null");
   EXPECT_EQ(admin_response(cross, admin.endpoint).result(), http::status::forbidden);
+  // A page on http://localhost (port 80) is another origin than the admin address.
+  for (const char* origin : {"http://localhost", "http://127.0.0.1", "http://localhost:2020"}) {
+    cross.set(http::field::origin, origin);
+    EXPECT_EQ(admin_response(cross, admin.endpoint).result(), http::status::forbidden) << origin;
+  }
   EXPECT_EQ(admin.stops, 0);
   cross.set(http::field::origin, "http://localhost:2019");
   EXPECT_EQ(admin_response(cross, admin.endpoint).result(), http::status::ok);
