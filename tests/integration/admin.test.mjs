@@ -73,3 +73,33 @@ test("Caddy's servers { metrics } serves the metrics on the admin endpoint only,
   assert.match(onAdmin.text, /^mercure_/m);
   assert.equal((await request(hub, { path: '/metrics' })).status, 404, 'not on the public port');
 });
+
+test('a side listener holds at most 16 connections from one address: more are closed at once', async (t) => {
+  const adminPort = await freePort();
+  const hub = await startHub({ env: { CADDY_ADMIN: `127.0.0.1:${adminPort}`, ALLOW_ANONYMOUS: '1' } });
+  t.after(() => hub.stop());
+  await hub.waitForLog(/admin endpoint on/);
+  const idle = [];
+  t.after(() => idle.forEach((s) => s.destroy()));
+  for (let i = 0; i < 16; i++) {
+    idle.push(
+      await new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: adminPort }, () => resolve(s));
+        s.once('error', reject);
+      }),
+    );
+  }
+  await assert.rejects(admin(adminPort, '/mercure/health/live'), 'the 17th connection from this address gets no answer');
+  for (const s of idle.splice(0, 2)) s.destroy();
+  // Served again once the listener has seen two of them close (bounded retries: no event says so).
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const res = await admin(adminPort, '/mercure/health/live').catch(() => null);
+    if (res) {
+      assert.equal(res.status, 200);
+      break;
+    }
+    assert.ok(Date.now() < deadline, 'served again below the cap');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+});
