@@ -8,6 +8,7 @@
 #include "app/jwks_fetcher.hpp"
 #include "app/logging.hpp"
 #include "app/prometheus_metrics.hpp"
+#include "app/side_listeners.hpp"
 #include "core/authorizer.hpp"
 #include "core/clock.hpp"
 #include "core/hub.hpp"
@@ -19,10 +20,7 @@
 #include "core/subscription_registry.hpp"
 #include "core/uuid.hpp"
 #include "http/acme_challenges.hpp"
-#include "http/admin_handler.hpp"
-#include "http/https_redirect.hpp"
 #include "http/server.hpp"
-#include "http/side_server.hpp"
 #include "http/tls_context.hpp"
 #include "transport/lmdb_options.hpp"
 #include "transport/lmdb_transport.hpp"
@@ -332,51 +330,20 @@ int run_hub(const Config& config) {
   if (metrics_on_hub_port) spdlog::info("metrics on {}/metrics", server.url());
   for (auto& fetcher : key_set_fetchers) fetcher->start();
   // The HTTP port of a site served over HTTPS under its name: redirects, and HTTP-01 challenges.
-  std::unique_ptr<SideServer> http_port;
-  if (const std::string domain = config.redirect_domain(); !domain.empty()) {
-    const HttpsRedirect site{domain, parse_site_address(config.site).port.value_or(std::uint16_t{443}), challenges};
-    http_port = std::make_unique<SideServer>("HTTP redirects", std::chrono::seconds(15));
-    try {
-      http_port->bind(config.listen_host, config.http_port);
-      http_port->start([site](const Request& req) { return https_redirect_response(req, site); });
-      spdlog::info("HTTP on port {} redirects to https://{}{}", http_port->port(), domain,
-                   acme ? " and answers the ACME CA's HTTP-01 challenges" : "");
-      if (acme) acme->set_http_challenge(true);
-    } catch (const std::exception& e) {
-      spdlog::warn("{}: HTTP is not redirected to HTTPS{} (auto_https disable_redirects turns this listener off)",
-                   e.what(), acme ? ", and the CA validates on the HTTPS port only (TLS-ALPN-01)" : "");
-      http_port.reset();
-    }
-  }
+  std::unique_ptr<SideServer> http_port = start_http_port(config, challenges);
+  if (http_port && acme) acme->set_http_challenge(true);
   if (acme) acme->start();  // the listeners answer its challenges from now on
   // Caddy's admin endpoint, for the reference's probes, preStop hook and scrapes.
   std::atomic<bool> shutting_down{false};
-  std::unique_ptr<SideServer> admin;
-  if (!config.admin.empty()) {
-    admin = std::make_unique<SideServer>("the admin endpoint");
-    try {
-      const ListenAddress addr = parse_listen_address(config.admin);
-      admin->bind(addr.host, addr.port);
-      const bool loopback = addr.host == "localhost" || addr.host == "127.0.0.1" || addr.host == "::1";
-      AdminEndpoint endpoint{[&shutting_down, &transport] { return !shutting_down.load() && transport->writable(); },
-                             metrics_page.get(),
-                             [&shutting_down] {
-                               spdlog::info("admin endpoint: POST /stop, shutting down as on SIGTERM");
-                               shutting_down = true;
-                               ::kill(::getpid(), SIGTERM);
-                             },
-                             loopback ? loopback_admin_hosts(admin->port()) : std::vector<std::string>{}};
-      admin->start([endpoint = std::move(endpoint)](const Request& req) { return admin_response(req, endpoint); });
-      spdlog::info("admin endpoint on {} (/mercure/health/ready, /mercure/health/live, /metrics, POST /stop)",
-                   admin->url());
-    } catch (const std::exception& e) {
-      spdlog::warn(
-          "{}: no admin endpoint (health checks on the hub's port: /healthz, /healthz/ready; "
-          "CADDY_ADMIN=off or the global option admin off turns it off)",
-          e.what());
-      admin.reset();
-    }
-  }
+  std::unique_ptr<SideServer> admin = start_admin_endpoint(
+      config, AdminEndpoint{[&shutting_down, &transport] { return !shutting_down.load() && transport->writable(); },
+                            metrics_page.get(),
+                            [&shutting_down] {
+                              spdlog::info("admin endpoint: POST /stop, shutting down as on SIGTERM");
+                              shutting_down = true;
+                              ::kill(::getpid(), SIGTERM);
+                            },
+                            {}});
   if (config.metrics_admin_only && !admin && !metrics_server) {
     spdlog::warn(
         "metrics: servers { metrics } serves them on the admin endpoint, which is off (set METRICS_ENABLED=1 "
