@@ -1,5 +1,6 @@
 #include "app/config_file_layer.hpp"
 
+#include "app/caddyfile_import.hpp"
 #include "app/config_settings.hpp"
 
 #include <algorithm>
@@ -302,16 +303,15 @@ std::vector<Node> with_braceless_site(std::vector<Node> nodes, const std::string
 }  // namespace
 
 Layer file_layer(std::string_view text, const std::string& origin, const Env& env, std::vector<std::string>& warnings) {
-  const std::vector<Node> nodes = with_braceless_site(caddyfile::parse_text(text, origin, env), origin, warnings);
+  const std::vector<Node> nodes = with_braceless_site(
+      caddyfile::expand_imports(caddyfile::parse_text(text, origin, env), origin, env), origin, warnings);
   std::vector<FoundBlock> found;
   find_mercure_blocks(nodes, nullptr, 0, origin, found, warnings);
   Layer layer;
   if (found.empty()) {
     // A file meant for this hub that sets nothing would start a hub on defaults instead of the
-    // settings the operator wrote (in a file this hub does not read through `import`, say).
-    throw ConfigError(origin, origin +
-                                  ": no mercure block found (the settings are read from a mercure { } block; "
-                                  "Caddy's import is not supported)");
+    // settings the operator wrote.
+    throw ConfigError(origin, origin + ": no mercure block found (the settings are read from a mercure { } block)");
   }
   if (found.size() > 1) {
     file_error(

@@ -12,7 +12,7 @@
 //   Caddyfile, where they come last in the block).
 // - File: Caddyfile-like. `#` comments, "quoted" and `backquoted` strings, `{$NAME}` and
 //   `{$NAME:default}` substituted in the text before parsing, `{env.NAME}` substituted inside
-//   tokens. The `mercure { ... }` block may stand alone or sit inside a site block
+//   tokens, Caddy's `import` of snippets and files expanded (caddyfile_import). The `mercure { ... }` block may stand alone or sit inside a site block
 //   (`localhost:3000 { mercure { ... } }`, also nested in `route { }` and the like); the site
 //   address then sets the port like SERVER_NAME. Directives outside the mercure block are ignored
 //   with a warning; an unknown directive inside it is an error naming it and its line.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 namespace mercure {
@@ -318,14 +319,49 @@ TEST(ConfigFileLayer, ASingleSiteWithoutBracesIsThatSite) {
   }
 }
 
-TEST(ConfigFileLayer, AFileWithoutAMercureBlockStopsTheHub) {
+TEST(ConfigFileLayer, ImportPastesSnippetsAndFilesAsCaddyDoes) {
+  const std::string dir = ::testing::TempDir() + "/config_import_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/conf.d");
+  std::ofstream(dir + "/conf.d/a.caddy") << "hub.example.com:8443 {\n mercure {\n  import common 21s\n }\n}\n";
+  std::ofstream(dir + "/conf.d/b.txt") << "not matched by the glob\n";
+  std::ofstream(dir + "/jwt.caddy") << "publisher_jwt imported-key\n";
+  const std::string main = dir + "/Caddyfile";
+  std::ofstream(main) << "(common) {\n anonymous\n heartbeat {args[0]}\n import jwt.caddy\n}\nimport conf.d/*.caddy\n";
+
+  ConfigLoader loader({});  // no key in the environment: the file's (imported) one is used
+  loader.use_file(main);
+  const Config c = loader.load();
+  EXPECT_EQ(c.listen_port, 8443);
+  EXPECT_TRUE(c.anonymous);
+  EXPECT_EQ(c.heartbeat, milliseconds(21'000));
+  EXPECT_EQ(c.publisher_jwt.key, "imported-key");
+
+  // A plain path that is no file, and a file that imports itself.
+  std::ofstream(main) << "mercure {\n import missing.caddy\n}\n";
+  ConfigLoader missing(kKeyed);
+  missing.use_file(main);
   try {
-    (void)load(kKeyed, {}, "# nothing\n{\n email ops@example.com\n}\nimport conf.d/*.caddy\n");
+    (void)missing.load();
     FAIL() << "loaded";
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(),
-                 "hub.conf: no mercure block found (the settings are read from a mercure { } block; Caddy's import is "
-                 "not supported)");
+    EXPECT_NE(std::string(e.what()).find("line 2: \"missing.caddy\" is neither a snippet nor a file"),
+              std::string::npos)
+        << e.what();
+  }
+  std::ofstream(main) << "import Caddyfile\nmercure {\n}\n";
+  ConfigLoader cycle(kKeyed);
+  cycle.use_file(main);
+  EXPECT_THROW((void)cycle.load(), ConfigError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigFileLayer, AFileWithoutAMercureBlockStopsTheHub) {
+  try {
+    (void)load(kKeyed, {}, "# nothing\n{\n email ops@example.com\n}\nlocalhost {\n respond ok\n}\n");
+    FAIL() << "loaded";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "hub.conf: no mercure block found (the settings are read from a mercure { } block)");
   }
 }
 
