@@ -321,10 +321,43 @@ std::string Config::redirect_domain() const {
   }
 }
 
-ListenAddress parse_server_name(std::string_view text) {
-  const SiteAddress site = parse_site_address(text);
+namespace {
+
+std::uint16_t site_port(const SiteAddress& site) {
   const bool https = site.scheme == "https" || site.automatic_https();
-  return ListenAddress{"", site.port.value_or(https ? std::uint16_t{443} : std::uint16_t{80})};
+  return site.port.value_or(https ? std::uint16_t{443} : std::uint16_t{80});
+}
+
+}  // namespace
+
+std::string primary_site_address(std::string_view text) {
+  std::vector<std::string> addresses;
+  std::string current;
+  for (char c : text) {
+    if (c == ',' || c == ' ' || c == '\t' || c == '\n') {
+      if (!current.empty()) addresses.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  if (!current.empty()) addresses.push_back(std::move(current));
+  if (addresses.size() <= 1) return std::string(trim(text));
+  const SiteAddress first = parse_site_address(addresses.front());
+  for (const std::string& address : addresses) {
+    const SiteAddress site = parse_site_address(address);
+    if (site.automatic_https()) {
+      fail("several addresses with a public name are not supported (its certificate is for one name): give one");
+    }
+    if (site_port(site) != site_port(first) || (site.scheme == "https") != (first.scheme == "https")) {
+      fail("several addresses on different ports or schemes are not supported (the hub listens on one port)");
+    }
+  }
+  return addresses.front();
+}
+
+ListenAddress parse_server_name(std::string_view text) {
+  return ListenAddress{"", site_port(parse_site_address(primary_site_address(text)))};
 }
 
 std::string unfold_pem(std::string key) {

@@ -182,4 +182,10 @@ struct SiteAddress {
 // name with automatic HTTPS (see SiteAddress), else 80.
 [[nodiscard]] ListenAddress parse_server_name(std::string_view text);
 
+// The first of Caddy's several site addresses (`localhost, caddy:80`, separated by commas or
+// spaces), once every one of them is checked to be served the same way: the same port and
+// scheme, and no public name (a certificate is obtained for one name). One address: itself.
+// Throws std::invalid_argument otherwise.
+[[nodiscard]] std::string primary_site_address(std::string_view text);
+
 }  // namespace mercure

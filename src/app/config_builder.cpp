@@ -117,8 +117,7 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
     } else if (key == "key_file") {
       c.key_file = v;
     } else if (key == "site") {
-      (void)parse_site_address(v);  // refused here, with the setting's name, when malformed
-      c.site = v;
+      c.site = primary_site_address(v);  // refused here, with the setting's name, when malformed
     } else if (key == "acme_email") {
       if (v.find('@') == std::string::npos || v.find_first_of(" \t\r\n,;<>\"") != std::string::npos) {
         throw std::invalid_argument("not an email address");

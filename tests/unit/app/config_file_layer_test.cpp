@@ -291,6 +291,14 @@ TEST(ConfigFileLayer, TheEnvironmentOverridingTheFileIsWarnedAboutAndMercureTran
                                       "wins over the file)"}));
 }
 
+TEST(ConfigFileLayer, ASiteOfSeveralAddressesOnOnePortIsServedThere) {
+  const Loaded loaded = load(kKeyed, {}, "localhost:3001, 127.0.0.1:3001 {\n mercure {\n  anonymous\n }\n}\n");
+  EXPECT_EQ(loaded.config.listen_port, 3001);
+  EXPECT_EQ(loaded.config.site, "localhost:3001");
+  EXPECT_TRUE(loaded.config.anonymous);
+  EXPECT_THROW((void)load(kKeyed, {}, "localhost:3001, localhost:3002 {\n mercure {\n }\n}\n"), ConfigError);
+}
+
 TEST(ConfigFileLayer, ASingleSiteWithoutBracesIsThatSite) {
   // The reference's own Caddyfile up to v0.15, with its address written out.
   Loaded loaded = load(kKeyed, {},

@@ -148,8 +148,19 @@ TEST(ConfigLoader, ServerNameSetsThePortOnAllInterfacesAndAddrWinsOverIt) {
   c = load(with(kKeyed, {{"SERVER_NAME", ":80"}, {"ADDR", "127.0.0.1:5000"}})).config;
   EXPECT_EQ(c.listen_host, "127.0.0.1");
   EXPECT_EQ(c.listen_port, 5000);
+  // Caddy's several addresses (API Platform's `localhost, php:80`): served on their one port.
+  c = load(with(kKeyed, {{"SERVER_NAME", "localhost, caddy:80"}})).config;
+  EXPECT_EQ(c.listen_port, 80);
+  EXPECT_EQ(c.site, "localhost");
+  EXPECT_EQ(c.acme_domain(), "");
+  c = load(with(kKeyed, {{"SERVER_NAME", "http://localhost:3001 http://127.0.0.1:3001"}})).config;
+  EXPECT_EQ(c.listen_port, 3001);
   EXPECT_STREQ(load_error(with(kKeyed, {{"SERVER_NAME", "a.example, b.example"}})).what(),
-               "invalid SERVER_NAME \"a.example, b.example\": several addresses are not supported; give one");
+               "invalid SERVER_NAME \"a.example, b.example\": several addresses with a public name are not supported "
+               "(its certificate is for one name): give one");
+  EXPECT_STREQ(load_error(with(kKeyed, {{"SERVER_NAME", "localhost:3000, localhost:3001"}})).what(),
+               "invalid SERVER_NAME \"localhost:3000, localhost:3001\": several addresses on different ports or "
+               "schemes are not supported (the hub listens on one port)");
 }
 
 TEST(ConfigLoader, TheReferenceImagesOtherVariablesAreReadOrWarnedAbout) {

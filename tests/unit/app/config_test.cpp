@@ -187,8 +187,11 @@ TEST(Config, ServerNamesGiveAPortOnAllInterfaces) {
   // A public name without a scheme is served over HTTPS as on Caddy (automatic certificates).
   EXPECT_EQ(parse_server_name("example.com").port, 443);
   EXPECT_EQ(parse_server_name("10.0.0.1").port, 80);
-  for (const char* bad :
-       {"", "a.example, b.example", "a b", "ftp://x", "localhost:99999", "localhost/path", "::1:80"}) {
+  // Several addresses served the same way (Caddy's `a b` or `a, b`): their port.
+  EXPECT_EQ(parse_server_name("a b").port, 80);
+  EXPECT_EQ(parse_server_name("localhost:3000,127.0.0.1:3000").port, 3000);
+  for (const char* bad : {"", "a.example, b.example", "a:1 b:2", "ftp://x", "localhost:99999", "localhost/path",
+                          "::1:80", "a, ftp://b"}) {
     EXPECT_THROW((void)parse_server_name(bad), std::invalid_argument) << bad;
   }
 }
