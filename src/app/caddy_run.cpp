@@ -1,5 +1,7 @@
 #include "app/caddy_run.hpp"
 
+#include "app/config.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -11,16 +13,6 @@
 #include <string_view>
 
 namespace mercure {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 void CaddyRun::add_flags(CLI::App& app) {
   app.add_option("--adapter", adapter, "Caddy's config adapter: only caddyfile (what --config files are)")

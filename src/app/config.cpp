@@ -14,13 +14,6 @@ constexpr std::string_view kDurationExamples = "(examples: 40s, 500ms, 1m30s)";
   throw std::invalid_argument(reason);
 }
 
-std::string_view trim(std::string_view s) {
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -102,6 +95,13 @@ std::pair<std::string, std::string> split_host_port(std::string_view text, bool 
 }
 
 }  // namespace
+
+std::string_view trim(std::string_view s) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 std::chrono::milliseconds parse_duration(std::string_view text) {
   std::string_view s = trim(text);

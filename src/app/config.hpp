@@ -188,4 +188,7 @@ struct SiteAddress {
 // Throws std::invalid_argument otherwise.
 [[nodiscard]] std::string primary_site_address(std::string_view text);
 
+// `s` without the spaces, tabs, CRs and LFs around it.
+[[nodiscard]] std::string_view trim(std::string_view s);
+
 }  // namespace mercure

@@ -137,8 +137,8 @@ asio::awaitable<void> SideServer::accept_loop() {
     const auto peer = socket.remote_endpoint(peer_ec);
     if (peer_ec) continue;  // gone already
     const AddressKey key = address_key(peer.address());
-    if (open_ >= kMaxConnections || per_address_[key] >= kMaxPerAddress) {
-      if (per_address_[key] == 0) per_address_.erase(key);
+    const auto from_there = per_address_.find(key);
+    if (open_ >= kMaxConnections || (from_there != per_address_.end() && from_there->second >= kMaxPerAddress)) {
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;

@@ -27,29 +27,6 @@ import {
 const BASE = 'https://example.com/faults/';
 const SHUTDOWN_GRACE_MS = 5_000; // ServerOptions::shutdown_grace
 
-/** Resolves once the hub's stderr matches `re` (what it logged so far included). */
-function waitForLog(hub, re, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (re.test(hub.stderr())) {
-        cleanup();
-        resolve();
-      }
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${hub.output()}`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      hub.process.stderr.off('data', check);
-    };
-    // Registered after hub.mjs's own listener: hub.stderr() already holds the new chunk.
-    hub.process.stderr.on('data', check);
-    check();
-  });
-}
-
 async function readiness(hub) {
   const res = await request(hub, { method: 'GET', path: '/healthz/ready' });
   return { status: res.status, text: res.text };
@@ -232,7 +209,7 @@ test('a full disk answers 503 to publishers, never 200, and the hub keeps servin
 
   // Space is back: the idle writer's probe passes on its own, then publishing works again.
   execFileSync('prlimit', ['--pid', String(hub.pid), '--fsize=unlimited:']);
-  await waitForLog(hub, /the history store takes writes again/, 10_000, 'the writer to find the store writable again');
+  await hub.waitForLog(/the history store takes writes again/, 10_000);
   assert.equal((await readiness(hub)).status, 200, 'ready again once the store takes writes');
   assert.equal(await adminReadiness(adminPort), 200);
   const afterId = await publish(hub, { topic, id: 'after', data: 'space is back' }, { token });

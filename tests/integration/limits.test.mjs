@@ -34,15 +34,6 @@ async function rejected(hub) {
   return out;
 }
 
-/** Polls the captured stderr (with a deadline) for a line matching `re`. */
-async function waitForLog(hub, re, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!re.test(hub.stderr())) {
-    assert.ok(Date.now() < deadline, `no log line matching ${re} in:\n${hub.stderr().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** A raw socket to `hub`, closed at the end of the file. */
 async function rawSocket(hub, opts) {
   return closer.add(await openRawSocket(hub, opts));
@@ -116,7 +107,7 @@ describe('request size limits: 413, 431, 400', () => {
     assert.equal(big.status, 413);
     assert.equal(big.text, 'request body exceeds 4096 bytes\n');
     assert.equal((await rejected(hub)).payload_too_large, before.payload_too_large + 1);
-    await waitForLog(hub, /request rejected: 413 request body exceeds 4096 bytes \(from 127\.0\.0\.1:\d+\)/);
+    await hub.waitForLog(/request rejected: 413 request body exceeds 4096 bytes \(from 127\.0\.0\.1:\d+\)/);
   });
 
   test('headers within max_header_size are accepted, larger ones are 431', async () => {
@@ -127,7 +118,7 @@ describe('request size limits: 413, 431, 400', () => {
     assert.equal(big.status, 431);
     assert.equal(big.text, 'request headers exceed 2048 bytes\n');
     assert.equal((await rejected(hub)).headers_too_large, before.headers_too_large + 1);
-    await waitForLog(hub, /request rejected: 431 request headers exceed 2048 bytes/);
+    await hub.waitForLog(/request rejected: 431 request headers exceed 2048 bytes/);
   });
 
   test('more topics than max_topics is 413, and nothing is published', async () => {
@@ -140,7 +131,7 @@ describe('request size limits: 413, 431, 400', () => {
     assert.equal(res.status, 413);
     assert.equal(res.text, 'too many topics: 4 (at most 3 per update)\n');
     assert.equal((await rejected(hub)).payload_too_large, before.payload_too_large + 1);
-    await waitForLog(hub, /publish rejected: 413 too many topics: 4 \(at most 3 per update\) \(from 127\.0\.0\.1:\d+\)/);
+    await hub.waitForLog(/publish rejected: 413 too many topics: 4 \(at most 3 per update\) \(from 127\.0\.0\.1:\d+\)/);
     // The refused update was never dispatched: the next one follows "three" directly.
     await publishOk(hub, { topic: topics(1), data: 'sentinel' }, { token });
     await sub.waitForEvent((e) => e.data === 'sentinel');
@@ -192,7 +183,7 @@ describe('request size limits: 413, 431, 400', () => {
     assert.equal(raw.status, 400);
     assert.equal(raw.text, 'topic selector #1 is not valid UTF-8 or contains a control character\n');
     assert.equal((await rejected(hub)).bad_request, before.bad_request + cases.length + 1);
-    await waitForLog(hub, /subscribe rejected: 400 too many topic selectors: 4 \(at most 3 per subscription\) \(from 127\.0\.0\.1:\d+\)/);
+    await hub.waitForLog(/subscribe rejected: 400 too many topic selectors: 4 \(at most 3 per subscription\) \(from 127\.0\.0\.1:\d+\)/);
   });
 });
 
@@ -218,7 +209,7 @@ describe('connection limits: 429 with Retry-After, counted across workers', () =
       await assertAdmitted(held[i]);
     }
     for (let i = 0; i < 8; i++) await assertRefused(await rawSocket(limited), 'too many connections to the hub (at most 6)');
-    await waitForLog(limited, /connection refused: 429 too many connections to the hub \(at most 6\) \(from 127\.0\.0\.1:\d+/);
+    await limited.waitForLog(/connection refused: 429 too many connections to the hub \(at most 6\) \(from 127\.0\.0\.1:\d+/);
     // A slot is free again once the hub has seen a close.
     held.pop().close();
     let next;
@@ -250,7 +241,7 @@ describe('connection limits: 429 with Retry-After, counted across workers', () =
       await assertAdmitted(other[i]);
     }
     await assertRefused(await rawSocket(perIp, { localAddress: '127.0.0.2' }), 'too many connections from this address (at most 3)');
-    await waitForLog(perIp, /connection refused: 429 too many connections from this address \(at most 3\) \(from 127\.0\.0\.1:\d+/);
+    await perIp.waitForLog(/connection refused: 429 too many connections from this address \(at most 3\) \(from 127\.0\.0\.1:\d+/);
     sub.close();
     for (const s of [...held, ...other]) s.close();
     const { counts, refused } = await rejectedWhenAdmitted(perIp);
@@ -275,7 +266,7 @@ describe('event streams per token: 429 with Retry-After', () => {
       assert.equal(res.headers['retry-after'], '5');
       assert.equal(res.text, 'too many event streams open with this token (at most 2)\n');
     }
-    await waitForLog(hub, /subscribe rejected: 429 too many event streams open with this token \(at most 2\) \(from 127\.0\.0\.1:\d+\)/);
+    await hub.waitForLog(/subscribe rejected: 429 too many event streams open with this token \(at most 2\) \(from 127\.0\.0\.1:\d+\)/);
     // Another token and anonymous subscribers are not counted against tokenA.
     const b = [];
     for (let i = 0; i < 2; i++) b.push(closer.add(await subscribeOk(hub, [topic], { token: tokenB })));
@@ -329,7 +320,7 @@ describe('slow and silent clients (slowloris)', () => {
         assert.equal(s.text, '', 'closed without an answer');
       }
       assert.equal((await rejected(hub)).request_timeout, before.request_timeout + all.length);
-      await waitForLog(hub, /request rejected: 408 request head not received within 2s \(from 127\.0\.0\.1:\d+\)/);
+      await hub.waitForLog(/request rejected: 408 request head not received within 2s \(from 127\.0\.0\.1:\d+\)/);
       // The stream is not a request: the header timeout does not apply to it.
       assert.equal(sub.ended, false);
     } finally {
@@ -394,7 +385,7 @@ describe('slow and silent clients (slowloris)', () => {
       await s.waitFor((st) => st.closed, 6_000, 'the hub to drop the slow body');
       const heldFor = s.closedAt - s.openedAt;
       assert.ok(heldFor >= 2_800 && heldFor < 4_500, `closed after ${heldFor} ms with READ_TIMEOUT=3s`);
-      await waitForLog(hub, /request rejected: 408 request body not received within 3s/);
+      await hub.waitForLog(/request rejected: 408 request body not received within 3s/);
     } finally {
       clearInterval(timer);
     }

@@ -15,15 +15,6 @@ import { tempDir, lmdbUrl } from '../lib/store.mjs';
 const closer = new Closer();
 after(() => closer.closeAll());
 
-/** Waits (polling the captured stderr, with a deadline) for a log line containing `text`. */
-async function waitForLog(hub, text, timeoutMs = DEFAULT_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  while (!hub.stderr().includes(text)) {
-    assert.ok(Date.now() < deadline, `no log line with ${JSON.stringify(text)} in:\n${hub.stderr()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** The series the tests follow, flattened to one number per key. */
 function flatten(e) {
   const out = {
@@ -243,7 +234,7 @@ describe('metrics: where they are served', () => {
   test('on the main listener: GET and HEAD answer, other methods 405', async () => {
     const hub = await startHub({ env: { METRICS_ENABLED: '1' } });
     try {
-      await waitForLog(hub, `metrics on ${hub.url}/metrics`);
+      await hub.waitForLog(new RegExp(`metrics on ${hub.url.replaceAll('.', '\\.')}/metrics`));
       const head = await request(hub, { method: 'HEAD', path: '/metrics' });
       assert.equal(head.status, 200);
       assert.equal(head.headers['content-type'], PROMETHEUS_CONTENT_TYPE);
