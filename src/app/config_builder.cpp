@@ -116,6 +116,8 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
       c.cert_file = v;
     } else if (key == "key_file") {
       c.key_file = v;
+    } else if (key == "path_prefix") {
+      c.path_prefix = v;  // made by caddy_routes: "/a/b", never a trailing slash
     } else if (key == "site") {
       c.site = primary_site_address(v);  // refused here, with the setting's name, when malformed
     } else if (key == "acme_email") {

@@ -1,5 +1,6 @@
 #include "app/config_file_layer.hpp"
 
+#include "app/caddy_routes.hpp"
 #include "app/caddyfile_import.hpp"
 #include "app/config_settings.hpp"
 
@@ -123,9 +124,10 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
                               : ""));
       continue;
     }
-    // `site` is the site address's, not a directive.
-    const SettingSpec* spec =
-        node.name.find("_jwt_") == std::string::npos && node.name != "site" ? find_setting(node.name) : nullptr;
+    // `site` is the site address's, `path_prefix` the enclosing handle_path's: not directives.
+    const bool directive = node.name.find("_jwt_") == std::string::npos && node.name != "site" &&
+                           node.name != "path_prefix";
+    const SettingSpec* spec = directive ? find_setting(node.name) : nullptr;
     if (spec == nullptr)
       file_error(node.name, where, "unknown directive " + quote(node.name) + " in the mercure block");
     switch (spec->kind) {
@@ -207,23 +209,30 @@ bool contains_mercure(const Node& node) {
 
 struct FoundBlock {
   const Node* mercure;
-  const Node* site;  // the enclosing site block, if any
+  const Node* site;                // the enclosing site block, if any
+  std::vector<const Node*> chain;  // the enclosing blocks, outermost first (the site's included)
 };
 
-void find_mercure_blocks(const std::vector<Node>& nodes, const Node* site, int depth, const std::string& origin,
+void find_mercure_blocks(const std::vector<Node>& nodes, std::vector<const Node*>& chain, const std::string& origin,
                          std::vector<FoundBlock>& found, std::vector<std::string>& warnings) {
+  const std::size_t depth = chain.size();
+  const Node* site = depth > 0 && !chain[0]->name.empty() && chain[0]->name.front() != '(' ? chain[0] : nullptr;
   for (const Node& node : nodes) {
     const std::string where = origin + " line " + std::to_string(node.line);
     if (node.name == "mercure") {
-      found.push_back({&node, site});
+      found.push_back({&node, site, chain});
       continue;
     }
     if (contains_mercure(node)) {
-      const bool is_site = depth == 0 && !node.name.empty() && node.name.front() != '(';
-      find_mercure_blocks(node.children, is_site ? &node : site, depth + 1, origin, found, warnings);
+      chain.push_back(&node);
+      find_mercure_blocks(node.children, chain, origin, found, warnings);
+      chain.pop_back();
       continue;
     }
     if (depth == 1 && site != nullptr && node.name == "tls") continue;  // read with the site (site_tls)
+    if (depth > 0 && node.name == "uri" && !node.args.empty() && node.args[0].text == "strip_prefix") {
+      continue;  // on the way to the mercure block: read by hub_path_prefix
+    }
     if (depth == 0 && node.has_block && node.name.empty()) {
       continue;  // the global options block: apply_global_options
     } else if (depth == 0 && node.has_block) {
@@ -306,7 +315,8 @@ Layer file_layer(std::string_view text, const std::string& origin, const Env& en
   const std::vector<Node> nodes = with_braceless_site(
       caddyfile::expand_imports(caddyfile::parse_text(text, origin, env), origin, env), origin, warnings);
   std::vector<FoundBlock> found;
-  find_mercure_blocks(nodes, nullptr, 0, origin, found, warnings);
+  std::vector<const Node*> chain;
+  find_mercure_blocks(nodes, chain, origin, found, warnings);
   Layer layer;
   if (found.empty()) {
     // A file meant for this hub that sets nothing would start a hub on defaults instead of the
@@ -339,6 +349,9 @@ Layer file_layer(std::string_view text, const std::string& origin, const Env& en
       invalid(raw, false, e.what());
     }
     site_tls(*block.site, origin, layer, warnings);
+  }
+  if (const std::string prefix = caddyfile::hub_path_prefix(block.chain, origin, warnings); !prefix.empty()) {
+    layer["path_prefix"] = RawSetting{{prefix}, "handle_path", block_where};
   }
   apply_directives(block.mercure->children, origin, layer, warnings);
   return layer;

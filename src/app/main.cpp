@@ -155,6 +155,7 @@ ServerOptions server_options(const Config& c) {
   o.ui = c.ui || c.demo;
   o.demo = c.demo;
   o.io_uring = c.io_uring;
+  o.path_prefix = c.path_prefix;
   return o;
 }
 
@@ -353,8 +354,12 @@ int run_hub(const Config& config) {
   spdlog::info("limits: connections {} ({}{} per address), streams per token {}", limit_text(options.max_connections),
                config.max_connections == 0 ? "from the open-file limit; " : "",
                limit_text(options.max_connections_per_ip), limit_text(options.max_streams_per_token));
+  if (!options.path_prefix.empty()) {
+    spdlog::info("hub on {}{}/.well-known/mercure (the Caddyfile's handle_path; /.well-known/mercure answers too)",
+                 server.url(), options.path_prefix);
+  }
   if (options.ui) {
-    spdlog::info("debugging UI on {}/.well-known/mercure/ui/{}", server.url(),
+    spdlog::info("debugging UI on {}{}/.well-known/mercure/ui/{}", server.url(), options.path_prefix,
                  options.demo ? " (demo endpoints on: development only)" : "");
   }
 

@@ -73,7 +73,7 @@ HeaderList headers_of(const Response& res) {
 
 void H2Connection::dispatch(const std::shared_ptr<Stream>& stream) {
   Stream& s = *stream;
-  auto target = parse_target(s.req.target());
+  auto target = parse_target(s.req.target(), shard_->options().path_prefix);
   if (!target) {
     refuse(s, target.error(), "request");
     return;

@@ -31,7 +31,9 @@ struct Target {
   [[nodiscard]] std::vector<std::string> all(std::string_view key) const;
 };
 
-[[nodiscard]] Result<Target> parse_target(std::string_view target);
+// `prefix` ("/hub", or empty): removed from the front of the path when the path starts with it
+// as whole segments (Caddy's handle_path), "/hub" becoming "/".
+[[nodiscard]] Result<Target> parse_target(std::string_view target, std::string_view prefix = {});
 
 // A text/plain response with the request's version and keep-alive.
 [[nodiscard]] Response make_text_response(const Request& req, http::status status, std::string body);

@@ -58,6 +58,9 @@ struct ServerOptions {
   bool subscriptions = false;  // subscription events and the subscriptions API
   bool ui = false;             // the debugging UI under /.well-known/mercure/ui/
   bool demo = false;           // the UI plus the demo endpoints under /.well-known/mercure/ui/demo/
+  // A Caddyfile's handle_path prefix ("/hub"): /hub/.well-known/mercure is served as
+  // /.well-known/mercure (which is served too). Empty: none.
+  std::string path_prefix;
 };
 
 }  // namespace mercure

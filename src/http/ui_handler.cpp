@@ -107,7 +107,8 @@ Response handle_demo(const ServerOptions& opts, const Request& req, const Target
   if (auto type = demo_content_type(target.path); !type.empty()) res.set(http::field::content_type, type);
   res.set(http::field::cache_control, "no-cache");
 
-  std::string hub_link = "<" + std::string(kHubPath) + ">; rel=\"mercure\"";
+  const std::string hub_path = opts.path_prefix + std::string(kHubPath);  // as the browser reaches it
+  std::string hub_link = "<" + hub_path + ">; rel=\"mercure\"";
   if (opts.cookie_name != kDefaultCookieName) hub_link += "; cookie-name=\"" + opts.cookie_name + "\"";
   res.insert(http::field::link, hub_link);
   res.insert(http::field::link, "<" + link_uri(req.target()) + ">; rel=\"self\"");
@@ -118,7 +119,7 @@ Response handle_demo(const ServerOptions& opts, const Request& req, const Target
   } else {
     cookie += "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0";  // removes an older one
   }
-  cookie += "; Path=" + std::string(kHubPath) + "; HttpOnly; SameSite=Strict";
+  cookie += "; Path=" + hub_path + "; HttpOnly; SameSite=Strict";
   res.set(http::field::set_cookie, cookie);
 
   res.keep_alive(req.keep_alive());

@@ -40,6 +40,21 @@ TEST(HttpTypes, TheAbsoluteFormIsReadAsItsPathAndQuery) {
   EXPECT_EQ(parse_target("/http://x/y")->path, "/http://x/y");
 }
 
+TEST(HttpTypes, APathPrefixIsRemovedAsWholeSegments) {
+  // A Caddyfile's handle_path /hub/*: the hub sees its own paths.
+  auto t = parse_target("/hub/.well-known/mercure?topic=x", "/hub");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->path, "/.well-known/mercure");
+  EXPECT_EQ(*t->first("topic"), "x");
+  EXPECT_EQ(parse_target("/hub", "/hub")->path, "/");
+  EXPECT_EQ(parse_target("/hub?topic=x", "/hub")->path, "/");
+  EXPECT_EQ(parse_target("http://h.example/a/b/.well-known/mercure/subscriptions", "/a/b")->path,
+            "/.well-known/mercure/subscriptions");
+  EXPECT_EQ(parse_target("/hubs/.well-known/mercure", "/hub")->path, "/hubs/.well-known/mercure");
+  EXPECT_EQ(parse_target("/.well-known/mercure", "/hub")->path, "/.well-known/mercure");  // still served
+  EXPECT_EQ(parse_target("/x/hub/.well-known/mercure", "/hub")->path, "/x/hub/.well-known/mercure");
+}
+
 TEST(HttpTypes, MalformedQueryEscapeIsABadRequest) {
   auto t = parse_target("/.well-known/mercure?topic=%zz");
   ASSERT_FALSE(t.has_value());
