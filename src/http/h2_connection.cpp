@@ -436,16 +436,22 @@ void H2Connection::on_timer() {
   if (!closed_ && next != Clock::time_point::max()) arm_timer(next);
 }
 
-void H2Connection::shutdown() {
+void H2Connection::drain() {
   if (closed_ || shutting_down_) return;
   shutting_down_ = true;
-  for (auto& [id, s] : streams_) {
-    if (s->events) s->events->finish(DisconnectReason::shutdown);
-  }
-  // Streams under way are answered; no new one is taken.
+  // Streams under way are answered, event streams go on to their end; no new one is taken. With
+  // the GOAWAY sent and no stream left, nghttp2 wants nothing more: flush() closes.
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
                         NGHTTP2_NO_ERROR, nullptr, 0);
   schedule_flush();
+}
+
+void H2Connection::shutdown() {
+  if (closed_) return;
+  drain();
+  for (auto& [id, s] : streams_) {
+    if (s->events) s->events->finish(DisconnectReason::shutdown);
+  }
 }
 
 void H2Connection::announce_again() {

@@ -64,6 +64,7 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
   void start(std::string received);
   // ShardConnection: GOAWAY, event streams end, requests under way are answered.
   void shutdown() override;
+  void drain() override;
   void announce_again() override;
 
   // One request stream (h2_requests.cpp). Shared with the handler coroutine serving it.

@@ -38,6 +38,7 @@ void H2EventStream::begin(Clock::time_point now) {
   sub.set_wake([this] { wake(); });
   shard_.index().add(start_.subscriber.get());
   registered_ = true;
+  shard_.h2_stream_opened();
   shard_.metrics().subscriber_connected(shard_.id());
   if (start_.settings.on_registered) start_.settings.on_registered();
   pending_ = sse_heartbeat();  // the response's first bytes: the client sees the stream open
@@ -205,6 +206,7 @@ void H2EventStream::close(End why) {
   if (!registered_) return;
   registered_ = false;
   if (finishing_ && why == End::client_gone) why = end_;  // the END_STREAM it sent was the end
+  shard_.h2_stream_closed();
   shard_.index().remove(start_.subscriber.get());
   shard_.metrics().subscriber_disconnected(shard_.id(), why);
   if (start_.settings.on_unregistered) start_.settings.on_unregistered();

@@ -188,15 +188,23 @@ void Shard::dispatch_inbox() {
   streams_->after_dispatch();
 }
 
-void Shard::stop_requests() {
-  if (stopping_) return;
-  stopping_ = true;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  // shutdown() may remove the connection from the set: iterate over a copy.
+void Shard::stop_requests(bool drain) {
+  if (!stopping_) {
+    stopping_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    key_set_waits_.close();
+  }
+  // shutdown() may remove the connection from the set: iterate over a copy. After a drain, the
+  // stop shuts down what the drain left (HTTP/2 connections still serving event streams).
   std::vector<ShardConnection*> live(connections_.begin(), connections_.end());
-  for (ShardConnection* c : live) c->shutdown();
-  key_set_waits_.close();
+  for (ShardConnection* c : live) {
+    if (drain) {
+      c->drain();
+    } else {
+      c->shutdown();
+    }
+  }
 }
 
 void Shard::begin_drain() {
@@ -204,7 +212,7 @@ void Shard::begin_drain() {
   auto done = std::make_shared<std::promise<void>>();
   auto closed = done->get_future();
   asio::post(io_, [this, done] {
-    stop_requests();
+    stop_requests(true);
     done->set_value();
   });
   // Bounded: a shard that does not answer (its loop stalled) is ended by the stop after the drain.
@@ -214,13 +222,13 @@ void Shard::begin_drain() {
 }
 
 std::size_t Shard::open_streams() const {
-  return streams_->open_count();
+  return streams_->open_count() + h2_streams_.load(std::memory_order_relaxed);
 }
 
 void Shard::request_stop() {
   asio::post(io_, [this] {
-    stop_requests();
     if (streams_stopped_) return;
+    stop_requests(false);
     streams_stopped_ = true;
     streams_->shutdown_all();
     trimmer_->stop();

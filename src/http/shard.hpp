@@ -39,6 +39,9 @@ class MetricsSource;
 class ShardConnection {
  public:
   virtual void shutdown() = 0;
+  // The first half of a graceful stop: no new request, those under way and the connection's
+  // event streams go on (an HTTP/2 connection's: GOAWAY, closed once its streams have ended).
+  virtual void drain() { shutdown(); }
   // The connection's event streams announce their subscriptions again (HTTP/2 connections).
   virtual void announce_again() {}
 
@@ -111,9 +114,13 @@ class Shard final {
   // A connection counted open (the metrics') ended; `counted_open` false: one the shard was
   // given that ended before it was counted open (refused, or gone at once).
   void connection_ended(bool counted_open = true);
+  // An HTTP/2 event stream began or ended (the reactor counts HTTP/1.1's), for open_streams().
+  void h2_stream_opened() { h2_streams_.fetch_add(1, std::memory_order_relaxed); }
+  void h2_stream_closed() { h2_streams_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
-  void stop_requests();  // shard thread: the part of a stop a drain does too
+  // Shard thread: closes the listener, and drains or shuts down the live connections.
+  void stop_requests(bool drain);
   boost::asio::awaitable<void> accept_loop();
   // The shard to serve a connection this one accepted (itself or the least loaded peer); counts
   // the connection on it.
@@ -138,6 +145,7 @@ class Shard final {
   // Connections this shard serves: counted when a shard's accept loop assigns one to it,
   // uncounted when it ends (connection_ended). Read by every shard's accept loop.
   std::atomic<std::size_t> load_{0};
+  std::atomic<std::size_t> h2_streams_{0};  // HTTP/2 event streams open (read by the drain)
   // Set by the destructor: frames destroyed with io_ no longer reach members destroyed before
   // it (trimmer_).
   bool tearing_down_ = false;

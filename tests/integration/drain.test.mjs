@@ -7,8 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { once } from 'node:events';
 import { startHub } from '../lib/hub.mjs';
-import { subscribeOk } from '../lib/http.mjs';
+import { H2Client } from '../lib/h2.mjs';
+import { subscribeOk, withDeadline } from '../lib/http.mjs';
 
 const TOPIC = 'https://example.com/drain';
 
@@ -62,6 +64,28 @@ test('while draining, SIGTERM again changes nothing and SIGINT ends the streams 
   const exit = await hub.exited;
   assert.equal(exit.code, 0, hub.output());
   assert.match(hub.stderr(), /received SIGINT while draining: ending the 1 event streams left now/);
+});
+
+test('HTTP/2: the connection gets GOAWAY, its event streams run to their end of life, then it closes', async (t) => {
+  const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', WRITE_TIMEOUT: '3s', GRACE_PERIOD: '30s', PROTOCOLS: 'h1 h2c' } });
+  t.after(() => hub.kill());
+  const h2 = await H2Client.connect(hub);
+  t.after(() => h2.close());
+  const streams = [await h2.subscribeOk([TOPIC]), await h2.subscribeOk([TOPIC])];
+
+  hub.process.kill('SIGTERM');
+  await hub.waitForLog(/draining 2 event streams: no new connection/);
+  if (h2.goaway === null) await withDeadline(once(h2.session, 'goaway'), 5_000, 'the GOAWAY of the draining hub');
+  assert.equal(h2.goaway.errorCode, 0, 'NO_ERROR');
+  assert.deepEqual(streams.map((s) => s.ended), [false, false], 'the streams are not ended by the signal');
+
+  for (const s of streams) {
+    await s.waitForEnd({ timeoutMs: 10_000, what: 'the h2 stream to reach its end of life' });
+    assert.equal(s.endReason, 'complete', s.describe());
+  }
+  await h2.waitForClose({ timeoutMs: 5_000, what: 'the hub to close the connection once its streams ended' });
+  assert.equal((await hub.exited).code, 0, hub.output());
+  assert.match(hub.stderr(), /every event stream has ended/);
 });
 
 test('without GRACE_PERIOD a hub with its own store ends its streams at once (the next hub needs the store)', async (t) => {
