@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -104,6 +105,16 @@ void write_pid_file(const std::string& path) {
   out << ::getpid() << '\n';
   out.flush();
   if (!out) throw std::runtime_error("--pidfile " + path + ": cannot write the file: " + std::strerror(errno));
+}
+
+void remove_pid_file(const std::string& path) {
+  long pid = 0;
+  {
+    std::ifstream in(path);
+    if (!(in >> pid) || pid != static_cast<long>(::getpid())) return;
+  }
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
 }
 
 }  // namespace mercure

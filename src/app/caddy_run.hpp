@@ -45,4 +45,7 @@ struct CaddyRun {
 // Writes this process's id and a newline to `path`. Throws std::runtime_error naming it.
 void write_pid_file(const std::string& path);
 
+// Removes `path` if it still holds this process's id (not another process's that took it over).
+void remove_pid_file(const std::string& path);
+
 }  // namespace mercure

@@ -107,6 +107,13 @@ int run_cli(int argc, char** argv, const std::map<std::string, std::string>& env
         "never use it in production");
   }
 
+  // The pid file goes with the process, however the hub ends (a bind that failed included).
+  struct PidFileRemoval {
+    const std::string& path;
+    ~PidFileRemoval() {
+      if (!path.empty()) remove_pid_file(path);
+    }
+  } removal{caddy.pidfile};
   try {
     return run_hub(config);
   } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -29,7 +30,9 @@ struct CliRun {
   std::optional<Config> config;  // what run_hub received, if it was called
 };
 
-CliRun run(std::vector<std::string> args, const Env& env, int hub_status = 0, bool hub_throws = false) {
+// `while_running`: called with the configuration while the hub would run.
+CliRun run(std::vector<std::string> args, const Env& env, int hub_status = 0, bool hub_throws = false,
+           const std::function<void()>& while_running = {}) {
   args.insert(args.begin(), "mercure-hub");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -41,6 +44,7 @@ CliRun run(std::vector<std::string> args, const Env& env, int hub_status = 0, bo
       static_cast<int>(args.size()), argv.data(), env,
       [&](const Config& c) {
         result.config = c;
+        if (while_running) while_running();
         if (hub_throws) throw std::runtime_error("cannot bind 127.0.0.1:80: Permission denied");
         return hub_status;
       },
@@ -288,16 +292,27 @@ TEST(Cli, EnvfileFillsTheEnvironmentWithoutOverridingItAndPidfileIsWritten) {
   dir.write("hub.env",
             "# the hub's secrets\n\nexport JWT_KEY=\"from \\\"file\\\"\"\nCOOKIE_NAME='fileCookie'\n"
             "HEARTBEAT_INTERVAL=15s # every 15 s\nWORKERS=3\n");
-  CliRun r = run({"run", "--envfile", dir.path("hub.env"), "--pidfile", dir.path("hub.pid")}, {{"WORKERS", "2"}});
+  long written = 0;
+  const auto read_pid = [&] {
+    std::ifstream pid(dir.path("hub.pid"));
+    pid >> written;
+  };
+  CliRun r = run({"run", "--envfile", dir.path("hub.env"), "--pidfile", dir.path("hub.pid")}, {{"WORKERS", "2"}}, 0,
+                 false, read_pid);
   ASSERT_TRUE(r.config.has_value()) << r.err;
   EXPECT_EQ(r.config->publisher_jwt.key, "from \"file\"");
   EXPECT_EQ(r.config->cookie_name, "fileCookie");
   EXPECT_EQ(r.config->heartbeat, std::chrono::seconds(15));
   EXPECT_EQ(r.config->workers, 2U) << "the environment wins over the file";
-  std::ifstream pid(dir.path("hub.pid"));
-  long written = 0;
-  pid >> written;
-  EXPECT_EQ(written, static_cast<long>(::getpid()));
+  EXPECT_EQ(written, static_cast<long>(::getpid())) << "written while the hub runs";
+  EXPECT_FALSE(std::filesystem::exists(dir.path("hub.pid"))) << "removed when it stops";
+  // Ended by an error (a bind refused): removed too; another process's pid file is left alone.
+  r = run({"run", "--envfile", dir.path("hub.env"), "--pidfile", dir.path("hub.pid")}, {}, 0, true);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_FALSE(std::filesystem::exists(dir.path("hub.pid")));
+  r = run({"run", "--envfile", dir.path("hub.env"), "--pidfile", dir.path("hub.pid")}, {}, 0, false,
+          [&] { dir.write("hub.pid", "1\n"); });
+  EXPECT_TRUE(std::filesystem::exists(dir.path("hub.pid"))) << "taken over by another process";
 
   // A quoted value with a comment after it, and one over several lines (a PEM key).
   dir.write("quoted.env",
