@@ -64,9 +64,15 @@ Result<Target> parse_target(std::string_view target, std::string_view prefix) {
   return t;
 }
 
+void add_security_fields(Response& res) {
+  res.set(kNosniffField, "nosniff");
+  res.set(kFrameOptionsField, "DENY");
+}
+
 Response make_json_response(const Request& req, http::status status, std::string body) {
   Response res{status, req.version()};
   res.set(http::field::content_type, "application/json");
+  add_security_fields(res);
   res.set(http::field::cache_control, "no-store");
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
@@ -80,6 +86,7 @@ Response make_text_response(const Request& req, http::status status, std::string
       status == http::status::not_modified) {
     // Statuses without a body: Beast's own checks (prepare_payload throws on a body).
     res.set(http::field::content_type, "text/plain; charset=utf-8");
+    add_security_fields(res);
     res.keep_alive(req.keep_alive());
     res.body() = std::move(body);
     res.prepare_payload();
@@ -89,6 +96,8 @@ Response make_text_response(const Request& req, http::status status, std::string
   // their order, without their look-ups: Connection only where it differs from the version's
   // default, then Content-Length.
   res.insert(http::field::content_type, "text/plain; charset=utf-8");
+  res.insert(kNosniffField, "nosniff");
+  res.insert(kFrameOptionsField, "DENY");
   const bool keep_alive = req.keep_alive();
   if (req.version() < 11) {
     if (keep_alive) res.insert(http::field::connection, "keep-alive");
@@ -158,8 +167,9 @@ void append_ok_text_head(std::string& out, unsigned version, bool keep_alive, st
   status_line[5] = static_cast<char>('0' + version / 10);
   status_line[7] = static_cast<char>('0' + version % 10);
   constexpr std::string_view kCorsCredentials = "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n";
-  const std::array<std::string_view, 8> parts{
+  const std::array<std::string_view, 9> parts{
       std::string_view(status_line, sizeof status_line - 1),
+      kSecurityFieldsText,
       connection,
       "Content-Length: ",
       std::string_view(digits, static_cast<std::size_t>(digits_end - digits)),
@@ -238,6 +248,7 @@ void add_cors_headers(const Request& req, const std::vector<std::string>& cors_o
 Response make_preflight_response(const Request& req, const std::vector<std::string>& cors_origins,
                                  std::string_view methods) {
   Response res{http::status::no_content, req.version()};
+  add_security_fields(res);
   res.keep_alive(req.keep_alive());
   add_cors_headers(req, cors_origins, res);
   if (origin_allowed(req[http::field::origin], cors_origins)) {

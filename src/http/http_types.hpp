@@ -35,6 +35,13 @@ struct Target {
 // as whole segments (Caddy's handle_path), "/hub" becoming "/".
 [[nodiscard]] Result<Target> parse_target(std::string_view target, std::string_view prefix = {});
 
+// Fields every response of the hub carries, as the reference's do: a browser neither sniffs a
+// text answer (which may echo the request) as a document nor frames one.
+inline constexpr std::string_view kNosniffField = "X-Content-Type-Options";
+inline constexpr std::string_view kFrameOptionsField = "X-Frame-Options";
+inline constexpr std::string_view kSecurityFieldsText = "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n";
+void add_security_fields(Response& res);
+
 // A text/plain response with the request's version and keep-alive.
 [[nodiscard]] Response make_text_response(const Request& req, http::status status, std::string body);
 // An application/json response, not to be cached, with the request's version and keep-alive.

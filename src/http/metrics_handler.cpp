@@ -8,6 +8,7 @@ Response metrics_response(const Request& req, const MetricsSource& source) {
   Response res{http::status::ok, req.version()};
   res.set(http::field::content_type, kMetricsContentType);
   res.set(http::field::cache_control, "no-store");
+  add_security_fields(res);
   res.keep_alive(req.keep_alive());
   res.body() = source.render();
   res.prepare_payload();

@@ -34,10 +34,13 @@ struct SubscribeDecision {
 
 // The fixed header fields of an event stream's response (name, value), beside those of the
 // connection (HTTP/1.1's Connection and Transfer-Encoding).
-inline constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kSseResponseFields{{
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kSseResponseFields{{
     {"Content-Type", "text/event-stream"},
     {"Cache-Control", "private, no-cache, no-store, must-revalidate, max-age=0"},
+    {"Pragma", "no-cache"},  // HTTP/1.0 caches and proxies
     {"X-Accel-Buffering", "no"},
+    {kNosniffField, "nosniff"},
+    {kFrameOptionsField, "DENY"},
 }};
 
 // Sets on `res` the fields of an accepted subscribe's response: the fixed ones, CORS and

@@ -7,6 +7,7 @@
 #include "core/subscription_registry.hpp"
 #include "http/rejection_log.hpp"
 #include "http/request_auth.hpp"
+#include "http/router.hpp"
 #include "http/shard.hpp"
 
 #include <spdlog/spdlog.h>
@@ -60,12 +61,15 @@ bool none_match(std::string_view header, std::string_view tag) {
   return false;
 }
 
-Response ld_response(const Request& req, http::status status, const std::string& last_event_id, std::string body) {
+// `hub_path`: the hub's URL path as clients reach it (a Caddyfile's handle_path prefix included).
+Response ld_response(const Request& req, http::status status, const std::string& last_event_id, std::string body,
+                     std::string_view hub_path) {
   Response res{status, req.version()};
   if (status != http::status::not_modified) res.set(http::field::content_type, "application/ld+json");
+  add_security_fields(res);
   res.set(http::field::etag, "\"" + last_event_id + "\"");
   res.set(http::field::cache_control, "must-revalidate");
-  res.set(http::field::link, "</.well-known/mercure>; rel=\"mercure\"");
+  res.set(http::field::link, "<" + std::string(hub_path) + ">; rel=\"mercure\"");
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();
@@ -148,9 +152,10 @@ Response handle_subscriptions(Shard* shard, const Request& req, const Target& ta
     body = subscriptions_json(req.target(), last_event_id, snapshot.subscriptions);
   }
 
+  const std::string hub_path = opts.path_prefix + std::string(kHubPath);
   Response res = none_match(req[http::field::if_none_match], last_event_id)
-                     ? ld_response(req, http::status::not_modified, last_event_id, {})
-                     : ld_response(req, http::status::ok, last_event_id, std::move(body));
+                     ? ld_response(req, http::status::not_modified, last_event_id, {}, hub_path)
+                     : ld_response(req, http::status::ok, last_event_id, std::move(body), hub_path);
   add_cors_headers(req, opts.cors_origins, res);
   return res;
 }

@@ -44,7 +44,7 @@ for (const [form, block] of [
 ]) {
   test(`${form}: the hub answers under /hub/.well-known/mercure, subscriptions API included`, async (t) => {
     const hub = await hubWithFile(t, `:0 {\n\t${block}\n\trespond 404\n}\n`);
-    assert.match(hub.stderr(), /hub on http:\/\/[^ ]+\/hub\/\.well-known\/mercure/);
+    await hub.waitForLog(/hub on http:\/\/[^ ]+\/hub\/\.well-known\/mercure/);
     const topic = `https://example.com/books/${Date.now()}`;
     const sub = await subscribeAt(hub, `/hub${HUB_PATH}`, [topic], await subscriberToken(['*']));
     assert.equal(sub.status, 200, sub.text);

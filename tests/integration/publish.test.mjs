@@ -35,6 +35,17 @@ describe('publishing', () => {
     assert.match(res.text, UUID_V7_URN);
   });
 
+  test('the reference hub\'s security fields: no sniffing, no framing, on answers and refusals alike', async () => {
+    const ok = await publish(hub, { topic: 'https://example.com/p/s', data: 'x' }, { token: await publisherToken() });
+    const refused = await publish(hub, { topic: 'https://example.com/p/s' }, { token: 'not.a.token' });
+    const subscriptions = await request(hub, { path: `${HUB_PATH}/subscriptions` });
+    for (const [what, res] of [['200', ok], ['401', refused], ['the subscriptions API refusal', subscriptions]]) {
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', what);
+      assert.equal(res.headers['x-frame-options'], 'DENY', what);
+    }
+    assert.equal(refused.status, 401);
+  });
+
   test('a generated id is urn:uuid: + a UUIDv7 with a current timestamp, unique and time-ordered', async () => {
     const token = await publisherToken();
     const ids = [];

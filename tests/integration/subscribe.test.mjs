@@ -67,6 +67,9 @@ describe('subscription request', () => {
     assert.equal(h['content-type'].split(';')[0].trim(), 'text/event-stream');
     assert.equal(h['cache-control'], 'private, no-cache, no-store, must-revalidate, max-age=0');
     assert.equal(h['x-accel-buffering'], 'no');
+    assert.equal(h.pragma, 'no-cache', 'for HTTP/1.0 caches');
+    assert.equal(h['x-content-type-options'], 'nosniff');
+    assert.equal(h['x-frame-options'], 'DENY');
     assert.equal((h.connection || '').toLowerCase(), 'keep-alive');
     assert.equal(h['content-length'], undefined, 'a stream has no Content-Length');
     // Nothing was published: the first body bytes must be the hub's own comment line.

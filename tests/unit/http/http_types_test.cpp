@@ -143,6 +143,7 @@ TEST(HttpTypes, TextResponsesHaveTheFieldsBeastsHelpersWouldSet) {
         const std::string body = status == http::status::no_content ? "" : "urn:uuid:x\n";
         Response expected{status, version};
         expected.set(http::field::content_type, "text/plain; charset=utf-8");
+        add_security_fields(expected);
         expected.keep_alive(req.keep_alive());
         expected.body() = body;
         expected.prepare_payload();
@@ -232,8 +233,8 @@ TEST(HttpTypes, APublishOkHeadIsTheHeadOfTheTextResponseWithItsCorsFields) {
   std::string closing;
   append_ok_text_head(closing, 11, false, 2, "");
   EXPECT_EQ(closing,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
-            "Content-Length: 2\r\n\r\n");
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n"
+            "X-Frame-Options: DENY\r\nConnection: close\r\nContent-Length: 2\r\n\r\n");
 }
 
 TEST(HttpTypes, SendNowWritesWhatTheKernelTakesAndLeavesTheRest) {
