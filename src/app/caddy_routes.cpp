@@ -1,5 +1,7 @@
 #include "app/caddy_routes.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 
 namespace mercure::caddyfile {
@@ -7,19 +9,35 @@ namespace {
 
 constexpr std::string_view kHubPath = "/.well-known/mercure";
 
-bool is_strip_prefix(const Node& node) {
-  return node.name == "uri" && node.args.size() == 2 && node.args[0].text == "strip_prefix";
+// `uri strip_prefix P` or `uri <path matcher> strip_prefix P`: the index of P in the args, or 0.
+std::size_t strip_prefix_arg(const Node& node) {
+  if (node.name != "uri") return 0;
+  if (node.args.size() == 2 && node.args[0].text == "strip_prefix") return 1;
+  if (node.args.size() == 3 && node.args[1].text == "strip_prefix") return 2;
+  return 0;
 }
 
-// Whether Caddy's path matcher `pattern` (exact, or a prefix when it ends with '*') matches `path`.
-bool path_matches(std::string_view pattern, std::string_view path) {
-  if (pattern.ends_with('*')) return path.starts_with(pattern.substr(0, pattern.size() - 1));
-  return path == pattern;
+bool iequal(char a, char b) {
+  return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), s.begin(), iequal);
+}
+
+// Whether Caddy's path matcher `pattern` (exact, or a prefix when it ends with '*'; case does not
+// count) matches `path`; nullopt for patterns with other wildcards (not judged here).
+std::optional<bool> path_matches(std::string_view pattern, std::string_view path) {
+  const bool prefix = pattern.ends_with('*');
+  if (prefix) pattern.remove_suffix(1);
+  if (pattern.find('*') != std::string_view::npos) return std::nullopt;
+  if (prefix) return istarts_with(path, pattern);
+  return path.size() == pattern.size() && istarts_with(path, pattern);
 }
 
 struct Level {
   const Node* node;
-  std::string stripped;  // what this level removes: its handle_path matcher, then its uri strip_prefix
+  std::vector<std::string> stripped;  // its handle_path matcher, then its uri strip_prefix
 };
 
 }  // namespace
@@ -41,8 +59,8 @@ std::optional<std::string> stripped_prefix(std::string_view value, bool is_match
   return out;
 }
 
-std::string hub_path_prefix(const std::vector<const Node*>& chain, const std::string& origin,
-                            std::vector<std::string>& warnings) {
+std::vector<std::string> hub_path_prefixes(const std::vector<const Node*>& chain, const std::string& origin,
+                                           std::vector<std::string>& warnings) {
   std::vector<Level> levels;
   for (std::size_t i = 0; i < chain.size(); ++i) {
     const Node& node = *chain[i];
@@ -52,7 +70,7 @@ std::string hub_path_prefix(const std::vector<const Node*>& chain, const std::st
     if (node.name == "handle_path" && i > 0) {
       auto p = node.args.size() == 1 ? stripped_prefix(node.args[0].text, true) : std::nullopt;
       if (p) {
-        level.stripped = *p;
+        if (!p->empty()) level.stripped.push_back(*p);
       } else {
         warnings.push_back(where +
                            ": handle_path needs one path prefix (handle_path /hub/*); the hub's path is "
@@ -60,9 +78,10 @@ std::string hub_path_prefix(const std::vector<const Node*>& chain, const std::st
       }
     }
     for (const Node& child : node.children) {
-      if (&child == next || !is_strip_prefix(child)) continue;
-      if (auto p = stripped_prefix(child.args[1].text, false)) {
-        level.stripped += *p;
+      const std::size_t arg = strip_prefix_arg(child);
+      if (&child == next || arg == 0) continue;
+      if (auto p = stripped_prefix(child.args[arg].text, false)) {
+        if (!p->empty()) level.stripped.push_back(*p);
       } else {
         warnings.push_back(origin + " line " + std::to_string(child.line) +
                            ": uri strip_prefix needs a plain path (uri strip_prefix /hub); ignored");
@@ -70,12 +89,14 @@ std::string hub_path_prefix(const std::vector<const Node*>& chain, const std::st
     }
     levels.push_back(std::move(level));
   }
-  std::string prefix;
-  for (const Level& level : levels) prefix += level.stripped;
+  std::vector<std::string> prefixes;
+  for (const Level& level : levels) prefixes.insert(prefixes.end(), level.stripped.begin(), level.stripped.end());
+  std::string whole;
+  for (const std::string& p : prefixes) whole += p;
 
   // Each enclosing matcher sees the path with the outer levels' prefixes removed: one that does
   // not match the hub's path would keep Caddy's requests from the hub; not applied here.
-  std::string seen = prefix + std::string(kHubPath);
+  std::string seen = whole + std::string(kHubPath);
   for (std::size_t i = 0; i < levels.size(); ++i) {
     const Node& node = *levels[i].node;
     if (i > 0 && (node.name == "handle" || node.name == "handle_path" || node.name == "route") && !node.args.empty()) {
@@ -83,17 +104,17 @@ std::string hub_path_prefix(const std::vector<const Node*>& chain, const std::st
       const std::string where = origin + " line " + std::to_string(node.line);
       if (matcher.starts_with('@')) {
         warnings.push_back(where + ": matcher " + matcher + " of " + node.name + " not applied: the hub answers at " +
-                           prefix + std::string(kHubPath));
-      } else if (!path_matches(matcher, seen) && !path_matches(matcher, seen + "/")) {
+                           whole + std::string(kHubPath));
+      } else if (path_matches(matcher, seen) == false && path_matches(matcher, seen + "/") == false) {
         warnings.push_back(where + ": " + node.name + " " + matcher + " does not match the hub's path " + seen +
                            " (Caddy would not reach the mercure block through it; strip the prefix with handle_path "
                            "or uri strip_prefix): the hub answers at " +
-                           prefix + std::string(kHubPath));
+                           whole + std::string(kHubPath));
       }
     }
-    seen = seen.substr(levels[i].stripped.size());
+    for (const std::string& p : levels[i].stripped) seen = seen.substr(p.size());
   }
-  return prefix;
+  return prefixes;
 }
 
 }  // namespace mercure::caddyfile

@@ -1,5 +1,5 @@
 #pragma once
-// Where Caddy would hand requests to the mercure block of a Caddyfile: the path prefix its
+// Where Caddy would hand requests to the mercure block of a Caddyfile: the path prefixes its
 // enclosing `handle_path /hub/*` blocks and `uri strip_prefix /x` directives remove before the
 // hub sees the request (so clients use /hub/.well-known/mercure). Other enclosing matchers are
 // not applied (the hub answers its own paths), with a warning naming them. Start-up only.
@@ -15,9 +15,10 @@ namespace mercure::caddyfile {
 
 // `chain`: the blocks enclosing the mercure directive, outermost first (the site block, if any,
 // then handle/handle_path/route...); the last one's children hold the mercure directive. Returns
-// the prefix ("" or "/a/b", no trailing slash); findings are appended to `warnings`.
-[[nodiscard]] std::string hub_path_prefix(const std::vector<const Node*>& chain, const std::string& origin,
-                                          std::vector<std::string>& warnings);
+// the prefixes Caddy removes on the way, in order ("/a", "/b": no trailing slash, none empty);
+// findings are appended to `warnings`.
+[[nodiscard]] std::vector<std::string> hub_path_prefixes(const std::vector<const Node*>& chain,
+                                                         const std::string& origin, std::vector<std::string>& warnings);
 
 // The value a `handle_path` matcher or `strip_prefix` argument removes ("/hub/*" -> "/hub",
 // "hub" -> "/hub", "/*" -> ""), or nothing when it is not a plain path prefix.

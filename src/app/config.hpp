@@ -76,9 +76,9 @@ struct Config {
   // automatic HTTPS (SiteAddress::automatic_https) without cert_file: the certificate is
   // obtained from acme_ca (see acme()).
   std::string site;
-  // Where the hub's paths start: "" (/.well-known/mercure), or the prefix a Caddyfile's
-  // `handle_path /hub/*` (or `uri strip_prefix`) removes before the mercure block, "/hub".
-  std::string path_prefix;
+  // The prefixes a Caddyfile's `handle_path /hub/*` blocks and `uri strip_prefix` directives
+  // remove before the mercure block, in order ({"/hub"}: /hub/.well-known/mercure). Empty: none.
+  std::vector<std::string> path_prefixes;
   std::string acme_email;
   std::string acme_ca = "https://acme-v02.api.letsencrypt.org/directory";
   std::string acme_ca_root;                       // PEM CAs for acme_ca's HTTPS; empty: the system's

@@ -117,7 +117,7 @@ void apply_setting(Config& c, const SettingSpec& spec, const RawSetting& raw) {
     } else if (key == "key_file") {
       c.key_file = v;
     } else if (key == "path_prefix") {
-      c.path_prefix = v;  // made by caddy_routes: "/a/b", never a trailing slash
+      c.path_prefixes = raw.values;  // made by caddy_routes: "/a", "/b", each without a trailing slash
     } else if (key == "site") {
       c.site = primary_site_address(v);  // refused here, with the setting's name, when malformed
     } else if (key == "acme_email") {

@@ -125,8 +125,8 @@ void apply_directives(const std::vector<Node>& nodes, const std::string& origin,
       continue;
     }
     // `site` is the site address's, `path_prefix` the enclosing handle_path's: not directives.
-    const bool directive = node.name.find("_jwt_") == std::string::npos && node.name != "site" &&
-                           node.name != "path_prefix";
+    const bool directive =
+        node.name.find("_jwt_") == std::string::npos && node.name != "site" && node.name != "path_prefix";
     const SettingSpec* spec = directive ? find_setting(node.name) : nullptr;
     if (spec == nullptr)
       file_error(node.name, where, "unknown directive " + quote(node.name) + " in the mercure block");
@@ -230,8 +230,9 @@ void find_mercure_blocks(const std::vector<Node>& nodes, std::vector<const Node*
       continue;
     }
     if (depth == 1 && site != nullptr && node.name == "tls") continue;  // read with the site (site_tls)
-    if (depth > 0 && node.name == "uri" && !node.args.empty() && node.args[0].text == "strip_prefix") {
-      continue;  // on the way to the mercure block: read by hub_path_prefix
+    if (depth > 0 && node.name == "uri" &&
+        std::any_of(node.args.begin(), node.args.end(), [](const Token& t) { return t.text == "strip_prefix"; })) {
+      continue;  // on the way to the mercure block: read by hub_path_prefixes
     }
     if (depth == 0 && node.has_block && node.name.empty()) {
       continue;  // the global options block: apply_global_options
@@ -350,8 +351,8 @@ Layer file_layer(std::string_view text, const std::string& origin, const Env& en
     }
     site_tls(*block.site, origin, layer, warnings);
   }
-  if (const std::string prefix = caddyfile::hub_path_prefix(block.chain, origin, warnings); !prefix.empty()) {
-    layer["path_prefix"] = RawSetting{{prefix}, "handle_path", block_where};
+  if (auto prefixes = caddyfile::hub_path_prefixes(block.chain, origin, warnings); !prefixes.empty()) {
+    layer["path_prefix"] = RawSetting{std::move(prefixes), "handle_path", block_where};
   }
   apply_directives(block.mercure->children, origin, layer, warnings);
   return layer;

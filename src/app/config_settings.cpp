@@ -56,7 +56,7 @@ constexpr SettingSpec kSettings[] = {
     {"http_port", Kind::kString},
     {"admin", Kind::kString},
     {"grace_period", Kind::kDuration},
-    {"path_prefix", Kind::kString},  // a Caddyfile's handle_path / uri strip_prefix (caddy_routes)
+    {"path_prefix", Kind::kList},  // a Caddyfile's handle_path / uri strip_prefix (caddy_routes)
 };
 
 }  // namespace

@@ -155,7 +155,8 @@ ServerOptions server_options(const Config& c) {
   o.ui = c.ui || c.demo;
   o.demo = c.demo;
   o.io_uring = c.io_uring;
-  o.path_prefix = c.path_prefix;
+  o.path_prefixes = c.path_prefixes;
+  for (const auto& p : c.path_prefixes) o.path_prefix += p;
   return o;
 }
 

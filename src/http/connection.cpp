@@ -277,7 +277,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       // token is refused is answered now, and the connection closed (its body is not read).
       if (expects_continue(parser.get())) {
         if (parser.get().method() == http::verb::post) {
-          if (auto target = parse_target(parser.get().target(), opts.path_prefix); target && target->path == kHubPath) {
+          if (auto target = parse_target(parser.get().target(), opts.path_prefixes); target && target->path == kHubPath) {
             if (auto refusal = refuse_publish_before_body(shard, parser.get(), *target, remote)) {
               refusal->keep_alive(false);
               const auto wec = co_await write_response(stream, *refusal, false, opts.dispatch_timeout);
@@ -332,7 +332,7 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     const auto parsed_at = std::chrono::steady_clock::now();
     Request req = parser.release();
     Response res;
-    auto target = parse_target(req.target(), opts.path_prefix);
+    auto target = parse_target(req.target(), opts.path_prefixes);
     std::optional<PublishOutcome> published;  // a publish's 200: written without a Beast message
     if (!target) {
       log_rejection("request rejected: 400 {} (from {})", target.error().reason, remote);

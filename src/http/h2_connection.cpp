@@ -449,6 +449,7 @@ void H2Connection::drain() {
 void H2Connection::shutdown() {
   if (closed_) return;
   drain();
+  streams_ending_ = true;
   for (auto& [id, s] : streams_) {
     if (s->events) s->events->finish(DisconnectReason::shutdown);
   }

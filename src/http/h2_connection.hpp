@@ -141,7 +141,8 @@ class H2Connection final : public ShardConnection, public std::enable_shared_fro
   bool writing_ = false;
   bool flush_posted_ = false;
   bool in_flush_ = false;
-  bool shutting_down_ = false;
+  bool shutting_down_ = false;   // GOAWAY sent: drain() or shutdown()
+  bool streams_ending_ = false;  // shutdown(): event streams are ended, none begins
   bool closed_ = false;
 };
 

@@ -73,7 +73,7 @@ HeaderList headers_of(const Response& res) {
 
 void H2Connection::dispatch(const std::shared_ptr<Stream>& stream) {
   Stream& s = *stream;
-  auto target = parse_target(s.req.target(), shard_->options().path_prefix);
+  auto target = parse_target(s.req.target(), shard_->options().path_prefixes);
   if (!target) {
     refuse(s, target.error(), "request");
     return;
@@ -157,8 +157,11 @@ void H2Connection::respond(Stream& s, Response res, bool head_only) {
 }
 
 void H2Connection::start_event_stream(Stream& s, std::unique_ptr<SseStart> start, const Response& head) {
-  if (shutting_down_) {
-    respond(s, make_error_response(s.req, Error{Errc::unavailable, "the hub is shutting down"}), false);
+  if (streams_ending_) {
+    // Stopping: REFUSED_STREAM, which a client retries (on another hub); EventSource would take a
+    // 503 as final. While only draining, a subscribe under way when the GOAWAY went is served.
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_REFUSED_STREAM);
+    schedule_flush();
     return;
   }
   s.answered = true;

@@ -32,7 +32,7 @@ std::vector<std::string> Target::all(std::string_view key) const {
   return out;
 }
 
-Result<Target> parse_target(std::string_view target, std::string_view prefix) {
+Result<Target> parse_target(std::string_view target, std::span<const std::string> prefixes) {
   Target t;
   // The absolute form (RFC 9112 3.2.2), which a server must accept: the authority is dropped.
   bool root = false;  // "http://host?query": the path is "/"
@@ -50,9 +50,11 @@ Result<Target> parse_target(std::string_view target, std::string_view prefix) {
   }
   auto q = target.find('?');
   t.path = root ? std::string_view("/") : target.substr(0, q);
-  if (!prefix.empty() && t.path.starts_with(prefix) &&
-      (t.path.size() == prefix.size() || t.path[prefix.size()] == '/')) {
-    t.path = t.path.size() == prefix.size() ? std::string_view("/") : t.path.substr(prefix.size());
+  for (const std::string& prefix : prefixes) {
+    if (t.path.size() > prefix.size() && t.path[prefix.size()] == '/' &&
+        boost::beast::iequals(t.path.substr(0, prefix.size()), prefix)) {
+      t.path.remove_prefix(prefix.size());
+    }
   }
   if (q != std::string_view::npos) {
     auto fragment = target.find('#', q);

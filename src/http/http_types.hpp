@@ -9,6 +9,7 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,9 +32,9 @@ struct Target {
   [[nodiscard]] std::vector<std::string> all(std::string_view key) const;
 };
 
-// `prefix` ("/hub", or empty): removed from the front of the path when the path starts with it
-// as whole segments (Caddy's handle_path), "/hub" becoming "/".
-[[nodiscard]] Result<Target> parse_target(std::string_view target, std::string_view prefix = {});
+// `prefixes` ({"/hub"}, or none): each removed in turn from the front of the path when the path
+// starts with it followed by '/' (Caddy's handle_path /hub/* and uri strip_prefix; case does not count).
+[[nodiscard]] Result<Target> parse_target(std::string_view target, std::span<const std::string> prefixes = {});
 
 // Fields every response of the hub carries, as the reference's do: a browser neither sniffs a
 // text answer (which may echo the request) as a document nor frames one.

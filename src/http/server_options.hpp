@@ -58,8 +58,10 @@ struct ServerOptions {
   bool subscriptions = false;  // subscription events and the subscriptions API
   bool ui = false;             // the debugging UI under /.well-known/mercure/ui/
   bool demo = false;           // the UI plus the demo endpoints under /.well-known/mercure/ui/demo/
-  // A Caddyfile's handle_path prefix ("/hub"): /hub/.well-known/mercure is served as
-  // /.well-known/mercure (which is served too). Empty: none.
+  // A Caddyfile's handle_path / uri strip_prefix prefixes ({"/hub"}): each is removed from a
+  // request's path, in order, when the path starts with it (/hub/.well-known/mercure is served as
+  // /.well-known/mercure, which is served too). `path_prefix`: all of them, for links.
+  std::vector<std::string> path_prefixes;
   std::string path_prefix;
 };
 

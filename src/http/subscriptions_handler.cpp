@@ -149,7 +149,13 @@ Response handle_subscriptions(Shard* shard, const Request& req, const Target& ta
     if (path->topic) topic = *path->topic;
     auto snapshot = registry->list(topic);
     last_event_id = std::move(snapshot.last_event_id);
-    body = subscriptions_json(req.target(), last_event_id, snapshot.subscriptions);
+    // The collection's id is its path as the hub sees it (the subscriptions' ids are too): without
+    // a handle_path prefix or the absolute form's authority, with the query.
+    const std::string_view raw = req.target();
+    const auto query = raw.find('?');
+    std::string id(target.path);
+    if (query != std::string_view::npos) id += raw.substr(query);
+    body = subscriptions_json(id, last_event_id, snapshot.subscriptions);
   }
 
   const std::string hub_path = opts.path_prefix + std::string(kHubPath);

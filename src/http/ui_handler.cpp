@@ -40,10 +40,11 @@ Response serve_asset(const Request& req, const UiAsset& asset) {
   return res;
 }
 
-// "/.well-known/mercure/ui" has no trailing slash: the page's relative URLs need one.
+// "/.well-known/mercure/ui" has no trailing slash: the page's relative URLs need one. The
+// location is relative ("ui/" from ".../mercure/ui"), so a path prefix before the hub is kept.
 Response redirect_to_root(const Request& req) {
   auto res = make_text_response(req, http::status::moved_permanently, std::string(kUiPrefix) + "\n");
-  res.set(http::field::location, kUiPrefix);
+  res.set(http::field::location, "ui/");
   return res;
 }
 

@@ -9,7 +9,8 @@ const $ = (id) => document.getElementById(id);
 // The hub is the parent of the UI's folder: /.well-known/mercure/ui/ -> /.well-known/mercure
 // (relative, so a reverse proxy's path prefix is kept).
 const hubPath = new URL('..', document.baseURI).pathname.replace(/\/$/, '');
-const SUBSCRIPTIONS_TEMPLATE = `${hubPath}/subscriptions/{topic}/{subscriber}`;
+// The topics of subscription events are the hub's own, whatever path prefix reaches it.
+const SUBSCRIPTIONS_TEMPLATE = '/.well-known/mercure/subscriptions/{topic}/{subscriber}';
 const MAX_EVENTS = 500;
 const TOKEN_STORAGE_KEY = 'mercure-ui-token';
 

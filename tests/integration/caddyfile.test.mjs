@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHub } from '../lib/hub.mjs';
+import { H2Client } from '../lib/h2.mjs';
 import { Closer, Connection, DEFAULT_TIMEOUT_MS, HUB_PATH, formEncode, request, subscribeQuery, withDeadline } from '../lib/http.mjs';
 import { tempDir } from '../lib/store.mjs';
 import { publisherToken, subscriberToken } from '../lib/tokens.mjs';
@@ -58,7 +59,11 @@ for (const [form, block] of [
       headers: { Authorization: `Bearer ${await subscriberToken(['*'])}` },
     });
     assert.equal(list.status, 200, list.text);
-    assert.ok(JSON.parse(list.text).subscriptions.some((s) => s.topic === topic), list.text);
+    const doc = JSON.parse(list.text);
+    assert.ok(doc.subscriptions.some((s) => s.topic === topic), list.text);
+    // Ids as the hub sees them (as the reference behind handle_path); the Link as clients reach it.
+    assert.equal(doc.id, `${HUB_PATH}/subscriptions`);
+    assert.equal(list.headers.link, `</hub${HUB_PATH}>; rel="mercure"`);
 
     // Only whole segments are a prefix; the hub's own path still answers (Caddy would 404 it).
     assert.equal((await publishAt(hub, `/hubs${HUB_PATH}`, { topic, data: 'x' }, await publisherToken(['*']))).status, 404);
@@ -71,4 +76,23 @@ test('a handle matcher that Caddy would not route to the hub is named at start-u
   assert.match(hub.stderr(), /handle \/push\/\* does not match the hub's path \/\.well-known\/mercure/);
   const res = await request(hub, { path: `/push${HUB_PATH}?topic=x` });
   assert.equal(res.status, 404);
+});
+
+test('a uri strip_prefix inside handle_path applies when present, as Caddy\'s; HTTP/2 requests too', async (t) => {
+  const hub = await hubWithFile(t, ':0 {\n\thandle_path /hub/* {\n\t\turi strip_prefix /v1\n\t\tmercure {\n\t\t\tprotocols h1 h2c\n\t\t}\n\t}\n}\n');
+  const token = await publisherToken(['*']);
+  for (const path of [`/hub${HUB_PATH}`, `/hub/v1${HUB_PATH}`, `/HUB${HUB_PATH}`]) {
+    const res = await publishAt(hub, path, { topic: 'https://example.com/v', data: 'x' }, token);
+    assert.equal(res.status, 200, `${path}: ${res.text}`);
+  }
+  assert.equal((await publishAt(hub, `/v1/hub${HUB_PATH}`, { topic: 'https://example.com/v', data: 'x' }, token)).status, 404);
+  const h2 = await H2Client.connect(hub);
+  t.after(() => h2.close());
+  const res = await h2.request({
+    method: 'POST',
+    path: `/hub/v1${HUB_PATH}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${token}` },
+    body: formEncode({ topic: 'https://example.com/v', data: 'h2' }),
+  });
+  assert.equal(res.status, 200, res.text);
 });

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { startHub } from '../lib/hub.mjs';
 import { H2Client } from '../lib/h2.mjs';
-import { subscribeOk, withDeadline } from '../lib/http.mjs';
+import { HUB_PATH, subscribeOk, withDeadline } from '../lib/http.mjs';
 
 const TOPIC = 'https://example.com/drain';
 
@@ -86,6 +86,30 @@ test('HTTP/2: the connection gets GOAWAY, its event streams run to their end of 
   await h2.waitForClose({ timeoutMs: 5_000, what: 'the hub to close the connection once its streams ended' });
   assert.equal((await hub.exited).code, 0, hub.output());
   assert.match(hub.stderr(), /every event stream has ended/);
+});
+
+test('HTTP/2: a subscribe under way when the GOAWAY goes is served, and drained with the others', async (t) => {
+  const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1', WRITE_TIMEOUT: '3s', GRACE_PERIOD: '30s', PROTOCOLS: 'h1 h2c' } });
+  t.after(() => hub.kill());
+  const h2 = await H2Client.connect(hub);
+  t.after(() => h2.close());
+  const open = await h2.subscribeOk([TOPIC]);
+  // Headers sent, the request not ended: processed by the hub (the PING after them is answered).
+  const late = h2.session.request({ ':method': 'GET', ':path': `${HUB_PATH}?topic=${encodeURIComponent(TOPIC)}`, accept: 'text/event-stream' }, { endStream: false });
+  const head = new Promise((resolve) => late.once('response', resolve));
+  await withDeadline(new Promise((resolve, reject) => h2.session.ping((e) => (e ? reject(e) : resolve()))), 5_000, 'the PING answer');
+
+  hub.process.kill('SIGTERM');
+  await hub.waitForLog(/draining 1 event stream: no new connection/);
+  if (h2.goaway === null) await withDeadline(once(h2.session, 'goaway'), 5_000, 'the GOAWAY of the draining hub');
+  late.end();
+  const headers = await withDeadline(head, 5_000, 'the answer to the subscribe under way');
+  assert.equal(headers[':status'], 200, 'served, not 503 (which EventSource takes as final)');
+  late.resume();
+  await withDeadline(once(late, 'close'), 10_000, 'the late stream to reach its end of life');
+  assert.equal(late.rstCode, 0, 'ended with END_STREAM');
+  await open.waitForEnd({ timeoutMs: 10_000 });
+  assert.equal((await hub.exited).code, 0, hub.output());
 });
 
 test('without GRACE_PERIOD a hub with its own store ends its streams at once (the next hub needs the store)', async (t) => {

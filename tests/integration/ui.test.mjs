@@ -141,7 +141,9 @@ describe('UI on (--ui)', () => {
   test('/.well-known/mercure/ui redirects to the trailing slash', async () => {
     const res = await request(hub, { path: `${HUB_PATH}/ui` });
     assert.equal(res.status, 301);
-    assert.equal(res.headers.location, UI);
+    // Relative: a path prefix before the hub (a Caddyfile's handle_path, a proxy's) is kept.
+    assert.equal(res.headers.location, 'ui/');
+    assert.equal(new URL(res.headers.location, `http://hub.example${HUB_PATH}/ui`).pathname, UI);
   });
 
   test('other methods answer 405 with Allow: GET, HEAD', async () => {

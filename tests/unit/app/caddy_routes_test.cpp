@@ -1,5 +1,5 @@
 // Where a Caddyfile's mercure block is reached: handle_path and uri strip_prefix make the hub's
-// path prefix (Config::path_prefix); matchers that would keep Caddy from the block are named.
+// path prefixes (Config::path_prefixes); matchers that would keep Caddy from the block are named.
 #include "app/caddy_routes.hpp"
 
 #include "config_loading.hpp"
@@ -52,7 +52,7 @@ TEST(CaddyRoutes, HandlePathMakesThePrefix) {
 	}
 	respond 404
 })");
-  EXPECT_EQ(loaded.config.path_prefix, "/hub");
+  EXPECT_EQ(loaded.config.path_prefixes, Strings{"/hub"});
   EXPECT_TRUE(loaded.config.anonymous);
   EXPECT_FALSE(any_contains(loaded.warnings, "handle_path"));
 }
@@ -69,7 +69,7 @@ TEST(CaddyRoutes, NestedBlocksAndStripPrefixAddUpOutermostFirst) {
 		}
 	}
 })");
-  EXPECT_EQ(loaded.config.path_prefix, "/site/api/v1/push");
+  EXPECT_EQ(loaded.config.path_prefixes, (Strings{"/site", "/api/v1", "/push"}));
   EXPECT_FALSE(any_contains(loaded.warnings, "strip_prefix")) << loaded.warnings.size();
   EXPECT_FALSE(any_contains(loaded.warnings, "does not match"));
 }
@@ -83,18 +83,34 @@ TEST(CaddyRoutes, HandleWithItsOwnStripPrefixIsTheCommonProxyForm) {
 		}
 	}
 })");
-  EXPECT_EQ(loaded.config.path_prefix, "/mercure");
+  EXPECT_EQ(loaded.config.path_prefixes, Strings{"/mercure"});
   EXPECT_TRUE(loaded.warnings.empty()) << loaded.warnings.front();
+}
+
+TEST(CaddyRoutes, StripPrefixWithAMatcherAndMatchersWithoutCase) {
+  const auto loaded = load_file(R"(:3000 {
+	handle /HUB/* {
+		uri /hub/* strip_prefix /hub
+		mercure {
+			anonymous
+		}
+	}
+})");
+  EXPECT_EQ(loaded.config.path_prefixes, Strings{"/hub"});
+  EXPECT_TRUE(loaded.warnings.empty()) << loaded.warnings.front();
+  // Wildcards inside a matcher are not judged: no warning either way.
+  const auto inner = load_file(":3000 {\n\thandle /h*/x {\n\t\tmercure {\n\t\t\tanonymous\n\t\t}\n\t}\n}");
+  EXPECT_TRUE(inner.warnings.empty()) << inner.warnings.front();
 }
 
 TEST(CaddyRoutes, TheHubsOwnPathNeedsNoPrefix) {
   for (const std::string matcher : {"/.well-known/mercure*", "*", "/*"}) {
     const auto loaded = load_file(":3000 {\n\thandle " + matcher + " {\n\t\tmercure {\n\t\t\tanonymous\n\t\t}\n\t}\n}");
-    EXPECT_EQ(loaded.config.path_prefix, "") << matcher;
+    EXPECT_TRUE(loaded.config.path_prefixes.empty()) << matcher;
     EXPECT_TRUE(loaded.warnings.empty()) << matcher << ": " << loaded.warnings.front();
   }
   const auto plain = load_file(":3000 {\n\tmercure {\n\t\tanonymous\n\t}\n}");
-  EXPECT_EQ(plain.config.path_prefix, "");
+  EXPECT_TRUE(plain.config.path_prefixes.empty());
 }
 
 TEST(CaddyRoutes, AMatcherThatWouldNotReachTheBlockIsNamed) {
@@ -105,7 +121,7 @@ TEST(CaddyRoutes, AMatcherThatWouldNotReachTheBlockIsNamed) {
 		}
 	}
 })");
-  EXPECT_EQ(loaded.config.path_prefix, "");
+  EXPECT_TRUE(loaded.config.path_prefixes.empty());
   ASSERT_EQ(loaded.warnings.size(), 1U);
   EXPECT_EQ(loaded.warnings[0],
             "hub.conf line 2: handle /hub/* does not match the hub's path /.well-known/mercure (Caddy would not reach "
@@ -113,7 +129,7 @@ TEST(CaddyRoutes, AMatcherThatWouldNotReachTheBlockIsNamed) {
             "/.well-known/mercure");
 
   const auto named = load_file(":3000 {\n\t@push path /push/*\n\thandle_path @push {\n\t\tmercure\n\t}\n}");
-  EXPECT_EQ(named.config.path_prefix, "");
+  EXPECT_TRUE(named.config.path_prefixes.empty());
   EXPECT_TRUE(any_contains(named.warnings, "handle_path needs one path prefix")) << named.warnings.size();
   EXPECT_TRUE(any_contains(named.warnings, "matcher @push of handle_path not applied"));
 }
@@ -133,7 +149,7 @@ TEST(CaddyRoutes, AStripPrefixElsewhereIsStillIgnoredWithAWarning) {
 		anonymous
 	}
 })");
-  EXPECT_EQ(loaded.config.path_prefix, "");
+  EXPECT_TRUE(loaded.config.path_prefixes.empty());
   EXPECT_TRUE(any_contains(loaded.warnings, "line 2: directive \"handle\" ignored"));
 }
 

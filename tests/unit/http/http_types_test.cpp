@@ -40,19 +40,26 @@ TEST(HttpTypes, TheAbsoluteFormIsReadAsItsPathAndQuery) {
   EXPECT_EQ(parse_target("/http://x/y")->path, "/http://x/y");
 }
 
-TEST(HttpTypes, APathPrefixIsRemovedAsWholeSegments) {
+TEST(HttpTypes, PathPrefixesAreRemovedInTurnWhenThePathStartsWithThem) {
   // A Caddyfile's handle_path /hub/*: the hub sees its own paths.
-  auto t = parse_target("/hub/.well-known/mercure?topic=x", "/hub");
+  const std::vector<std::string> hub{"/hub"};
+  auto t = parse_target("/hub/.well-known/mercure?topic=x", hub);
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(t->path, "/.well-known/mercure");
   EXPECT_EQ(*t->first("topic"), "x");
-  EXPECT_EQ(parse_target("/hub", "/hub")->path, "/");
-  EXPECT_EQ(parse_target("/hub?topic=x", "/hub")->path, "/");
-  EXPECT_EQ(parse_target("http://h.example/a/b/.well-known/mercure/subscriptions", "/a/b")->path,
+  EXPECT_EQ(parse_target("/HUB/.well-known/mercure", hub)->path, "/.well-known/mercure");  // as Caddy's matcher
+  EXPECT_EQ(parse_target("/hub", hub)->path, "/hub");                                      // /hub/* does not match it
+  EXPECT_EQ(parse_target("/hub?topic=x", hub)->path, "/hub");
+  EXPECT_EQ(parse_target("/hubs/.well-known/mercure", hub)->path, "/hubs/.well-known/mercure");
+  EXPECT_EQ(parse_target("/.well-known/mercure", hub)->path, "/.well-known/mercure");  // still served
+  EXPECT_EQ(parse_target("/x/hub/.well-known/mercure", hub)->path, "/x/hub/.well-known/mercure");
+  // Each in turn, when present (Caddy's uri strip_prefix does nothing on a path without it).
+  const std::vector<std::string> nested{"/a", "/b"};
+  EXPECT_EQ(parse_target("http://h.example/a/b/.well-known/mercure/subscriptions", nested)->path,
             "/.well-known/mercure/subscriptions");
-  EXPECT_EQ(parse_target("/hubs/.well-known/mercure", "/hub")->path, "/hubs/.well-known/mercure");
-  EXPECT_EQ(parse_target("/.well-known/mercure", "/hub")->path, "/.well-known/mercure");  // still served
-  EXPECT_EQ(parse_target("/x/hub/.well-known/mercure", "/hub")->path, "/x/hub/.well-known/mercure");
+  EXPECT_EQ(parse_target("/a/.well-known/mercure", nested)->path, "/.well-known/mercure");
+  EXPECT_EQ(parse_target("/b/.well-known/mercure", nested)->path, "/.well-known/mercure");
+  EXPECT_EQ(parse_target("/b/a/.well-known/mercure", nested)->path, "/a/.well-known/mercure");
 }
 
 TEST(HttpTypes, MalformedQueryEscapeIsABadRequest) {
