@@ -344,7 +344,9 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
           set_expiry(stream.tcp(), opts.dispatch_timeout);
           auto outcome = co_await handle_subscribe(shard, &stream, &req, &*target, remote);
           if (outcome.stream) {
-            if (shard->stopping()) co_return;  // the start closes the socket
+            // Stopped: the start closes the socket unanswered (the client retries elsewhere). A
+            // subscribe under way when a drain began is served, and drained with the others.
+            if (shard->streams_stopped()) co_return;
             outcome.stream->connection_ticket = std::move(ticket);
             phase.handed_off = true;
             shard->streams().open(std::move(*outcome.stream));

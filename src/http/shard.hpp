@@ -87,6 +87,8 @@ class Shard final {
   // Shard thread only.
   [[nodiscard]] unsigned id() const { return id_; }
   [[nodiscard]] bool stopping() const { return stopping_; }  // from begin_drain() or request_stop()
+  // request_stop() ended the event streams: none may begin (a drain keeps them, and takes new ones).
+  [[nodiscard]] bool streams_stopped() const { return streams_stopped_; }
   [[nodiscard]] const ServerOptions& options() const { return options_; }
   [[nodiscard]] Hub& hub() { return hub_; }
   [[nodiscard]] const Authorizer& authorizer() const { return authorizer_; }

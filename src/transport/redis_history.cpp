@@ -11,8 +11,11 @@ namespace mercure {
 
 namespace {
 
-// Replay steps run on event loops: a Redis that does not answer must not hold one for long.
-constexpr std::chrono::milliseconds kTimeout{1000};
+// A read Redis does not answer within this ends the resuming stream (its client reconnects).
+// Reads run on the history reader threads, not the event loops: long enough for a Redis busy a
+// moment (a fork for a snapshot, a long script), short enough for a stop, which waits for the
+// reads under way.
+constexpr std::chrono::milliseconds kTimeout{3000};
 constexpr std::chrono::seconds kRetryAfterFailure{1};
 
 Error unexpected(std::string_view what, const redisReply& reply) {

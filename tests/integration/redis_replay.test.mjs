@@ -107,7 +107,7 @@ test('a replay whose last read is answered late, after a burst overflowed the su
     const sub = closer.add(await subscribeOk(h, [topic], { headers: { 'Last-Event-ID': stored[0] } }));
     await held; // the replay's read reached Redis; its answer (the end of the stream) waits
     // 3 updates of 3 MiB (more than the 8 MiB a replaying subscriber buffers) stored and fanned
-    // out while the answer is held (for less than the history's 1-s read timeout): the buffer
+    // out while the answer is held (for less than the history's 3-s read timeout): the buffer
     // overflows and is emptied.
     const big = 'b'.repeat(3 * 1024 * 1024);
     const burst = await Promise.all([0, 1, 2].map((k) => publishOk(h, { topic, id: `burst-${k}-${randomUUID()}`, data: big }, { token })));
@@ -135,7 +135,7 @@ test('a resume waiting for its read still gets heartbeats, over HTTP/1.1 and HTT
     ]) {
       const held = proxy.arm();
       const sub = closer.add(await open());
-      await held; // its read's answer waits (under the history's 1-s read timeout)
+      await held; // its read's answer waits (under the history's 3-s read timeout)
       await sub.waitFor((r) => r.comments.length >= 3, { what: 'heartbeats while the read waits', timeoutMs: 5_000 });
       assert.equal(sub.events.length, 0);
       proxy.release();
