@@ -5,7 +5,8 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../lib/browser.mjs';
 import { ARTIFACTS_DIR, startHub } from '../lib/hub.mjs';
@@ -146,5 +147,43 @@ describe('debugging UI in chromium', () => {
     } finally {
       await context.close();
     }
+  });
+
+  test('under a Caddyfile\'s handle_path /hub/*: the page publishes, subscribes and follows the subscriptions there', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mercure-ui-prefix-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'Caddyfile'), ':0 {\n\thandle_path /hub/* {\n\t\tmercure {\n\t\t\tui\n\t\t\tsubscriptions\n\t\t}\n\t}\n}\n');
+    const prefixed = await startHub({ args: ['--config', join(dir, 'Caddyfile')] });
+    t.after(() => prefixed.stop());
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const page = await context.newPage();
+    await page.goto(`${prefixed.url}/hub/.well-known/mercure/ui/`);
+    await page.waitForSelector('body[data-ready="true"]', WAIT);
+    assert.equal(await page.textContent('#hub-url'), `${prefixed.url}/hub/.well-known/mercure`);
+    await page.click('#mint-token');
+    await page.waitForSelector('#mint-status[data-kind="ok"]', WAIT);
+
+    const topic = `https://example.com/ui-prefix/${Date.now()}`;
+    await page.fill('#subscribe-topics', topic);
+    await page.click('#subscribe');
+    await page.waitForSelector('#subscribe-status[data-kind="ok"]', WAIT);
+    await page.fill('#publish-topics', topic);
+    await page.fill('#publish-data', 'through /hub');
+    await page.click('#publish');
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid="event-data"]')].some((e) => e.textContent === 'through /hub'),
+      null,
+      WAIT,
+    );
+    // The live list follows subscription events, whose topics are the hub's own paths.
+    await page.check('#live-subscriptions');
+    await page.waitForFunction(() => /· live ·/.test(document.getElementById('subscriptions-status').textContent), null, WAIT);
+    const own = page.locator('[data-testid="subscription"]', {
+      has: page.locator('[data-testid="subscription-topic"]', { hasText: topic }),
+    });
+    await own.first().waitFor(WAIT);
+    await page.click('#unsubscribe');
+    await own.first().waitFor({ state: 'detached', ...WAIT });
   });
 });
