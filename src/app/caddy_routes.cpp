@@ -80,17 +80,45 @@ std::vector<std::string> hub_path_prefixes(const std::vector<const Node*>& chain
     for (const Node& child : node.children) {
       const std::size_t arg = strip_prefix_arg(child);
       if (&child == next || arg == 0) continue;
-      if (auto p = stripped_prefix(child.args[arg].text, false)) {
-        if (!p->empty()) level.stripped.push_back(*p);
-      } else {
-        warnings.push_back(origin + " line " + std::to_string(child.line) +
-                           ": uri strip_prefix needs a plain path (uri strip_prefix /hub); ignored");
+      const std::string child_where = origin + " line " + std::to_string(child.line);
+      auto p = stripped_prefix(child.args[arg].text, false);
+      if (!p) {
+        warnings.push_back(child_where + ": uri strip_prefix needs a plain path (uri strip_prefix /hub); ignored");
+        continue;
       }
+      if (arg == 2) {
+        // `uri /hub/* strip_prefix /hub`: read when its matcher takes every path the prefix
+        // starts (the usual form); another matcher (`@name`, `/static/*`) is not applied here.
+        const auto covered = stripped_prefix(child.args[0].text, true);
+        if (!covered || !(p->starts_with(*covered) && (p->size() == covered->size() || (*p)[covered->size()] == '/'))) {
+          warnings.push_back(child_where + ": uri " + child.args[0].text + " strip_prefix " + child.args[arg].text +
+                             " ignored: only a matcher covering the prefix (uri " + *p + "/* strip_prefix " + *p +
+                             ") is read");
+          continue;
+        }
+      }
+      if (!p->empty()) level.stripped.push_back(*p);
     }
     levels.push_back(std::move(level));
   }
   std::vector<std::string> prefixes;
-  for (const Level& level : levels) prefixes.insert(prefixes.end(), level.stripped.begin(), level.stripped.end());
+  for (Level& level : levels) {
+    // A prefix the hub's own path begins with (handle_path /.well-known/*) leaves Caddy's mercure
+    // handler a path it does not answer: not read, the hub stays at its own path.
+    std::erase_if(level.stripped, [&](const std::string& p) {
+      std::string folded(p);  // matched without case, as Caddy's path matchers
+      std::transform(folded.begin(), folded.end(), folded.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      const bool own = kHubPath == folded || kHubPath.starts_with(folded + "/");
+      if (own) {
+        warnings.push_back(origin + " line " + std::to_string(level.node->line) + ": prefix " + p +
+                           " ignored: the hub's own path " + std::string(kHubPath) +
+                           " begins with it (Caddy's mercure handler would not answer what is left)");
+      }
+      return own;
+    });
+    prefixes.insert(prefixes.end(), level.stripped.begin(), level.stripped.end());
+  }
   std::string whole;
   for (const std::string& p : prefixes) whole += p;
 

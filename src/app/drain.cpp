@@ -27,8 +27,9 @@ void drain_streams(Server& server, std::chrono::milliseconds limit, const sigset
       "draining {} event stream{}: no new connection; each stream ends at its own end of life, within {} s "
       "(SIGINT ends them now)",
       open, open == 1 ? "" : "s", std::chrono::duration_cast<std::chrono::seconds>(limit).count());
-  // A stream's end of life counts from its start, so none outlives the limit by more than the
-  // reactor's timer resolution; a second's margin lets them end on their own.
+  // A stream's end of life counts from its start, so none open at the signal outlives the limit
+  // by more than the reactor's timer resolution; a second's margin lets them end on their own.
+  // (A subscribe under way at the signal, served during the drain, may be cut by the limit.)
   const auto deadline = std::chrono::steady_clock::now() + limit + std::chrono::seconds(1);
   const timespec poll{0, 200'000'000};  // how often the count is read: a log line's precision
   while (server.open_streams() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -67,8 +67,8 @@ asio::awaitable<void> refuse_connection(Shard* shard, HttpStream& stream, const 
     }
   }
   const std::string body = reason + "\n";
-  std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: " +
-                       std::to_string(kRetryAfterSeconds) +
+  std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+                       std::string(kSecurityFieldsText) + "Retry-After: " + std::to_string(kRetryAfterSeconds) +
                        "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   boost::system::error_code ec;
   if (stream.is_tls()) {

@@ -107,6 +107,7 @@ Response handle_demo(const ServerOptions& opts, const Request& req, const Target
   Response res{http::status::ok, req.version()};
   if (auto type = demo_content_type(target.path); !type.empty()) res.set(http::field::content_type, type);
   res.set(http::field::cache_control, "no-cache");
+  add_security_fields(res);  // the body is the request's: never framed
 
   const std::string hub_path = opts.path_prefix + std::string(kHubPath);  // as the browser reaches it
   std::string hub_link = "<" + hub_path + ">; rel=\"mercure\"";

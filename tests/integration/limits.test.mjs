@@ -45,6 +45,8 @@ async function assertRefused(s, reason) {
   const res = parseRaw(s.text);
   assert.equal(res.status, 429, s.text);
   assert.match(res.headers['retry-after'] ?? '', /^[1-9]\d*$/, 'Retry-After: a positive number of seconds');
+  assert.equal(res.headers['x-content-type-options'], 'nosniff', 'the security fields of every answer');
+  assert.equal(res.headers['x-frame-options'], 'DENY');
   assert.equal(res.body, `${reason}\n`);
 }
 

@@ -177,6 +177,9 @@ describe('demo on (DEMO=1)', () => {
     assert.equal(res.text, body);
     assert.equal(res.headers['content-type'], 'application/ld+json');
     assert.deepEqual(linkHeaders(res), ['</.well-known/mercure>; rel="mercure"', `<${path}>; rel="self"`]);
+    // The body is the request's: never sniffed as another type, never framed.
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['x-frame-options'], 'DENY');
   });
 
   test('the content type follows the extension, none when unknown', async () => {

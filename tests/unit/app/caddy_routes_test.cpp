@@ -103,6 +103,30 @@ TEST(CaddyRoutes, StripPrefixWithAMatcherAndMatchersWithoutCase) {
   EXPECT_TRUE(inner.warnings.empty()) << inner.warnings.front();
 }
 
+TEST(CaddyRoutes, AStripPrefixWhoseMatcherIsAnotherIsNotRead) {
+  const auto loaded = load_file(R"(:3000 {
+	handle_path /hub/* {
+		uri /static/* strip_prefix /assets
+		uri @ws strip_prefix /ws
+		mercure {
+			anonymous
+		}
+	}
+})");
+  EXPECT_EQ(loaded.config.path_prefixes, Strings{"/hub"});
+  EXPECT_TRUE(any_contains(loaded.warnings, "line 3: uri /static/* strip_prefix /assets ignored"));
+  EXPECT_TRUE(any_contains(loaded.warnings, "line 4: uri @ws strip_prefix /ws ignored"));
+}
+
+TEST(CaddyRoutes, APrefixTheHubsOwnPathBeginsWithIsNotRead) {
+  for (const std::string matcher : {"/.well-known/*", "/.well-known/mercure/*", "/.WELL-KNOWN*"}) {
+    const auto loaded =
+        load_file(":3000 {\n\thandle_path " + matcher + " {\n\t\tmercure {\n\t\t\tanonymous\n\t\t}\n\t}\n}");
+    EXPECT_TRUE(loaded.config.path_prefixes.empty()) << matcher;
+    EXPECT_TRUE(any_contains(loaded.warnings, "the hub's own path /.well-known/mercure begins with it")) << matcher;
+  }
+}
+
 TEST(CaddyRoutes, TheHubsOwnPathNeedsNoPrefix) {
   for (const std::string matcher : {"/.well-known/mercure*", "*", "/*"}) {
     const auto loaded = load_file(":3000 {\n\thandle " + matcher + " {\n\t\tmercure {\n\t\t\tanonymous\n\t\t}\n\t}\n}");
