@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Closer, publishOk, request, subscribeOk } from '../lib/http.mjs';
+import { Closer, publishOk, request, subscribe, subscribeOk } from '../lib/http.mjs';
 import { startHub } from '../lib/hub.mjs';
 import { H2Client } from '../lib/h2.mjs';
 import { removeRedis, startDelayProxy, startHoldingProxy, startRedis } from '../lib/redis.mjs';
@@ -76,11 +76,12 @@ test('resumes through a distant Redis do not hold the event loop: other requests
 
 /**
  * A hub (1 worker, `env` added) on a fresh Redis through a proxy that can hold a read's answer
- * (`proxy.arm()` / `proxy.release()`), with 3 updates stored on `topic` (`stored`, in order).
+ * (`proxy.arm()` / `proxy.release()`; `command`: the one whose answers it holds), with 3 updates
+ * stored on `topic` (`stored`, in order).
  */
-async function heldHub(name, env) {
+async function heldHub(name, env, command = 'XRANGE') {
   const own = await startRedis();
-  const proxy = await startHoldingProxy(own.port, 'XRANGE');
+  const proxy = await startHoldingProxy(own.port, command);
   const h = await startHub({
     workers: 1,
     env: { ALLOW_ANONYMOUS: '1', TRANSPORT_URL: `redis://127.0.0.1:${proxy.port}/0?stream=${name}-${randomUUID()}`, ...env },
@@ -119,6 +120,28 @@ test('a replay whose last read is answered late, after a burst overflowed the su
     assert.deepEqual(got.slice(0, 2), stored.slice(1));
     assert.equal(got.length, 2 + burst.length + 1, `${got.length} events received`);
     assert.deepEqual(new Set(got.slice(2, -1)), new Set(burst));
+  } finally {
+    await c.remove();
+  }
+});
+
+test('SIGTERM while a resume waits for its id lookup: the subscribe under way is served and drained with the others', async () => {
+  const c = await heldHub('inflight', { GRACE_PERIOD: '30s', WRITE_TIMEOUT: '3s' }, 'HGET');
+  const { h, proxy, topic, stored } = c;
+  try {
+    const open = closer.add(await subscribeOk(h, [topic])); // no resume, no lookup: counted by the drain
+    const held = proxy.arm();
+    const pending = subscribe(h, [topic], { headers: { 'Last-Event-ID': stored[0] }, timeoutMs: 15_000 });
+    await held; // the lookup reached Redis; its answer waits (under the history's 3-s read timeout)
+    h.process.kill('SIGTERM');
+    await h.waitForLog(/draining 1 event stream: no new connection/);
+    proxy.release();
+    const late = closer.add(await pending);
+    assert.equal(late.status, 200, late.text);
+    await late.waitFor((r) => r.events.length === 2, { what: 'the replayed events' });
+    assert.deepEqual(late.events.map((e) => e.id), stored.slice(1));
+    for (const s of [open, late]) await s.waitForEnd({ timeoutMs: 10_000, what: 'the end of life of a drained stream' });
+    assert.equal((await h.exited).code, 0, h.output());
   } finally {
     await c.remove();
   }

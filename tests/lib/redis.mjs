@@ -170,7 +170,13 @@ export async function startRedis({ args = [], tls = false } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGKILL');
-        await gone;
+        // The child does not hold the event loop: a test with nothing else open would end first.
+        const holdLoop = setInterval(() => {}, 1_000);
+        try {
+          await gone;
+        } finally {
+          clearInterval(holdLoop);
+        }
       }
     },
     async start() {
