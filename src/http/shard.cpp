@@ -193,8 +193,10 @@ void Shard::stop_requests(bool drain) {
     stopping_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    key_set_waits_.close();
   }
+  // A request waiting for a key set fetch (5 s at most) is answered when it ends; stopping does
+  // not wait for it (a draining hub does: the token may be valid).
+  if (!drain) key_set_waits_.close();
   // shutdown() may remove the connection from the set: iterate over a copy. After a drain, the
   // stop shuts down what the drain left (HTTP/2 connections still serving event streams).
   std::vector<ShardConnection*> live(connections_.begin(), connections_.end());

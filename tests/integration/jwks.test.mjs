@@ -209,6 +209,27 @@ describe('tokens verified with a key set', () => {
     await other.waitForEvent((e) => ['waited 1', 'waited 2', 'waited 3'].every((d) => other.events.some((x) => x.data === d)));
   });
 
+  test('SIGTERM while a subscribe waits for the fetch its kid caused: a draining hub serves it when the set comes', async (t) => {
+    const [pubKey, subKey, newSub] = [signingKey('es256'), signingKey('es256'), signingKey('es256')];
+    const [pubIdp, subIdp] = [await jwksServer(t, [pubKey]), await jwksServer(t, [subKey])];
+    const hub = await hubWith(t, { PUBLISHER_JWKS_URL: pubIdp.url, SUBSCRIBER_JWKS_URL: subIdp.url, GRACE_PERIOD: '30s', WRITE_TIMEOUT: '3s' });
+    const topic = `https://example.com/draining/${randomUUID()}`;
+    const open = closer.add(await subscribeOk(hub, [topic], { token: await tokenOf(subKey, { subscribe: [topic] }) }));
+    let release;
+    subIdp.gate = new Promise((resolve) => (release = resolve));
+    subIdp.keys = [subKey, newSub];
+    const subscribing = subscribe(hub, [topic], { token: await tokenOf(newSub, { subscribe: [topic] }), timeoutMs: 3 * DEFAULT_TIMEOUT_MS });
+    await withDeadline(subIdp.requestsReach(2), DEFAULT_TIMEOUT_MS, 'the fetch asked for by the new kid');
+
+    hub.process.kill('SIGTERM');
+    await hub.waitForLog(/draining 1 event stream: no new connection/);
+    release();
+    const late = closer.add(await subscribing);
+    assert.equal(late.status, 200, `a valid token is not refused because the hub is draining: ${late.text}`);
+    for (const s of [open, late]) await s.waitForEnd({ timeoutMs: 10_000, what: 'the end of life of a drained stream' });
+    assert.equal((await hub.exited).code, 0, hub.output());
+  });
+
   test('a fetch that fails, or does not end within 5 s: the waiting request gets its 401', async (t) => {
     const key = signingKey('es256');
     const failing = await jwksServer(t, [key]);
