@@ -251,6 +251,7 @@ Response make_preflight_response(const Request& req, const std::vector<std::stri
                                  std::string_view methods) {
   Response res{http::status::no_content, req.version()};
   add_security_fields(res);
+  res.set(http::field::allow, methods);  // what OPTIONS asks (RFC 9110 9.3.7), CORS or not
   res.keep_alive(req.keep_alive());
   add_cors_headers(req, cors_origins, res);
   if (origin_allowed(req[http::field::origin], cors_origins)) {

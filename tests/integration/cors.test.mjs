@@ -53,6 +53,13 @@ describe('CORS with an allowlist', () => {
     if (methods.length) assert.ok(methods.includes('post'), `allow-methods has POST: ${methods}`);
   });
 
+  test('a plain OPTIONS on the hub (no preflight): 204 with Allow naming its methods', async () => {
+    const res = await request(hub, { method: 'OPTIONS', path: HUB_PATH });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.allow, 'GET, HEAD, POST, OPTIONS');
+    assert.equal(res.headers['access-control-allow-origin'], undefined);
+  });
+
   test('preflight from a foreign origin is not granted', async () => {
     const res = await preflight(hub, 'https://evil.example');
     assert.equal(res.headers['access-control-allow-origin'], undefined);
