@@ -12,9 +12,11 @@
 //   Caddyfile, where they come last in the block).
 // - File: Caddyfile-like. `#` comments, "quoted" and `backquoted` strings, `{$NAME}` and
 //   `{$NAME:default}` substituted in the text before parsing, `{env.NAME}` substituted inside
-//   tokens, Caddy's `import` of snippets and files expanded (caddyfile_import). The `mercure { ... }` block may stand alone or sit inside a site block
+//   tokens, Caddy's `import` of snippets and files expanded (caddyfile_import). The
+//   `mercure { ... }` block may stand alone or sit inside a site block
 //   (`localhost:3000 { mercure { ... } }`, also nested in `route { }` and the like); the site
-//   address then sets the port like SERVER_NAME. Directives outside the mercure block are ignored
+//   address then sets the port like SERVER_NAME, and handle_path / uri strip_prefix on the way
+//   to it the hub's path prefixes (caddy_routes). Directives outside the mercure block are ignored
 //   with a warning; an unknown directive inside it is an error naming it and its line.
 //   A directive whose value is an empty placeholder counts as absent.
 // - Flags: the legacy hub's flag names (--jwt-key, --allow-anonymous, --heartbeat-interval, ...),

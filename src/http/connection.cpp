@@ -277,7 +277,8 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
       // token is refused is answered now, and the connection closed (its body is not read).
       if (expects_continue(parser.get())) {
         if (parser.get().method() == http::verb::post) {
-          if (auto target = parse_target(parser.get().target(), opts.path_prefixes); target && target->path == kHubPath) {
+          if (auto target = parse_target(parser.get().target(), opts.path_prefixes);
+              target && target->path == kHubPath) {
             if (auto refusal = refuse_publish_before_body(shard, parser.get(), *target, remote)) {
               refusal->keep_alive(false);
               const auto wec = co_await write_response(stream, *refusal, false, opts.dispatch_timeout);
