@@ -1,7 +1,8 @@
 #include "app/caddy_routes.hpp"
 
+#include "app/config_layer.hpp"
+
 #include <algorithm>
-#include <cctype>
 #include <optional>
 
 namespace mercure::caddyfile {
@@ -17,22 +18,15 @@ std::size_t strip_prefix_arg(const Node& node) {
   return 0;
 }
 
-bool iequal(char a, char b) {
-  return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), s.begin(), iequal);
-}
-
 // Whether Caddy's path matcher `pattern` (exact, or a prefix when it ends with '*'; case does not
 // count) matches `path`; nullopt for patterns with other wildcards (not judged here).
 std::optional<bool> path_matches(std::string_view pattern, std::string_view path) {
   const bool prefix = pattern.ends_with('*');
   if (prefix) pattern.remove_suffix(1);
   if (pattern.find('*') != std::string_view::npos) return std::nullopt;
-  if (prefix) return istarts_with(path, pattern);
-  return path.size() == pattern.size() && istarts_with(path, pattern);
+  const std::string folded_path = settings::lower(path);
+  const std::string folded_pattern = settings::lower(pattern);
+  return prefix ? folded_path.starts_with(folded_pattern) : folded_path == folded_pattern;
 }
 
 struct Level {
@@ -106,9 +100,7 @@ std::vector<std::string> hub_path_prefixes(const std::vector<const Node*>& chain
     // A prefix the hub's own path begins with (handle_path /.well-known/*) leaves Caddy's mercure
     // handler a path it does not answer: not read, the hub stays at its own path.
     std::erase_if(level.stripped, [&](const std::string& p) {
-      std::string folded(p);  // matched without case, as Caddy's path matchers
-      std::transform(folded.begin(), folded.end(), folded.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      const std::string folded = settings::lower(p);  // matched without case, as Caddy's path matchers
       const bool own = kHubPath == folded || kHubPath.starts_with(folded + "/");
       if (own) {
         warnings.push_back(origin + " line " + std::to_string(level.node->line) + ": prefix " + p +
