@@ -27,6 +27,12 @@ Options parse(int argc, char** argv) {
         o.sub_token = value();
       } else if (a == "--topic-prefix") {
         o.topic_prefix = value();
+      } else if (a == "--selector-suffix") {
+        o.selector_suffix = value();
+      } else if (a == "--topic-suffix") {
+        o.topic_suffix = value();
+      } else if (a == "--extra-selector") {
+        o.extra_selector = value();
       } else if (a == "--channel-prefix") {
         o.channel_prefix = value();
       } else if (a == "--sub-path") {

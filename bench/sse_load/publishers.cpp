@@ -97,7 +97,7 @@ void Publishers::send_update(std::size_t p, std::uint32_t t) {
     body = std::move(data);
     path = o_.pub_path + o_.channel_prefix + std::to_string(t);
   } else {
-    body = "topic=" + bench::url_encode(o_.topic_prefix + std::to_string(t)) + "&data=";
+    body = "topic=" + bench::url_encode(o_.topic_prefix + std::to_string(t) + o_.topic_suffix) + "&data=";
     for (char ch : data) {
       if (ch == ' ')
         body += "%20";

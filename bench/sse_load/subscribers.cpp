@@ -85,8 +85,10 @@ std::string Subscribers::sub_request(std::uint32_t k) const {
   if (o_.nchan) {
     r = "GET " + o_.sub_path + o_.channel_prefix + std::to_string(s.topic) + " HTTP/1.1\r\n";
   } else {
-    r = "GET /.well-known/mercure?topic=" + bench::url_encode(o_.topic_prefix + std::to_string(s.topic)) +
-        " HTTP/1.1\r\n";
+    r = "GET /.well-known/mercure?topic=" +
+        bench::url_encode(o_.topic_prefix + std::to_string(s.topic) + o_.selector_suffix);
+    if (!o_.extra_selector.empty()) r += "&topic=" + bench::url_encode(o_.extra_selector);
+    r += " HTTP/1.1\r\n";
   }
   r += "Host: " + o_.host + "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n";
   if (!o_.sub_token.empty() && !o_.nchan) r += "Authorization: Bearer " + o_.sub_token + "\r\n";

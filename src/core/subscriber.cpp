@@ -6,9 +6,7 @@ namespace mercure {
 
 Subscriber::Subscriber(std::vector<SelectorPtr> selectors, std::optional<std::vector<SelectorPtr>> allowed_private,
                        OutboxLimits limits)
-    : selectors_(std::move(selectors)), allowed_private_(std::move(allowed_private)), limits_(limits) {
-  has_pattern_ = std::any_of(selectors_.begin(), selectors_.end(), [](const SelectorPtr& s) { return !s->is_exact(); });
-}
+    : selectors_(std::move(selectors)), allowed_private_(std::move(allowed_private)), limits_(limits) {}
 
 namespace {
 bool any_topic_matches(const std::vector<SelectorPtr>& selectors, const Update& u) {

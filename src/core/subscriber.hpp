@@ -59,8 +59,6 @@ class Subscriber final {
   // as on the reference hub, a subscriber does not receive the event announcing itself.
   // 0 = untagged (subscription events off).
   void set_announcement_tag(std::uint64_t tag) { announcement_tag_ = tag; }
-  // True when at least one selector is not an exact string (template or "*").
-  [[nodiscard]] bool has_pattern_selectors() const { return has_pattern_; }
 
   // Appends to the outbox and wakes the writer. On overflow the outbox is dropped, the
   // subscriber is marked overflowed (the stream must close) and later pushes are ignored.
@@ -94,8 +92,9 @@ class Subscriber final {
   // subscriber sits in the index's vectors, so removal is O(selectors), not O(subscribers).
   std::uint64_t last_dispatch = 0;
   struct IndexSlots {
-    std::vector<std::size_t> exact;  // per selector: position in its topic's bucket, or npos
-    std::size_t pattern = 0;
+    // Per selector: position in its exact topic's list or its pattern group, or npos (a
+    // selector this subscriber already holds earlier in its list).
+    std::vector<std::size_t> positions;
     std::size_t all = 0;
   } index_slots;
 
@@ -103,7 +102,6 @@ class Subscriber final {
   std::vector<SelectorPtr> selectors_;
   std::optional<std::vector<SelectorPtr>> allowed_private_;
   OutboxLimits limits_;
-  bool has_pattern_ = false;
   bool overflowed_ = false;
   bool replaying_ = false;
   std::uint64_t replayed_up_to_ = 0;  // push() ignores updates with seq <= this

@@ -35,6 +35,12 @@ class TopicSelector final {
   // looked up in a hash map instead of being tested against every topic.
   [[nodiscard]] bool is_exact() const { return !any_ && !template_.has_value(); }
   [[nodiscard]] const std::string& text() const { return text_; }
+  // Text every topic this selector matches starts with: empty for "*", the literal text
+  // before a template's first expression, the whole text of an exact selector.
+  [[nodiscard]] std::string_view required_prefix() const {
+    if (any_) return {};
+    return template_.has_value() ? std::string_view(template_->literal_prefix()) : std::string_view(text_);
+  }
 
   TopicSelector(Private, std::string text);  // use compile()
 

@@ -37,6 +37,10 @@ class UriTemplate final {
   // True when `uri` is an expansion of this template (see the approximations above).
   [[nodiscard]] bool matches(std::string_view uri) const;
 
+  // The literal text before the first expression: every URI this template matches starts with
+  // it, byte for byte (an index may look templates up by it).
+  [[nodiscard]] const std::string& literal_prefix() const { return prefix_; }
+
   // Size of the compiled automaton, for tests and diagnostics.
   [[nodiscard]] std::size_t node_count() const { return nodes_.size(); }
 

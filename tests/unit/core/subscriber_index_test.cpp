@@ -188,5 +188,100 @@ TEST(SubscriberIndex, RandomAddsAndRemovesKeepTheIndexConsistent) {
   EXPECT_EQ(index.dispatch(u), 0U);
 }
 
+
+// A template thousands of subscribers share is one group: each one is delivered once, removal
+// of all but one keeps it, and the last one's removal drops it.
+TEST(SubscriberIndex, SubscribersSharingATemplateFormOneGroup) {
+  SubscriberIndex index;
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  for (int i = 0; i < 50; ++i) {
+    // Compiled apart: the same text from different selector objects is still one group.
+    std::vector<SelectorPtr> s{TopicSelector::compile("https://example.com/books/{id}"),
+                               TopicSelector::compile("/own/" + std::to_string(i))};
+    subs.push_back(std::make_unique<Subscriber>(std::move(s), std::nullopt, OutboxLimits{}));
+    index.add(subs.back().get());
+  }
+  EXPECT_EQ(index.pattern_groups(), 1U);
+  EXPECT_EQ(index.dispatch(update({"https://example.com/books/1"})), 50U);
+  EXPECT_EQ(index.dispatch(update({"https://example.com/authors/1"})), 0U);
+  EXPECT_EQ(index.dispatch(update({"/own/7", "https://example.com/books/2"})), 50U) << "each subscriber once";
+  for (int i = 0; i < 49; ++i) index.remove(subs[i].get());
+  EXPECT_EQ(index.pattern_groups(), 1U);
+  EXPECT_EQ(index.dispatch(update({"https://example.com/books/3"})), 1U);
+  index.remove(subs[49].get());
+  EXPECT_EQ(index.pattern_groups(), 0U);
+  EXPECT_EQ(index.dispatch(update({"https://example.com/books/4"})), 0U);
+}
+
+// Templates are found by the literal text before their first expression: an empty one, one as
+// long as the topic, one longer than it, and a template's own text as the topic.
+TEST(SubscriberIndex, FindsTemplatesWhateverTheirLiteralPrefix) {
+  SubscriberIndex index;
+  Subscriber anything(sel({"{+uri}"}), std::nullopt, {});
+  Subscriber query(sel({"/a{?x}"}), std::nullopt, {});
+  Subscriber longer(sel({"/a/very/long/prefix/{x}"}), std::nullopt, {});
+  Subscriber path(sel({"/a/{x}"}), std::nullopt, {});
+  for (auto* s : {&anything, &query, &longer, &path}) index.add(s);
+  EXPECT_EQ(index.dispatch(update({"/a"})), 2U);  // {+uri} and /a{?x} (x undefined)
+  EXPECT_EQ(pending(anything), 1U);
+  EXPECT_EQ(pending(query), 1U);
+  EXPECT_EQ(index.dispatch(update({"/a/b"})), 2U);
+  EXPECT_EQ(pending(anything), 1U);
+  EXPECT_EQ(pending(path), 1U);
+  EXPECT_EQ(index.dispatch(update({"/a/{x}"})), 1U) << "a template matches its own text ({+uri} takes no braces)";
+  EXPECT_EQ(pending(path), 1U);
+  EXPECT_EQ(pending(longer), 0U);
+  EXPECT_EQ(pending(query), 0U);
+}
+
+// The index against the definition: after random adds and removes of subscribers holding
+// exact topics, templates with prefixes of many lengths, "*" and duplicates, every update
+// reaches exactly the subscribers whose Subscriber::matches() says so, each once.
+TEST(SubscriberIndex, DeliversWhatSubscriberMatchesSaysAfterRandomChanges) {
+  const std::vector<std::string> pool{
+      "/a",  "/a/b",   "/a/{x}", "/a{?x}", "/a/b/{x}", "/{x}/b", "{+u}",   "*",          "/c/{x}/d",
+      "/c",  "/c/1/d", "/a/b/c", "/{x}",   "/a/{x}/c", "/a/b/",  "{/p*}", "/c/{x:2}/d", "/a/b/{x}{?y}"};
+  const std::vector<std::string> topics{"/a", "/a/b", "/a/b/c", "/a/b/", "/c/1/d", "/c/12/d", "/c/123/d",
+                                        "/x/b", "/a?x=1", "/c", "/a/{x}", "", "/a/b/c?y=2", "/q/r/s"};
+  std::uint32_t rng = 12345;
+  auto next = [&](std::uint32_t n) {
+    rng = rng * 1664525U + 1013904223U;
+    return (rng >> 8) % n;
+  };
+  SubscriberIndex index;
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  std::vector<bool> live;
+  for (int round = 0; round < 40; ++round) {
+    for (int k = 0; k < 10; ++k) {
+      std::vector<SelectorPtr> s;
+      const std::uint32_t n = 1 + next(3);
+      for (std::uint32_t j = 0; j < n; ++j) s.push_back(TopicSelector::compile(pool[next(pool.size())]));
+      subs.push_back(std::make_unique<Subscriber>(std::move(s), std::nullopt, OutboxLimits{}));
+      live.push_back(true);
+      index.add(subs.back().get());
+    }
+    for (int k = 0; k < 6; ++k) {
+      const std::size_t i = next(subs.size());
+      if (!live[i]) continue;
+      index.remove(subs[i].get());
+      live[i] = false;
+    }
+    std::vector<std::string> ts{topics[next(topics.size())]};
+    if (next(2) == 0) ts.push_back(topics[next(topics.size())]);
+    auto u = update(ts);
+    std::size_t expected = 0;
+    for (std::size_t i = 0; i < subs.size(); ++i) expected += live[i] && subs[i]->matches(*u) ? 1 : 0;
+    ASSERT_EQ(index.dispatch(u), expected) << "round " << round << " topic " << ts[0];
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+      ASSERT_EQ(pending(*subs[i]), live[i] && subs[i]->matches(*u) ? 1U : 0U) << "round " << round << " subscriber " << i;
+    }
+  }
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    if (live[i]) index.remove(subs[i].get());
+  }
+  EXPECT_EQ(index.size(), 0U);
+  EXPECT_EQ(index.pattern_groups(), 0U);
+}
+
 }  // namespace
 }  // namespace mercure
