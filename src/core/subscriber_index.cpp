@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 namespace mercure {
 
@@ -30,66 +31,118 @@ void swap_remove(std::vector<T>& v, std::size_t pos, Moved&& moved) {
   }
 }
 
-bool earlier_duplicate(const std::vector<SelectorPtr>& sels, std::size_t i) {
-  for (std::size_t j = 0; j < i; ++j) {
-    if (sels[j]->text() == sels[i]->text()) return true;
+// Marks, per selector, whether an earlier selector of the list has the same text (those are
+// not indexed twice). O(k) expected: quadratic comparison only for short lists.
+std::vector<bool> duplicates(const std::vector<SelectorPtr>& sels) {
+  std::vector<bool> dup(sels.size(), false);
+  if (sels.size() <= 16) {
+    for (std::size_t i = 1; i < sels.size(); ++i) {
+      for (std::size_t j = 0; j < i && !dup[i]; ++j) dup[i] = sels[j]->text() == sels[i]->text();
+    }
+    return dup;
   }
-  return false;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(sels.size());
+  for (std::size_t i = 0; i < sels.size(); ++i) dup[i] = !seen.insert(sels[i]->text()).second;
+  return dup;
 }
 
-// After `moved` took position `pos` in the list of its selector `text`, records it there.
-void moved_to(Subscriber* moved, const std::string& text, std::size_t pos) {
-  const auto& sels = moved->selectors();
-  for (std::size_t j = 0; j < sels.size(); ++j) {
-    if (moved->index_slots.positions[j] != kNone && sels[j]->text() == text) {
-      moved->index_slots.positions[j] = pos;
-      return;
-    }
-  }
-}
 }  // namespace
+
+std::vector<SubscriberIndex::PrefixBucket>::iterator SubscriberIndex::find_bucket(std::size_t length) {
+  return std::lower_bound(prefixes_.begin(), prefixes_.end(), length,
+                          [](const PrefixBucket& b, std::size_t len) { return b.length < len; });
+}
 
 void SubscriberIndex::add(Subscriber* s) {
   const auto& sels = s->selectors();
-  auto& positions = s->index_slots.positions;
-  positions.assign(sels.size(), kNone);
-  for (std::size_t i = 0; i < sels.size(); ++i) {
-    if (earlier_duplicate(sels, i)) continue;
-    if (sels[i]->is_exact()) {
-      auto& bucket = exact_[sels[i]->text()];
-      positions[i] = bucket.size();
-      bucket.push_back(s);
-    } else {
-      add_pattern(s, sels[i], positions[i]);
+  s->index_slots.positions.assign(sels.size(), kNone);
+  try {
+    const std::vector<bool> dup = duplicates(sels);
+    for (std::size_t i = 0; i < sels.size(); ++i) {
+      if (dup[i]) continue;
+      if (sels[i]->is_exact()) {
+        add_exact(s, i);
+      } else {
+        add_pattern(s, i);
+      }
     }
+    all_.push_back(s);
+  } catch (...) {
+    unlink(s);  // all or nothing: the caller does not hold a half-added subscriber
+    throw;
   }
-  s->index_slots.all = all_.size();
-  all_.push_back(s);
+  s->index_slots.all = all_.size() - 1;
   ++count_;
 }
 
-void SubscriberIndex::add_pattern(Subscriber* s, const SelectorPtr& sel, std::size_t& position) {
-  auto [it, fresh] = patterns_.try_emplace(sel->text());
-  PatternGroup& g = it->second;
-  if (fresh) {
-    g.selector = sel;
-    const std::string_view prefix = sel->required_prefix();
-    g.prefix_hash = extend_hash(kHashStart, prefix);
-    auto b = std::lower_bound(prefixes_.begin(), prefixes_.end(), prefix.size(),
-                              [](const PrefixBucket& pb, std::size_t len) { return pb.length < len; });
-    if (b == prefixes_.end() || b->length != prefix.size()) {
-      b = prefixes_.insert(b, PrefixBucket{});
-      b->length = prefix.size();
-    }
-    auto& list = b->groups[g.prefix_hash];
-    g.prefix_slot = list.size();
-    list.push_back(&g);
+void SubscriberIndex::add_exact(Subscriber* s, std::size_t i) {
+  auto [it, fresh] = exact_.try_emplace(s->selectors()[i]->text());
+  try {
+    it->second.push_back(Entry{s, i});
+  } catch (...) {
+    if (fresh) exact_.erase(it);
+    throw;
   }
-  position = g.subscribers.size();
-  g.subscribers.push_back(s);
+  s->index_slots.positions[i] = it->second.size() - 1;
 }
 
-void SubscriberIndex::remove(Subscriber* s) {
+void SubscriberIndex::add_pattern(Subscriber* s, std::size_t i) {
+  const SelectorPtr& sel = s->selectors()[i];
+  auto [it, fresh] = patterns_.try_emplace(sel->text());
+  PatternGroup& g = it->second;
+  try {
+    if (fresh) {
+      g.selector = sel;
+      link_group(g);
+    }
+    g.entries.push_back(Entry{s, i});
+  } catch (...) {
+    if (g.entries.empty()) drop_group(it);
+    throw;
+  }
+  s->index_slots.positions[i] = g.entries.size() - 1;
+}
+
+void SubscriberIndex::link_group(PatternGroup& g) {
+  const std::string_view prefix = g.selector->required_prefix();
+  g.prefix_hash = extend_hash(kHashStart, prefix);
+  auto b = find_bucket(prefix.size());
+  if (b == prefixes_.end() || b->length != prefix.size()) {
+    b = prefixes_.insert(b, PrefixBucket{});
+    b->length = prefix.size();
+  }
+  auto [list, fresh] = b->groups.try_emplace(g.prefix_hash);
+  try {
+    list->second.push_back(&g);
+  } catch (...) {
+    if (fresh) b->groups.erase(list);
+    if (b->groups.empty()) prefixes_.erase(b);
+    throw;
+  }
+  g.prefix_slot = list->second.size() - 1;
+  g.linked = true;
+}
+
+void SubscriberIndex::drop_group(std::unordered_map<std::string, PatternGroup>::iterator it) {
+  PatternGroup& g = it->second;
+  if (g.linked) {
+    auto b = find_bucket(g.selector->required_prefix().size());
+    auto list = b->groups.find(g.prefix_hash);
+    swap_remove(list->second, g.prefix_slot, [](PatternGroup* moved, std::size_t pos) { moved->prefix_slot = pos; });
+    if (list->second.empty()) b->groups.erase(list);
+    if (b->groups.empty()) prefixes_.erase(b);
+  }
+  patterns_.erase(it);
+}
+
+void SubscriberIndex::remove_from(std::vector<Entry>& list, std::size_t position) {
+  swap_remove(list, position, [](const Entry& moved, std::size_t pos) {
+    moved.subscriber->index_slots.positions[moved.selector] = pos;
+  });
+}
+
+void SubscriberIndex::unlink(Subscriber* s) {
   const auto& sels = s->selectors();
   auto& positions = s->index_slots.positions;
   for (std::size_t i = 0; i < sels.size(); ++i) {
@@ -97,30 +150,21 @@ void SubscriberIndex::remove(Subscriber* s) {
     const std::string& text = sels[i]->text();
     if (sels[i]->is_exact()) {
       auto it = exact_.find(text);
-      swap_remove(it->second, positions[i], [&](Subscriber* moved, std::size_t pos) { moved_to(moved, text, pos); });
+      remove_from(it->second, positions[i]);
       if (it->second.empty()) exact_.erase(it);
     } else {
-      remove_pattern(text, positions[i]);
+      auto it = patterns_.find(text);
+      remove_from(it->second.entries, positions[i]);
+      if (it->second.entries.empty()) drop_group(it);
     }
     positions[i] = kNone;
   }
-  swap_remove(all_, s->index_slots.all, [](Subscriber* moved, std::size_t pos) { moved->index_slots.all = pos; });
-  --count_;
 }
 
-void SubscriberIndex::remove_pattern(const std::string& text, std::size_t position) {
-  auto it = patterns_.find(text);
-  PatternGroup& g = it->second;
-  swap_remove(g.subscribers, position, [&](Subscriber* moved, std::size_t pos) { moved_to(moved, text, pos); });
-  if (!g.subscribers.empty()) return;
-  const std::size_t length = g.selector->required_prefix().size();
-  auto b = std::lower_bound(prefixes_.begin(), prefixes_.end(), length,
-                            [](const PrefixBucket& pb, std::size_t len) { return pb.length < len; });
-  auto list = b->groups.find(g.prefix_hash);
-  swap_remove(list->second, g.prefix_slot, [](PatternGroup* moved, std::size_t pos) { moved->prefix_slot = pos; });
-  if (list->second.empty()) b->groups.erase(list);
-  if (b->groups.empty()) prefixes_.erase(b);
-  patterns_.erase(it);
+void SubscriberIndex::remove(Subscriber* s) {
+  unlink(s);
+  swap_remove(all_, s->index_slots.all, [](Subscriber* moved, std::size_t pos) { moved->index_slots.all = pos; });
+  --count_;
 }
 
 void SubscriberIndex::deliver_patterns(const std::string& topic, std::uint64_t seq, const auto& deliver) {
@@ -133,9 +177,12 @@ void SubscriberIndex::deliver_patterns(const std::string& topic, std::uint64_t s
     auto it = b.groups.find(h);
     if (it == b.groups.end()) continue;
     for (PatternGroup* g : it->second) {
-      if (g->matched == seq || !g->selector->matches(topic)) continue;
-      g->matched = seq;
-      for (Subscriber* s : g->subscribers) deliver(s);
+      // Not tested when every subscriber in it has the update already (through another topic,
+      // selector or group): one subscription with many matching templates costs one test.
+      const bool pending = std::any_of(g->entries.begin(), g->entries.end(),
+                                       [seq](const Entry& e) { return e.subscriber->last_dispatch != seq; });
+      if (!pending || !g->selector->matches(topic)) continue;
+      for (const Entry& e : g->entries) deliver(e.subscriber);
     }
   }
 }
@@ -152,7 +199,7 @@ std::size_t SubscriberIndex::dispatch(const UpdatePtr& u) {
   };
   for (const auto& topic : u->topics) {
     if (auto it = exact_.find(topic); it != exact_.end()) {
-      for (Subscriber* s : it->second) deliver(s);
+      for (const Entry& e : it->second) deliver(e.subscriber);
     }
     if (!prefixes_.empty()) deliver_patterns(topic, seq, deliver);
   }

@@ -7,7 +7,9 @@
 //     text before its first expression), so only templates whose prefix begins the topic are
 //     tested at all.
 // A publish costs O(topics x (topic length + prefix lengths in use + groups tested) + matching
-// subscribers). Thread-safety: none; owned and used by one shard thread.
+// subscribers); a group whose subscribers all have the update already is not tested again.
+// add() and remove() cost O(selectors of the subscriber), and add() either indexes every
+// selector or, when it throws, none. Thread-safety: none; owned and used by one shard thread.
 
 #include "core/subscriber.hpp"
 
@@ -39,13 +41,19 @@ class SubscriberIndex final {
   }
 
  private:
+  // A subscriber in a list, with which of its selectors put it there (so that the subscriber
+  // moved into a freed place is told in O(1)).
+  struct Entry {
+    Subscriber* subscriber;
+    std::size_t selector;
+  };
   // The subscribers holding one pattern selector text.
   struct PatternGroup {
     SelectorPtr selector;
-    std::vector<Subscriber*> subscribers;
+    std::vector<Entry> entries;
     std::uint64_t prefix_hash = 0;  // of selector->required_prefix()
     std::size_t prefix_slot = 0;    // position in its prefix bucket's list
-    std::uint64_t matched = 0;      // the dispatch that last delivered it
+    bool linked = false;            // in its prefix bucket's list
   };
   // The groups whose required prefix has one length, by the prefix's hash. Two prefixes with
   // the same hash share a list; a group's own test rejects topics that do not start with it.
@@ -54,11 +62,17 @@ class SubscriberIndex final {
     std::unordered_map<std::uint64_t, std::vector<PatternGroup*>> groups;
   };
 
-  void add_pattern(Subscriber* s, const SelectorPtr& sel, std::size_t& position);
-  void remove_pattern(const std::string& text, std::size_t position);
+  void add_exact(Subscriber* s, std::size_t i);
+  void add_pattern(Subscriber* s, std::size_t i);
+  // Takes `s` out of every list its selectors put it in (a complete or a partial add()).
+  void unlink(Subscriber* s);
+  void remove_from(std::vector<Entry>& list, std::size_t position);
+  std::vector<PrefixBucket>::iterator find_bucket(std::size_t length);
+  void link_group(PatternGroup& g);
+  void drop_group(std::unordered_map<std::string, PatternGroup>::iterator it);
   void deliver_patterns(const std::string& topic, std::uint64_t seq, const auto& deliver);
 
-  std::unordered_map<std::string, std::vector<Subscriber*>> exact_;
+  std::unordered_map<std::string, std::vector<Entry>> exact_;
   std::unordered_map<std::string, PatternGroup> patterns_;  // by selector text; nodes are stable
   std::vector<PrefixBucket> prefixes_;                      // by ascending length
   std::vector<Subscriber*> all_;

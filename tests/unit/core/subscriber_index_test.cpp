@@ -188,7 +188,6 @@ TEST(SubscriberIndex, RandomAddsAndRemovesKeepTheIndexConsistent) {
   EXPECT_EQ(index.dispatch(u), 0U);
 }
 
-
 // A template thousands of subscribers share is one group: each one is delivered once, removal
 // of all but one keeps it, and the last one's removal drops it.
 TEST(SubscriberIndex, SubscribersSharingATemplateFormOneGroup) {
@@ -238,11 +237,11 @@ TEST(SubscriberIndex, FindsTemplatesWhateverTheirLiteralPrefix) {
 // exact topics, templates with prefixes of many lengths, "*" and duplicates, every update
 // reaches exactly the subscribers whose Subscriber::matches() says so, each once.
 TEST(SubscriberIndex, DeliversWhatSubscriberMatchesSaysAfterRandomChanges) {
-  const std::vector<std::string> pool{
-      "/a",  "/a/b",   "/a/{x}", "/a{?x}", "/a/b/{x}", "/{x}/b", "{+u}",   "*",          "/c/{x}/d",
-      "/c",  "/c/1/d", "/a/b/c", "/{x}",   "/a/{x}/c", "/a/b/",  "{/p*}", "/c/{x:2}/d", "/a/b/{x}{?y}"};
-  const std::vector<std::string> topics{"/a", "/a/b", "/a/b/c", "/a/b/", "/c/1/d", "/c/12/d", "/c/123/d",
-                                        "/x/b", "/a?x=1", "/c", "/a/{x}", "", "/a/b/c?y=2", "/q/r/s"};
+  const std::vector<std::string> pool{"/a",   "/a/b",     "/a/{x}",   "/a{?x}", "/a/b/{x}",   "/{x}/b",
+                                      "{+u}", "*",        "/c/{x}/d", "/c",     "/c/1/d",     "/a/b/c",
+                                      "/{x}", "/a/{x}/c", "/a/b/",    "{/p*}",  "/c/{x:2}/d", "/a/b/{x}{?y}"};
+  const std::vector<std::string> topics{"/a",   "/a/b",   "/a/b/c", "/a/b/",  "/c/1/d", "/c/12/d",    "/c/123/d",
+                                        "/x/b", "/a?x=1", "/c",     "/a/{x}", "",       "/a/b/c?y=2", "/q/r/s"};
   std::uint32_t rng = 12345;
   auto next = [&](std::uint32_t n) {
     rng = rng * 1664525U + 1013904223U;
@@ -273,7 +272,8 @@ TEST(SubscriberIndex, DeliversWhatSubscriberMatchesSaysAfterRandomChanges) {
     for (std::size_t i = 0; i < subs.size(); ++i) expected += live[i] && subs[i]->matches(*u) ? 1 : 0;
     ASSERT_EQ(index.dispatch(u), expected) << "round " << round << " topic " << ts[0];
     for (std::size_t i = 0; i < subs.size(); ++i) {
-      ASSERT_EQ(pending(*subs[i]), live[i] && subs[i]->matches(*u) ? 1U : 0U) << "round " << round << " subscriber " << i;
+      ASSERT_EQ(pending(*subs[i]), live[i] && subs[i]->matches(*u) ? 1U : 0U)
+          << "round " << round << " subscriber " << i;
     }
   }
   for (std::size_t i = 0; i < subs.size(); ++i) {
