@@ -55,27 +55,29 @@ void print_report(const Options& o, const PublishFigures& pub, const ProcResult&
   const double p50 = pub.post_latency.percentile(0.5) * us, p99 = pub.post_latency.percentile(0.99) * us;
   const char* target = o.nchan ? "nchan" : "mercure";
   if (o.json) {
-    std::printf(
-        "{\"label\":\"%s\",\"target\":\"%s\",\"subscribers\":%d,\"connected\":%" PRId64
-        ",\"topics\":%d,\"publishers\":%d,\"rate\":%.0f,\"messages\":%lld,\"procs\":%d,\"src_addrs\":%d,"
-        "\"connect_s\":%.3f,\"window_s\":%.3f,\"published\":%" PRId64 ",\"published_window\":%" PRId64
-        ",\"post_ok\":%" PRId64 ",\"post_errors\":%" PRId64 ",\"publishes_per_s\":%.0f,\"late_publishes\":%" PRId64
-        ",\"max_publish_lag_us\":%.0f,\"expected\":%" PRId64 ",\"delivered\":%" PRId64 ",\"delivered_window\":%" PRId64
-        ",\"delivered_per_s\":%.0f,\"missing\":%" PRId64 ",\"duplicated\":%" PRId64 ",\"reordered\":%" PRId64
-        ",\"wrong_topic\":%" PRId64 ",\"bad_payload\":%" PRId64 ",\"disconnects\":%" PRId64
-        ",\"connect_failures\":%" PRId64 ",\"bad_status\":%" PRId64 ",\"protocol_errors\":%" PRId64
-        ",\"comments\":%" PRId64 ",\"e2e_p50_us\":%.0f,\"e2e_p90_us\":%.0f,\"e2e_p99_us\":%.0f,\"e2e_max_us\":%.0f,"
-        "\"post_p50_us\":%.0f,\"post_p99_us\":%.0f,\"server_cpu_us\":%.0f,\"server_cpu_us_per_delivery\":%.3f,"
-        "\"server_cpu_pct\":%.1f,\"rss_base_kib\":%" PRId64 ",\"rss_connected_kib\":%" PRId64
-        ",\"rss_end_kib\":%" PRId64
-        ",\"rss_per_sub_bytes\":%.0f,\"machine_busy_pct\":%.1f,\"generator_cpu_pct\":%.1f,\"ok\":%s}\n",
-        o.label.c_str(), target, o.subscribers, r.connected, o.topics, o.publishers, o.rate, o.messages, procs,
-        src_count, connect_s, window_s, pub.published_total, pub.published_window, pub.post_ok, pub.post_errors,
-        window_s > 0 ? static_cast<double>(pub.published_window) / window_s : 0, pub.late,
-        static_cast<double>(pub.max_lag_ns) * us, r.expected, r.delivered, r.delivered_window, delivered_per_s,
-        r.missing, r.duplicated, r.reordered, r.wrong_topic, r.bad_payload, r.disconnects, r.connect_failures,
-        r.bad_status, r.protocol_errors, r.comments, e50, e90, e99, emax, p50, p99, server_cpu_us, cpu_per_delivery, server_cpu_pct,
-        sv.rss_base, sv.rss_connected, sv.rss_end, rss_per_sub, busy, gen_cpu_pct, exit_code == 0 ? "true" : "false");
+    std::printf("{\"label\":\"%s\",\"target\":\"%s\",\"subscribers\":%d,\"connected\":%" PRId64
+                ",\"topics\":%d,\"publishers\":%d,\"rate\":%.0f,\"messages\":%lld,\"procs\":%d,\"src_addrs\":%d,"
+                "\"connect_s\":%.3f,\"window_s\":%.3f,\"published\":%" PRId64 ",\"published_window\":%" PRId64
+                ",\"post_ok\":%" PRId64 ",\"post_errors\":%" PRId64
+                ",\"publishes_per_s\":%.0f,\"late_publishes\":%" PRId64
+                ",\"max_publish_lag_us\":%.0f,\"expected\":%" PRId64 ",\"delivered\":%" PRId64
+                ",\"delivered_window\":%" PRId64 ",\"delivered_per_s\":%.0f,\"missing\":%" PRId64
+                ",\"duplicated\":%" PRId64 ",\"reordered\":%" PRId64 ",\"wrong_topic\":%" PRId64
+                ",\"bad_payload\":%" PRId64 ",\"disconnects\":%" PRId64 ",\"connect_failures\":%" PRId64
+                ",\"bad_status\":%" PRId64 ",\"protocol_errors\":%" PRId64 ",\"comments\":%" PRId64
+                ",\"e2e_p50_us\":%.0f,\"e2e_p90_us\":%.0f,\"e2e_p99_us\":%.0f,\"e2e_max_us\":%.0f,"
+                "\"post_p50_us\":%.0f,\"post_p99_us\":%.0f,\"server_cpu_us\":%.0f,\"server_cpu_us_per_delivery\":%.3f,"
+                "\"server_cpu_pct\":%.1f,\"rss_base_kib\":%" PRId64 ",\"rss_connected_kib\":%" PRId64
+                ",\"rss_end_kib\":%" PRId64
+                ",\"rss_per_sub_bytes\":%.0f,\"machine_busy_pct\":%.1f,\"generator_cpu_pct\":%.1f,\"ok\":%s}\n",
+                o.label.c_str(), target, o.subscribers, r.connected, o.topics, o.publishers, o.rate, o.messages, procs,
+                src_count, connect_s, window_s, pub.published_total, pub.published_window, pub.post_ok, pub.post_errors,
+                window_s > 0 ? static_cast<double>(pub.published_window) / window_s : 0, pub.late,
+                static_cast<double>(pub.max_lag_ns) * us, r.expected, r.delivered, r.delivered_window, delivered_per_s,
+                r.missing, r.duplicated, r.reordered, r.wrong_topic, r.bad_payload, r.disconnects, r.connect_failures,
+                r.bad_status, r.protocol_errors, r.comments, e50, e90, e99, emax, p50, p99, server_cpu_us,
+                cpu_per_delivery, server_cpu_pct, sv.rss_base, sv.rss_connected, sv.rss_end, rss_per_sub, busy,
+                gen_cpu_pct, exit_code == 0 ? "true" : "false");
     return;
   }
   std::printf("%s%s%s: %" PRId64 "/%d subscribers connected in %.2f s (%d processes, %d source addresses), %d topics\n",
@@ -86,8 +88,8 @@ void print_report(const Options& o, const PublishFigures& pub, const ProcResult&
               o.messages > 0 ? (std::to_string(o.messages) + " updates in all").c_str()
               : o.rate > 0   ? ("open loop " + std::to_string(static_cast<long long>(o.rate)) + "/s").c_str()
                              : "closed loop",
-              window_s, pub.published_window,
-              window_s > 0 ? static_cast<double>(pub.published_window) / window_s : 0, p50, p99);
+              window_s, pub.published_window, window_s > 0 ? static_cast<double>(pub.published_window) / window_s : 0,
+              p50, p99);
   if (o.rate > 0 && o.messages == 0)
     std::printf(", late %" PRId64 " (max lag %.0f us)", pub.late, static_cast<double>(pub.max_lag_ns) * us);
   std::printf("\n  delivered %" PRId64 " of %" PRId64 " expected; %.0f/s in the window; missing %" PRId64

@@ -20,6 +20,10 @@ namespace asio = boost::asio;
 namespace {
 // Connections written per turn of the event loop before yielding to the shard's other work.
 constexpr std::size_t kFlushBudget = 128;
+// Deadlines handled per turn (a heartbeat, an expiry, an end of life each): when thousands come
+// due together (streams sharing a token's exp, a crowd connected in one burst), the rest wait
+// for the next turn instead of holding publishes and other streams' writes back for all of them.
+constexpr std::size_t kDeadlineBudget = 128;
 // Readiness events taken from the epoll set per turn.
 constexpr int kMaxEvents = 256;
 
@@ -152,10 +156,14 @@ void SseReactor::arm_timer() {
 void SseReactor::on_timer() {
   timer_at_ = Clock::time_point::max();
   const auto now = Clock::now();
-  while (DeadlineEntry* e = deadlines_.pop_due(now)) static_cast<SseConnection*>(e)->on_deadline(now);
+  for (std::size_t handled = 0; handled < kDeadlineBudget; ++handled) {
+    DeadlineEntry* e = deadlines_.pop_due(now);
+    if (e == nullptr) break;
+    static_cast<SseConnection*>(e)->on_deadline(now);
+  }
   run_flush(now);
   reap();
-  arm_timer();
+  arm_timer();  // at a time already past when entries are still due: after the loop's other work
 }
 
 OutboxChunk* SseReactor::stage(SseConnection* c) {

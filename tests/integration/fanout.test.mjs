@@ -5,7 +5,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub } from '../lib/hub.mjs';
 import { Closer, Connection, HUB_PATH, formEncode, subscribeOk } from '../lib/http.mjs';
-import { publisherToken } from '../lib/tokens.mjs';
+import { nowSeconds, publisherToken, subscriberToken } from '../lib/tokens.mjs';
 import { updateMatches } from '../lib/oracle.mjs';
 import { waitForMetrics } from '../lib/prometheus.mjs';
 
@@ -188,6 +188,40 @@ describe('fan-out', () => {
       await publishOn(conn, [['topic', topic], ['data', 'after']], token);
       await after.waitForEvent((e) => e.data === 'after');
       await healthy.waitForEvent((e) => e.data === 'after');
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  // The hub handles a bounded number of deadlines per turn of its event loop (so a herd of
+  // streams ending together does not hold publishes back): the rest must still end at once.
+  test('hundreds of streams sharing a token all end at its exp, and publishes go on meanwhile', async () => {
+    const hub = await startHub({ env: { ALLOW_ANONYMOUS: '1' }, args: ['--workers', '1'] });
+    try {
+      const topic = 'https://example.com/herd';
+      const exp = nowSeconds() + 4;
+      const token = await subscriberToken([topic], {}, { exp });
+      const streams = [];
+      for (let i = 0; i < 400; i++) streams.push(closer.add(await subscribeOk(hub, [topic], { token })));
+      assert.ok(nowSeconds() < exp - 1, 'the streams opened well before the exp');
+      const conn = closer.add(await Connection.open(hub, { parseSse: false }));
+      const publisher = await publisherToken();
+      const { id } = await publishOn(conn, [['topic', topic], ['data', 'before']], publisher);
+      await Promise.all(streams.map((s) => s.waitForEvent((e) => e.id === id, { timeoutMs: 10_000 })));
+      // Publishes keep being answered while the streams end; all 400 end within 3 s of the exp
+      // (the heartbeat, the next deadline otherwise, is 40 s away).
+      let ended = false;
+      const ends = Promise.all(streams.map((s) => s.waitForEnd({ timeoutMs: (exp + 3) * 1000 - Date.now(), what: 'the stream to end at the exp' }))).finally(() => {
+        ended = true;
+      });
+      let answered = 0;
+      while (!ended) {
+        await publishOn(conn, [['topic', 'https://example.com/nobody'], ['data', 'x']], publisher);
+        answered++;
+      }
+      await ends;
+      assert.ok(answered > 0);
+      assert.ok(Date.now() >= exp * 1000 - 1000, 'no stream ended long before its exp');
     } finally {
       await hub.stop();
     }
