@@ -6,6 +6,8 @@
 #   exact      each subscriber's selector is its topic;
 #   templates  each subscriber's selector is a URI template of its own (`.../<t>{/kind}`), each
 #              update's topic an expansion of one of them (`.../<t>/update`);
+#   leading    the same, with the expression first (`https://example.com/{kind}/<t>`): the
+#              templates share their literal prefix and differ after it;
 #   shared     exact topics, and every subscriber also holds the same template
 #              (`https://example.com/elsewhere/{id}`), which no update matches.
 # Prints, per hub and way, the server CPU per update and the ratio to the same hub's exact
@@ -33,10 +35,11 @@ common=(--subscribers "$n" --topics "$n" --pick random --publishers 8 --rate 100
 
 for i in "${!hubs[@]}"; do
   hub=${hubs[$i]}
-  for way in exact templates shared; do
+  for way in exact templates leading shared; do
     case $way in
       exact) extra=() ;;
       templates) extra=(--selector-suffix '{/kind}' --topic-suffix /update) ;;
+      leading) extra=(--selector-prefix 'https://example.com/{kind}/') ;;
       shared) extra=(--extra-selector 'https://example.com/elsewhere/{id}') ;;
     esac
     HUB_TASKSET="taskset -c 0" start_hub "hub-$i-$way" local:// --workers 1
@@ -58,7 +61,7 @@ console.log("|---|---|---|---|---|---|---|");
 for (const [i, hub] of hubs.entries()) {
   const of = (w) => rows.find((r) => r.label === `${i} ${w}`);
   const base = of("exact").server_cpu_us / of("exact").delivered_window;
-  for (const w of ["exact", "templates", "shared"]) {
+  for (const w of ["exact", "templates", "leading", "shared"]) {
     const r = of(w), per = r.server_cpu_us / r.delivered_window;
     console.log(`| ${hub} | ${w} | ${r.delivered_window} | ${per.toFixed(2)} | ${(per / base).toFixed(2)} | ${r.delivered} / ${r.expected} | ${r.missing}, ${r.duplicated}, ${r.reordered} |`);
   }

@@ -6,10 +6,12 @@
 //                  [--pick round-robin|random] [--warmup 1] [--duration 10] [--drain 5]
 //                  [--data-bytes 100] [--procs K] [--src-addrs K] [--server-pid PID]...
 //                  [--publishers-apart] [--idle S] [--label TEXT] [--json]
-//                  [--selector-suffix TEXT] [--topic-suffix TEXT] [--extra-selector TEXT]
+//                  [--selector-prefix TEXT] [--selector-suffix TEXT] [--topic-suffix TEXT]
+//                  [--extra-selector TEXT]
 //
 // Subscriber i (0 <= i < subscribers) listens to topic i % topics: for mercure
-// GET /.well-known/mercure?topic=<topic-prefix><t><selector-suffix>[&topic=<extra-selector>]
+// GET /.well-known/mercure?topic=<selector-prefix, default topic-prefix><t><selector-suffix>
+// [&topic=<extra-selector>]
 // (publishers send topic <topic-prefix><t><topic-suffix>: with a suffix such as `{/kind}` and
 // `/update`, every subscriber holds a URI template of its own), for nchan GET <sub-path><channel-prefix><t>
 // (default /sub/b<t>), both with `Accept: text/event-stream`; the stream may be chunked or not

@@ -27,6 +27,8 @@ Options parse(int argc, char** argv) {
         o.sub_token = value();
       } else if (a == "--topic-prefix") {
         o.topic_prefix = value();
+      } else if (a == "--selector-prefix") {
+        o.selector_prefix = value();
       } else if (a == "--selector-suffix") {
         o.selector_suffix = value();
       } else if (a == "--topic-suffix") {

@@ -14,6 +14,7 @@ struct Options {
   std::string token;
   std::string sub_token;
   std::string topic_prefix = "https://example.com/bench/";
+  std::string selector_prefix;  // replaces topic_prefix in subscribers' selectors when set
   std::string selector_suffix;  // appended to each subscriber's selector (a template part)
   std::string topic_suffix;     // appended to each published topic (an expansion of it)
   std::string extra_selector;   // one more selector every subscriber sends

@@ -86,7 +86,8 @@ std::string Subscribers::sub_request(std::uint32_t k) const {
     r = "GET " + o_.sub_path + o_.channel_prefix + std::to_string(s.topic) + " HTTP/1.1\r\n";
   } else {
     r = "GET /.well-known/mercure?topic=" +
-        bench::url_encode(o_.topic_prefix + std::to_string(s.topic) + o_.selector_suffix);
+        bench::url_encode((o_.selector_prefix.empty() ? o_.topic_prefix : o_.selector_prefix) +
+                          std::to_string(s.topic) + o_.selector_suffix);
     if (!o_.extra_selector.empty()) r += "&topic=" + bench::url_encode(o_.extra_selector);
     r += " HTTP/1.1\r\n";
   }

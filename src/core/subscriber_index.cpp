@@ -11,11 +11,16 @@ namespace {
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
 // FNV-1a, extended a byte at a time, so the prefixes of one topic at every length in use are
-// hashed in one pass over it. Collisions only cost a group's own test.
+// hashed in one pass over it (and its suffixes in one pass from its end, bytes taken last
+// first). Collisions only cost a group's own test.
 constexpr std::uint64_t kHashStart = 14695981039346656037ULL;
 constexpr std::uint64_t kHashPrime = 1099511628211ULL;
 std::uint64_t extend_hash(std::uint64_t h, std::string_view bytes) {
   for (const unsigned char c : bytes) h = (h ^ c) * kHashPrime;
+  return h;
+}
+std::uint64_t extend_hash_backwards(std::uint64_t h, std::string_view bytes) {
+  for (auto c = bytes.rbegin(); c != bytes.rend(); ++c) h = (h ^ static_cast<unsigned char>(*c)) * kHashPrime;
   return h;
 }
 
@@ -49,9 +54,16 @@ std::vector<bool> duplicates(const std::vector<SelectorPtr>& sels) {
 
 }  // namespace
 
-std::vector<SubscriberIndex::PrefixBucket>::iterator SubscriberIndex::find_bucket(std::size_t length) {
-  return std::lower_bound(prefixes_.begin(), prefixes_.end(), length,
-                          [](const PrefixBucket& b, std::size_t len) { return b.length < len; });
+SubscriberIndex::Buckets::iterator SubscriberIndex::find_bucket(Buckets& buckets, std::size_t length) {
+  return std::lower_bound(buckets.begin(), buckets.end(), length,
+                          [](const KeyBucket& b, std::size_t len) { return b.length < len; });
+}
+
+std::size_t SubscriberIndex::list_size(Buckets& buckets, std::size_t length, std::uint64_t hash) {
+  auto b = find_bucket(buckets, length);
+  if (b == buckets.end() || b->length != length) return 0;
+  auto list = b->groups.find(hash);
+  return list == b->groups.end() ? 0 : list->second.size();
 }
 
 void SubscriberIndex::add(Subscriber* s) {
@@ -105,33 +117,44 @@ void SubscriberIndex::add_pattern(Subscriber* s, std::size_t i) {
 }
 
 void SubscriberIndex::link_group(PatternGroup& g) {
+  // Keyed by the suffix when fewer groups share it than share the prefix: templates that differ
+  // only after their first expression spread over lists of their own.
   const std::string_view prefix = g.selector->required_prefix();
-  g.prefix_hash = extend_hash(kHashStart, prefix);
-  auto b = find_bucket(prefix.size());
-  if (b == prefixes_.end() || b->length != prefix.size()) {
-    b = prefixes_.insert(b, PrefixBucket{});
-    b->length = prefix.size();
+  const std::string_view suffix = g.selector->required_suffix();
+  const std::uint64_t prefix_hash = extend_hash(kHashStart, prefix);
+  const std::uint64_t suffix_hash = extend_hash_backwards(kHashStart, suffix);
+  g.by_suffix = !suffix.empty() &&
+                list_size(suffixes_, suffix.size(), suffix_hash) < list_size(prefixes_, prefix.size(), prefix_hash);
+  g.key_hash = g.by_suffix ? suffix_hash : prefix_hash;
+  const std::size_t length = g.by_suffix ? suffix.size() : prefix.size();
+  Buckets& buckets = g.by_suffix ? suffixes_ : prefixes_;
+  auto b = find_bucket(buckets, length);
+  if (b == buckets.end() || b->length != length) {
+    b = buckets.insert(b, KeyBucket{});
+    b->length = length;
   }
-  auto [list, fresh] = b->groups.try_emplace(g.prefix_hash);
+  auto [list, fresh] = b->groups.try_emplace(g.key_hash);
   try {
     list->second.push_back(&g);
   } catch (...) {
     if (fresh) b->groups.erase(list);
-    if (b->groups.empty()) prefixes_.erase(b);
+    if (b->groups.empty()) buckets.erase(b);
     throw;
   }
-  g.prefix_slot = list->second.size() - 1;
+  g.key_slot = list->second.size() - 1;
   g.linked = true;
 }
 
 void SubscriberIndex::drop_group(std::unordered_map<std::string, PatternGroup>::iterator it) {
   PatternGroup& g = it->second;
   if (g.linked) {
-    auto b = find_bucket(g.selector->required_prefix().size());
-    auto list = b->groups.find(g.prefix_hash);
-    swap_remove(list->second, g.prefix_slot, [](PatternGroup* moved, std::size_t pos) { moved->prefix_slot = pos; });
+    Buckets& buckets = g.by_suffix ? suffixes_ : prefixes_;
+    auto b =
+        find_bucket(buckets, g.by_suffix ? g.selector->required_suffix().size() : g.selector->required_prefix().size());
+    auto list = b->groups.find(g.key_hash);
+    swap_remove(list->second, g.key_slot, [](PatternGroup* moved, std::size_t pos) { moved->key_slot = pos; });
     if (list->second.empty()) b->groups.erase(list);
-    if (b->groups.empty()) prefixes_.erase(b);
+    if (b->groups.empty()) buckets.erase(b);
   }
   patterns_.erase(it);
 }
@@ -168,15 +191,8 @@ void SubscriberIndex::remove(Subscriber* s) {
 }
 
 void SubscriberIndex::deliver_patterns(const std::string& topic, std::uint64_t seq, const auto& deliver) {
-  std::uint64_t h = kHashStart;
-  std::size_t hashed = 0;
-  for (const PrefixBucket& b : prefixes_) {
-    if (b.length > topic.size()) break;
-    h = extend_hash(h, std::string_view(topic).substr(hashed, b.length - hashed));
-    hashed = b.length;
-    auto it = b.groups.find(h);
-    if (it == b.groups.end()) continue;
-    for (PatternGroup* g : it->second) {
+  auto test = [&](const std::vector<PatternGroup*>& groups) {
+    for (PatternGroup* g : groups) {
       // Not tested when every subscriber in it has the update already (through another topic,
       // selector or group): one subscription with many matching templates costs one test.
       const bool pending = std::any_of(g->entries.begin(), g->entries.end(),
@@ -184,6 +200,23 @@ void SubscriberIndex::deliver_patterns(const std::string& topic, std::uint64_t s
       if (!pending || !g->selector->matches(topic)) continue;
       for (const Entry& e : g->entries) deliver(e.subscriber);
     }
+  };
+  const std::string_view t = topic;
+  std::uint64_t h = kHashStart;
+  std::size_t hashed = 0;
+  for (const KeyBucket& b : prefixes_) {
+    if (b.length > t.size()) break;
+    h = extend_hash(h, t.substr(hashed, b.length - hashed));
+    hashed = b.length;
+    if (auto it = b.groups.find(h); it != b.groups.end()) test(it->second);
+  }
+  h = kHashStart;
+  hashed = 0;
+  for (const KeyBucket& b : suffixes_) {
+    if (b.length > t.size()) break;
+    h = extend_hash_backwards(h, t.substr(t.size() - b.length, b.length - hashed));
+    hashed = b.length;
+    if (auto it = b.groups.find(h); it != b.groups.end()) test(it->second);
   }
 }
 
@@ -201,7 +234,7 @@ std::size_t SubscriberIndex::dispatch(const UpdatePtr& u) {
     if (auto it = exact_.find(topic); it != exact_.end()) {
       for (const Entry& e : it->second) deliver(e.subscriber);
     }
-    if (!prefixes_.empty()) deliver_patterns(topic, seq, deliver);
+    if (!patterns_.empty()) deliver_patterns(topic, seq, deliver);
   }
   return delivered;
 }

@@ -4,8 +4,10 @@
 //   - pattern selectors ("*" and URI templates): one group per distinct selector text, holding
 //     every subscriber with that selector, so a template thousands of subscribers share is
 //     tested once per topic; groups are found by the selector's required prefix (the literal
-//     text before its first expression), so only templates whose prefix begins the topic are
-//     tested at all.
+//     text before its first expression) or, when fewer groups share it, its required suffix
+//     (the literal text after its last expression), so only templates whose prefix begins the
+//     topic, or whose suffix ends it, are tested at all (`/users/{id}/7` and `/users/{id}/8`
+//     share a prefix, not a suffix).
 // A publish costs O(topics x (topic length + prefix lengths in use + groups tested) + matching
 // subscribers); a group whose subscribers all have the update already is not tested again.
 // add() and remove() cost O(selectors of the subscriber), and add() either indexes every
@@ -51,30 +53,34 @@ class SubscriberIndex final {
   struct PatternGroup {
     SelectorPtr selector;
     std::vector<Entry> entries;
-    std::uint64_t prefix_hash = 0;  // of selector->required_prefix()
-    std::size_t prefix_slot = 0;    // position in its prefix bucket's list
-    bool linked = false;            // in its prefix bucket's list
+    bool linked = false;     // in a key list
+    bool by_suffix = false;  // that list is keyed by the required suffix, not the prefix
+    std::uint64_t key_hash = 0;
+    std::size_t key_slot = 0;  // position in that list
   };
-  // The groups whose required prefix has one length, by the prefix's hash. Two prefixes with
-  // the same hash share a list; a group's own test rejects topics that do not start with it.
-  struct PrefixBucket {
+  // The groups whose key (required prefix, or suffix) has one length, by the key's hash. Two
+  // keys with the same hash share a list; a group's own test rejects topics without its key.
+  struct KeyBucket {
     std::size_t length = 0;
     std::unordered_map<std::uint64_t, std::vector<PatternGroup*>> groups;
   };
+  using Buckets = std::vector<KeyBucket>;  // by ascending length
 
   void add_exact(Subscriber* s, std::size_t i);
   void add_pattern(Subscriber* s, std::size_t i);
   // Takes `s` out of every list its selectors put it in (a complete or a partial add()).
   void unlink(Subscriber* s);
   void remove_from(std::vector<Entry>& list, std::size_t position);
-  std::vector<PrefixBucket>::iterator find_bucket(std::size_t length);
+  static Buckets::iterator find_bucket(Buckets& buckets, std::size_t length);
+  static std::size_t list_size(Buckets& buckets, std::size_t length, std::uint64_t hash);
   void link_group(PatternGroup& g);
   void drop_group(std::unordered_map<std::string, PatternGroup>::iterator it);
   void deliver_patterns(const std::string& topic, std::uint64_t seq, const auto& deliver);
 
   std::unordered_map<std::string, std::vector<Entry>> exact_;
   std::unordered_map<std::string, PatternGroup> patterns_;  // by selector text; nodes are stable
-  std::vector<PrefixBucket> prefixes_;                      // by ascending length
+  Buckets prefixes_;
+  Buckets suffixes_;
   std::vector<Subscriber*> all_;
   std::size_t count_ = 0;
   std::uint64_t dispatch_seq_ = 0;

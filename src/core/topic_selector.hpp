@@ -41,6 +41,11 @@ class TopicSelector final {
     if (any_) return {};
     return template_.has_value() ? std::string_view(template_->literal_prefix()) : std::string_view(text_);
   }
+  // The same at the end: text every topic this selector matches ends with.
+  [[nodiscard]] std::string_view required_suffix() const {
+    if (any_) return {};
+    return template_.has_value() ? std::string_view(template_->literal_suffix()) : std::string_view(text_);
+  }
 
   TopicSelector(Private, std::string text);  // use compile()
 

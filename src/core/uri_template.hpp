@@ -40,6 +40,8 @@ class UriTemplate final {
   // The literal text before the first expression: every URI this template matches starts with
   // it, byte for byte (an index may look templates up by it).
   [[nodiscard]] const std::string& literal_prefix() const { return prefix_; }
+  // The literal text after the last expression: every URI this template matches ends with it.
+  [[nodiscard]] const std::string& literal_suffix() const { return suffix_; }
 
   // Size of the compiled automaton, for tests and diagnostics.
   [[nodiscard]] std::size_t node_count() const { return nodes_.size(); }

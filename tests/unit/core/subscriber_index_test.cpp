@@ -233,15 +233,39 @@ TEST(SubscriberIndex, FindsTemplatesWhateverTheirLiteralPrefix) {
   EXPECT_EQ(pending(query), 0U);
 }
 
+// Templates that differ only after their first expression (one per user, say) are found by
+// their suffix: each update reaches exactly its template's subscribers.
+TEST(SubscriberIndex, TemplatesSharingAPrefixAreFoundByTheirSuffix) {
+  SubscriberIndex index;
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  for (int i = 0; i < 100; ++i) {
+    std::vector<SelectorPtr> s{TopicSelector::compile("https://example.com/{type}/" + std::to_string(i))};
+    subs.push_back(std::make_unique<Subscriber>(std::move(s), std::nullopt, OutboxLimits{}));
+    index.add(subs.back().get());
+  }
+  EXPECT_EQ(index.dispatch(update({"https://example.com/books/42"})), 1U);
+  EXPECT_EQ(index.dispatch(update({"https://example.com/books/4"})), 1U);
+  EXPECT_EQ(index.dispatch(update({"https://example.com/books/142"})), 0U);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(pending(*subs[i]), i == 42 || i == 4 ? 1U : 0U) << i;
+  for (int i = 0; i < 100; i += 2) index.remove(subs[i].get());
+  EXPECT_EQ(index.dispatch(update({"https://example.com/authors/43"})), 1U);
+  EXPECT_EQ(index.dispatch(update({"https://example.com/authors/44"})), 0U);
+  EXPECT_EQ(pending(*subs[43]), 1U);
+  for (int i = 1; i < 100; i += 2) index.remove(subs[i].get());
+  EXPECT_EQ(index.pattern_groups(), 0U);
+}
+
 // The index against the definition: after random adds and removes of subscribers holding
 // exact topics, templates with prefixes of many lengths, "*" and duplicates, every update
 // reaches exactly the subscribers whose Subscriber::matches() says so, each once.
 TEST(SubscriberIndex, DeliversWhatSubscriberMatchesSaysAfterRandomChanges) {
-  const std::vector<std::string> pool{"/a",   "/a/b",     "/a/{x}",   "/a{?x}", "/a/b/{x}",   "/{x}/b",
-                                      "{+u}", "*",        "/c/{x}/d", "/c",     "/c/1/d",     "/a/b/c",
-                                      "/{x}", "/a/{x}/c", "/a/b/",    "{/p*}",  "/c/{x:2}/d", "/a/b/{x}{?y}"};
-  const std::vector<std::string> topics{"/a",   "/a/b",   "/a/b/c", "/a/b/",  "/c/1/d", "/c/12/d",    "/c/123/d",
-                                        "/x/b", "/a?x=1", "/c",     "/a/{x}", "",       "/a/b/c?y=2", "/q/r/s"};
+  const std::vector<std::string> pool{"/a",     "/a/b",     "/a/{x}",   "/a{?x}",       "/a/b/{x}",   "/{x}/b",
+                                      "{+u}",   "*",        "/c/{x}/d", "/c",           "/c/1/d",     "/a/b/c",
+                                      "/{x}",   "/a/{x}/c", "/a/b/",    "{/p*}",        "/c/{x:2}/d", "/a/b/{x}{?y}",
+                                      "/{x}/d", "{+u}/d",   "/a/{x}/d", "/a/{x}{/y}/c", "{+u}c"};
+  const std::vector<std::string> topics{"/a",         "/a/b",   "/a/b/c", "/a/b/",    "/c/1/d", "/c/12/d",
+                                        "/c/123/d",   "/x/b",   "/a?x=1", "/c",       "/a/{x}", "",
+                                        "/a/b/c?y=2", "/q/r/s", "/a/q/d", "/a/q/r/c", "/d",     "abc"};
   std::uint32_t rng = 12345;
   auto next = [&](std::uint32_t n) {
     rng = rng * 1664525U + 1013904223U;
