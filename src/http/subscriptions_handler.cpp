@@ -137,6 +137,20 @@ Response handle_subscriptions(Shard* shard, const Request& req, const Target& ta
     return reject(allowed.error());
   }
 
+  const std::string hub_path = opts.path_prefix + std::string(kHubPath);
+  auto answer = [&](http::status status, const std::string& last_event_id, std::string body) {
+    Response res = ld_response(req, status, last_event_id, std::move(body), hub_path);
+    add_cors_headers(req, opts.cors_origins, res);
+    return res;
+  };
+  // A collection the client has (its ETag is the registry's last event id) is answered before
+  // it is listed: listing copies and serializes every subscription.
+  const std::string_view if_none_match = req[http::field::if_none_match];
+  if (!path->subscriber && !if_none_match.empty()) {
+    const std::string current = registry->last_event_id();
+    if (none_match(if_none_match, current)) return answer(http::status::not_modified, current, {});
+  }
+
   std::string last_event_id;
   std::string body;
   if (path->subscriber) {
@@ -158,12 +172,8 @@ Response handle_subscriptions(Shard* shard, const Request& req, const Target& ta
     body = subscriptions_json(id, last_event_id, snapshot.subscriptions);
   }
 
-  const std::string hub_path = opts.path_prefix + std::string(kHubPath);
-  Response res = none_match(req[http::field::if_none_match], last_event_id)
-                     ? ld_response(req, http::status::not_modified, last_event_id, {}, hub_path)
-                     : ld_response(req, http::status::ok, last_event_id, std::move(body), hub_path);
-  add_cors_headers(req, opts.cors_origins, res);
-  return res;
+  if (none_match(if_none_match, last_event_id)) return answer(http::status::not_modified, last_event_id, {});
+  return answer(http::status::ok, last_event_id, std::move(body));
 }
 
 }  // namespace mercure
