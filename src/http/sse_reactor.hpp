@@ -3,7 +3,7 @@
 //   - one epoll set of their sockets (edge-triggered), itself waited on through Asio, so an idle
 //     stream costs no Asio descriptor state and no pending operation;
 //   - one deadline heap and one Asio timer armed at its earliest entry (heartbeats, expiry,
-//     end of life, stalled writes);
+//     end of life, stalled writes), at most kDeadlineBudget due entries handled per turn;
 //   - a FIFO of dirty connections (something was pushed to them): flushed right after a
 //     dispatch, at most kFlushBudget connections per turn of the event loop, so a fan-out to
 //     many subscribers never holds the loop (and the publishers' acknowledgements) for long.
