@@ -133,15 +133,19 @@ void SubscriberIndex::link_group(PatternGroup& g) {
     b = buckets.insert(b, KeyBucket{});
     b->length = length;
   }
-  auto [list, fresh] = b->groups.try_emplace(g.key_hash);
   try {
-    list->second.push_back(&g);
+    auto [list, fresh] = b->groups.try_emplace(g.key_hash);
+    try {
+      list->second.push_back(&g);
+    } catch (...) {
+      if (fresh) b->groups.erase(list);
+      throw;
+    }
+    g.key_slot = list->second.size() - 1;
   } catch (...) {
-    if (fresh) b->groups.erase(list);
-    if (b->groups.empty()) buckets.erase(b);
+    if (b->groups.empty()) buckets.erase(b);  // a bucket this call inserted
     throw;
   }
-  g.key_slot = list->second.size() - 1;
   g.linked = true;
 }
 
