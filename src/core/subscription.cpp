@@ -34,8 +34,13 @@ std::string subscription_json(const Subscription& s, bool with_context, const st
   return serialize_json(doc);
 }
 
+const std::string& ListedSubscription::member_json() const {
+  std::call_once(once_, [this] { json_ = subscription_json(value, false); });
+  return json_;
+}
+
 std::string subscriptions_json(std::string_view id, std::string_view last_event_id,
-                               const std::vector<Subscription>& subscriptions) {
+                               const std::vector<SubscriptionPtr>& subscriptions) {
   std::string out = "{\"@context\":";
   out += boost::json::serialize(boost::json::string(kJsonLdContext));
   out += ",\"id\":";
@@ -45,7 +50,7 @@ std::string subscriptions_json(std::string_view id, std::string_view last_event_
   out += ",\"subscriptions\":[";
   for (std::size_t i = 0; i < subscriptions.size(); ++i) {
     if (i > 0) out += ',';
-    out += subscription_json(subscriptions[i], false);
+    out += subscriptions[i]->member_json();
   }
   out += "]}";
   return out;

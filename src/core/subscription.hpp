@@ -4,6 +4,8 @@
 // (RFC 6570 simple expansion: every reserved character percent-encoded) and its JSON-LD
 // document. Pure functions over plain values.
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +35,21 @@ struct Subscription {
 
 // A collection document: `@context`, `id` (the URL asked for), `type: "Subscriptions"`,
 // `lastEventID` and `subscriptions` (each without `@context`).
+// A subscription as the registry lists it: immutable and shared by every listing, its JSON as a
+// collection member made once, by the first listing that needs it (any thread).
+class ListedSubscription final {
+ public:
+  explicit ListedSubscription(Subscription s) : value(std::move(s)) {}
+  const Subscription value;
+  [[nodiscard]] const std::string& member_json() const;
+
+ private:
+  mutable std::once_flag once_;
+  mutable std::string json_;
+};
+using SubscriptionPtr = std::shared_ptr<const ListedSubscription>;
+
 [[nodiscard]] std::string subscriptions_json(std::string_view id, std::string_view last_event_id,
-                                             const std::vector<Subscription>& subscriptions);
+                                             const std::vector<SubscriptionPtr>& subscriptions);
 
 }  // namespace mercure

@@ -14,7 +14,7 @@ void SubscriptionRegistry::observe(const Update& update) {
   const auto& s = *update.subscription;
   auto key = std::make_pair(s.topic, s.subscriber);
   if (s.active) {
-    active_.insert_or_assign(std::move(key), s);
+    active_.insert_or_assign(std::move(key), std::make_shared<const ListedSubscription>(s));
   } else {
     active_.erase(key);
   }
@@ -25,7 +25,7 @@ void SubscriptionRegistry::seed(std::vector<Subscription> subscriptions) {
   for (auto& s : subscriptions) {
     if (!s.active) continue;
     auto key = std::make_pair(s.topic, s.subscriber);
-    active_.insert_or_assign(std::move(key), std::move(s));
+    active_.insert_or_assign(std::move(key), std::make_shared<const ListedSubscription>(std::move(s)));
   }
 }
 
@@ -33,7 +33,9 @@ void SubscriptionRegistry::reset(std::vector<Subscription> subscriptions) {
   std::lock_guard lock(mutex_);
   active_.clear();
   for (auto& s : subscriptions) {
-    if (s.active) active_.insert_or_assign(std::make_pair(s.topic, s.subscriber), std::move(s));
+    if (!s.active) continue;
+    auto key = std::make_pair(s.topic, s.subscriber);
+    active_.insert_or_assign(std::move(key), std::make_shared<const ListedSubscription>(std::move(s)));
   }
 }
 
@@ -57,7 +59,7 @@ std::pair<std::string, std::optional<Subscription>> SubscriptionRegistry::find(s
   std::lock_guard lock(mutex_);
   auto it = active_.find(std::make_pair(std::string(topic), std::string(subscriber)));
   if (it == active_.end()) return {last_event_id_, std::nullopt};
-  return {last_event_id_, it->second};
+  return {last_event_id_, it->second->value};
 }
 
 std::string SubscriptionRegistry::last_event_id() const {

@@ -6,7 +6,8 @@
 // through a shared transport sees their subscriptions too.
 //
 // Thread-safety: every member may be called from any thread (one mutex; observe() takes it
-// only briefly, and only the subscription API reads).
+// only briefly, and only the subscription API reads). Entries are immutable and shared, so a
+// listing holds the mutex for pointer copies only (the transport's writer waits on it).
 
 #include "core/subscription.hpp"
 #include "core/update.hpp"
@@ -25,7 +26,7 @@ class SubscriptionRegistry final {
  public:
   struct Snapshot {
     std::string last_event_id;  // "earliest" when nothing was dispatched yet
-    std::vector<Subscription> subscriptions;
+    std::vector<SubscriptionPtr> subscriptions;
   };
 
   // The last id the transport holds at start-up (a durable store's newest event).
@@ -49,7 +50,7 @@ class SubscriptionRegistry final {
  private:
   mutable std::mutex mutex_;
   std::string last_event_id_ = "earliest";
-  std::map<std::pair<std::string, std::string>, Subscription, std::less<>> active_;
+  std::map<std::pair<std::string, std::string>, SubscriptionPtr, std::less<>> active_;
 };
 
 }  // namespace mercure

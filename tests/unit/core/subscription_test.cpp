@@ -41,7 +41,9 @@ TEST(Subscription, JsonOmitsContextAndPayloadWhenAskedAndAddsLastEventId) {
 }
 
 TEST(Subscription, CollectionJsonWrapsItsMembers) {
-  std::vector<Subscription> subs{{"a", "s1", std::nullopt, true}, {"b", "s2", std::string("[1]"), true}};
+  std::vector<SubscriptionPtr> subs{
+      std::make_shared<const ListedSubscription>(Subscription{"a", "s1", std::nullopt, true}),
+      std::make_shared<const ListedSubscription>(Subscription{"b", "s2", std::string("[1]"), true})};
   EXPECT_EQ(subscriptions_json("/.well-known/mercure/subscriptions", "earliest", subs),
             R"({"@context":"https://mercure.rocks/","id":"/.well-known/mercure/subscriptions",)"
             R"("type":"Subscriptions","lastEventID":"earliest","subscriptions":[)"
@@ -75,10 +77,10 @@ TEST(SubscriptionRegistry, FollowsConnectAndDisconnectEventsAndEveryId) {
   auto all = r.list();
   EXPECT_EQ(all.last_event_id, "e4");
   ASSERT_EQ(all.subscriptions.size(), 3U);
-  EXPECT_EQ(all.subscriptions[0].topic, "a");  // ordered by (topic, subscriber)
-  EXPECT_EQ(all.subscriptions[0].subscriber, "s1");
-  EXPECT_EQ(all.subscriptions[1].subscriber, "s2");
-  EXPECT_EQ(all.subscriptions[2].topic, "b");
+  EXPECT_EQ(all.subscriptions[0]->value.topic, "a");  // ordered by (topic, subscriber)
+  EXPECT_EQ(all.subscriptions[0]->value.subscriber, "s1");
+  EXPECT_EQ(all.subscriptions[1]->value.subscriber, "s2");
+  EXPECT_EQ(all.subscriptions[2]->value.topic, "b");
 
   auto only_a = r.list(std::string_view("a"));
   ASSERT_EQ(only_a.subscriptions.size(), 2U);
