@@ -22,16 +22,16 @@ void SubscriptionRegistry::observe(const Update& update) {
 
 void SubscriptionRegistry::seed(std::vector<Subscription> subscriptions) {
   std::lock_guard lock(mutex_);
-  for (auto& s : subscriptions) {
-    if (!s.active) continue;
-    auto key = std::make_pair(s.topic, s.subscriber);
-    active_.insert_or_assign(std::move(key), std::make_shared<const ListedSubscription>(std::move(s)));
-  }
+  add_active(std::move(subscriptions));
 }
 
 void SubscriptionRegistry::reset(std::vector<Subscription> subscriptions) {
   std::lock_guard lock(mutex_);
   active_.clear();
+  add_active(std::move(subscriptions));
+}
+
+void SubscriptionRegistry::add_active(std::vector<Subscription> subscriptions) {
   for (auto& s : subscriptions) {
     if (!s.active) continue;
     auto key = std::make_pair(s.topic, s.subscriber);

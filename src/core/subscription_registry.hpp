@@ -48,6 +48,9 @@ class SubscriptionRegistry final {
   [[nodiscard]] std::size_t size() const;
 
  private:
+  // Adds the active ones; the caller holds mutex_.
+  void add_active(std::vector<Subscription> subscriptions);
+
   mutable std::mutex mutex_;
   std::string last_event_id_ = "earliest";
   std::map<std::pair<std::string, std::string>, SubscriptionPtr, std::less<>> active_;
