@@ -9,6 +9,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
 import { withDeadline } from './http.mjs';
+import { watchChild } from './watchdog.mjs';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HUB_BIN =
@@ -126,6 +127,7 @@ export async function startHub({ env = {}, args = [], workers, readyTimeoutMs = 
   const [file, ...fileArgs] = [...wrapper, HUB_BIN, ...argv];
   const child = spawn(file, fileArgs, { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   liveHubs.add(child);
+  watchChild(child, `hub ${HUB_BIN} ${argv.join(' ')} (TRANSPORT_URL=${childEnv.TRANSPORT_URL})`);
 
   let stderr = '';
   let stdout = '';

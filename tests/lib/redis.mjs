@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withDeadline } from './http.mjs';
 import { freePort } from './hub.mjs';
+import { watchChild } from './watchdog.mjs';
 
 const servers = new Set();
 process.on('exit', () => {
@@ -118,6 +119,7 @@ function spawnServer(port, dir, extraArgs, tls) {
       tls.certs.server.key, '--tls-ca-cert-file', tls.certs.ca, '--tls-auth-clients', tls.authClients);
   }
   const child = spawn('redis-server', [...args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  watchChild(child, `redis-server on port ${port}`);
   let output = '';
   const ready = new Promise((resolve, reject) => {
     child.once('error', (e) => reject(new Error(`cannot start redis-server (installed by scripts/install-deps): ${e.message}`)));
