@@ -28,6 +28,9 @@ void SubscriptionRegistry::seed(std::vector<Subscription> subscriptions) {
 void SubscriptionRegistry::reset(std::vector<Subscription> subscriptions) {
   std::lock_guard lock(mutex_);
   active_.clear();
+  // The history is read again from its start: the last id seen named an event of the old one
+  // (and is the collection's ETag, which must change with the list).
+  last_event_id_ = "earliest";
   add_active(std::move(subscriptions));
 }
 

@@ -36,7 +36,8 @@ class SubscriptionRegistry final {
   void observe(const Update& update);
   // The subscriptions a shared transport lists as active when this hub starts (other hubs').
   void seed(std::vector<Subscription> subscriptions);
-  // Forgets every subscription, then seeds (the shared transport's history started again).
+  // Forgets every subscription and the last event id ("earliest" again), then seeds (the shared
+  // transport's history started again).
   void reset(std::vector<Subscription> subscriptions);
 
   // Active subscriptions, ordered by (topic, subscriber); `topic` filters when set.

@@ -114,6 +114,12 @@ TEST(SubscriptionRegistry, SeededWithAnotherHubsActiveSubscriptionsThenFollowsTh
   EXPECT_EQ(r.size(), 1U) << "reset forgets what was listed";
   EXPECT_TRUE(r.find("c", "s4").second.has_value());
   EXPECT_FALSE(r.find("b", "s3").second.has_value());
+  // The history started again: the old id names nothing in it, and a client holding the old
+  // list's ETag (the id) must not be told its copy is current.
+  EXPECT_EQ(r.last_event_id(), "earliest");
+  EXPECT_EQ(r.list().last_event_id, "earliest");
+  r.observe(subscription_event("f1", {"c", "s6", std::nullopt, true}));
+  EXPECT_EQ(r.last_event_id(), "f1");
 }
 
 }  // namespace
