@@ -46,6 +46,20 @@ class History {
   // `max_events` were visited.
   [[nodiscard]] virtual Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) = 0;
 
+  // As scan(), restricted to the stored events carrying one of `topics` (exact topics): what a
+  // resume of a subscriber without template selectors needs, in O(its events) rather than
+  // O(every event since). The visitor still sees the whole event (topics, privacy) and decides;
+  // it may also see a few events carrying none of `topics` (an index's hash collisions). When
+  // the scan reaches the end, last_seq is the newest stored seq (every event up to it was
+  // considered). nullopt when this history cannot (no topic index, or it does not cover the
+  // events after `after`): scan() then.
+  [[nodiscard]] virtual std::optional<Result<ScanResult>> scan_topics(std::uint64_t /*after*/,
+                                                                      std::span<const std::string_view> /*topics*/,
+                                                                      std::size_t /*max_events*/,
+                                                                      const Visitor& /*visit*/) {
+    return std::nullopt;
+  }
+
   // The id of the newest stored event; nullopt when the store is empty.
   [[nodiscard]] virtual Result<std::optional<std::string>> last_id() = 0;
 

@@ -1,10 +1,27 @@
 #include "core/history_replay.hpp"
 
+#include <optional>
+#include <vector>
+
 namespace mercure {
 
 namespace {
 constexpr std::string_view kEarliest = "earliest";
+// A subscription with more exact topics than this scans the history (one index cursor each).
+constexpr std::size_t kMaxIndexedTopics = 64;
+
+// The subscribed topics when every selector is an exact topic (few enough): the history's topic
+// index can then find the candidates. Empty otherwise (a template or `*` needs every event).
+std::vector<std::string_view> exact_topics(const std::vector<SelectorPtr>& selectors) {
+  std::vector<std::string_view> topics;
+  if (selectors.size() > kMaxIndexedTopics) return topics;
+  for (const auto& s : selectors) {
+    if (!s->is_exact()) return {};
+    topics.push_back(s->text());
+  }
+  return topics;
 }
+}  // namespace
 
 HistoryReplay::HistoryReplay(History& history, std::string_view resume) : history_(history), resume_(resume) {}
 
@@ -30,14 +47,15 @@ namespace {
 
 // Scans the events after `after`, appending the frames `matches` lets through to `out` (counted
 // in `sent`) until `out` holds `max_bytes` or `max_events` were visited; when `keep_going` says
-// no before an event, the scan ends before it (not at the end).
+// no before an event, the scan ends before it (not at the end). With `topics` (the subscriber's
+// exact topics), only the events the history's topic index lists for them are visited.
 template <class Matches, class KeepGoing>
-Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, std::size_t max_events,
-                                        std::size_t max_bytes, const Matches& matches, const KeepGoing& keep_going,
-                                        std::string& out, std::uint64_t& sent) {
+Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, std::span<const std::string_view> topics,
+                                        std::size_t max_events, std::size_t max_bytes, const Matches& matches,
+                                        const KeepGoing& keep_going, std::string& out, std::uint64_t& sent) {
   bool stopped = false;
   std::uint64_t last = after;
-  auto scanned = history.scan(after, max_events, [&](const HistoryEvent& e) {
+  const History::Visitor visit = [&](const HistoryEvent& e) {
     if (!keep_going()) {
       stopped = true;
       return false;
@@ -48,7 +66,10 @@ Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, s
       ++sent;
     }
     return out.size() < max_bytes;
-  });
+  };
+  std::optional<Result<History::ScanResult>> indexed;
+  if (!topics.empty()) indexed = history.scan_topics(after, topics, max_events, visit);
+  auto scanned = indexed ? std::move(*indexed) : history.scan(after, max_events, visit);
   if (stopped && scanned) return History::ScanResult{last, false};
   return scanned;
 }
@@ -60,8 +81,9 @@ Result<bool> HistoryReplay::step(const Subscriber& sub, std::string& out, std::s
   const auto matches = [&](std::span<const std::string_view> topics, bool is_private) {
     return sub.matches(topics, is_private);
   };
+  const auto topics = exact_topics(sub.selectors());
   auto scanned = scan_frames(
-      history_, cursor_, max_events, max_bytes, matches, [] { return true; }, out, sent_);
+      history_, cursor_, topics, max_events, max_bytes, matches, [] { return true; }, out, sent_);
   if (!scanned) return scanned.error();
   cursor_ = scanned->last_seq;
   return scanned->at_end;
@@ -74,7 +96,9 @@ HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, 
   const auto matches = [&](std::span<const std::string_view> topics, bool is_private) {
     return filter.matches(topics, is_private);
   };
-  batch.scanned = scan_frames(history, after, max_events, max_bytes, matches, keep_going, batch.frames, batch.sent);
+  const auto topics = exact_topics(filter.selectors);
+  batch.scanned =
+      scan_frames(history, after, topics, max_events, max_bytes, matches, keep_going, batch.frames, batch.sent);
   return batch;
 }
 

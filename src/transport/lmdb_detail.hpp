@@ -5,6 +5,7 @@
 
 #include <lmdb.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,8 @@ namespace mercure::lmdb_detail {
 inline constexpr std::string_view kFormat = "mercure-hub/lmdb/1";
 inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kLastSeqKey = "last_seq";
+// The first seq the `topics` index covers (stores written before it existed start it later).
+inline constexpr std::string_view kTopicsFromKey = "topics_from";
 inline constexpr std::size_t kMaxPlainIdKey = 480;
 
 struct TxnAbort {
@@ -53,6 +56,34 @@ inline std::optional<std::uint64_t> read_be64(const MDB_val& v) {
   std::uint64_t out = 0;
   for (int i = 0; i < 8; ++i) out = (out << 8) | p[i];
   return out;
+}
+
+// A `topics` index key: a stable 64-bit hash of one topic of an event, then the event's seq,
+// both big-endian (an event's entries for one topic are contiguous and in seq order). The value
+// is empty. Distinct topics may share a hash: readers check the event's topics.
+using TopicKey = std::array<char, 16>;
+inline std::uint64_t topic_hash(std::string_view topic) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then MurmurHash3's finalizer
+  for (const unsigned char c : topic) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+inline TopicKey topic_key(std::uint64_t hash, std::uint64_t seq) {
+  TopicKey out;
+  const Be64 h = be64(hash), s = be64(seq);
+  std::copy(h.begin(), h.end(), out.begin());
+  std::copy(s.begin(), s.end(), out.begin() + 8);
+  return out;
+}
+inline MDB_val as_val(TopicKey& k) {
+  return MDB_val{k.size(), k.data()};
 }
 
 // The `ids` key of an id: the id itself, or "#" + hex SHA-256 of the id when it is longer than

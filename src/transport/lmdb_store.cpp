@@ -82,7 +82,7 @@ void LmdbStore::open_env(const LmdbOptions& options) {
   int rc = mdb_env_create(&env);
   if (rc != 0) throw StoreError(path_ + ": cannot create the LMDB environment: " + mdb_strerror(rc));
   env_.reset(env);
-  mdb_env_set_maxdbs(env, 4);
+  mdb_env_set_maxdbs(env, 8);
   mdb_env_set_maxreaders(env, 512);
   mdb_env_set_mapsize(env, options.map_size);
   const unsigned flags = MDB_NOTLS | (options.sync ? 0U : static_cast<unsigned>(MDB_NOSYNC));
@@ -119,6 +119,7 @@ void LmdbStore::load_or_init() {
   TxnPtr txn(raw);
 
   bool has_meta = false;
+  bool has_topics = false;
   {
     MDB_dbi main = 0;
     check(mdb_dbi_open(txn.get(), nullptr, 0, &main), "main table");
@@ -131,6 +132,8 @@ void LmdbStore::load_or_init() {
       const std::string_view name = as_view(k);
       if (name == "meta") {
         has_meta = true;
+      } else if (name == "topics") {
+        has_topics = true;
       } else if (name != "events" && name != "ids") {
         throw invalid("unexpected table \"" + std::string(name.substr(0, 64)) + "\"");
       }
@@ -141,6 +144,7 @@ void LmdbStore::load_or_init() {
   check(mdb_dbi_open(txn.get(), "events", MDB_CREATE, &events_), "events table");
   check(mdb_dbi_open(txn.get(), "ids", MDB_CREATE, &ids_), "ids table");
   check(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &meta_), "meta table");
+  check(mdb_dbi_open(txn.get(), "topics", MDB_CREATE, &topics_), "topics table");
 
   MDB_stat events_stat{}, ids_stat{};
   check(mdb_stat(txn.get(), events_, &events_stat), "events table");
@@ -186,7 +190,26 @@ void LmdbStore::load_or_init() {
     check(rc, "events table");
   }
   cursor.reset();
+
+  // The topic index covers the events from topics_from on: all of them in a store created with
+  // it, those written from now on in a store written before it existed (emptied then, in case).
+  std::uint64_t topics_from = last_seq + 1;
+  MDB_val tk = as_val(kTopicsFromKey), tv;
+  int trc = has_topics ? mdb_get(txn.get(), meta_, &tk, &tv) : MDB_NOTFOUND;
+  if (trc == 0) {
+    auto from = read_be64(tv);
+    if (!from) throw invalid("meta topics_from is not 8 bytes");
+    topics_from = *from;
+  } else if (trc == MDB_NOTFOUND) {
+    check(mdb_drop(txn.get(), topics_, 0), "topics table");
+    Be64 from = be64(topics_from);
+    tv = as_val(from);
+    check(mdb_put(txn.get(), meta_, &tk, &tv, 0), "meta table");
+  } else {
+    check(trc, "meta table");
+  }
   check(mdb_txn_commit(txn.release()), "commit");
+  topics_from_ = topics_from;
   last_seq_.store(last_seq);
   count_.store(events_stat.ms_entries);
 }

@@ -1,9 +1,13 @@
 #pragma once
-// The LMDB history store: one directory (`data.mdb`, `lock.mdb`, `hub.lock`) with three tables:
+// The LMDB history store: one directory (`data.mdb`, `lock.mdb`, `hub.lock`) with four tables:
 //   events  big-endian u64 seq -> event record (transport/event_record.hpp)
 //   ids     id bytes -> big-endian u64 seq; an id longer than 480 bytes, or starting with '#'
 //           (the hub never accepts one), is keyed by "#" + hex SHA-256 of the id
-//   meta    "format" -> format version string, "last_seq" -> big-endian u64
+//   topics  big-endian u64 hash of a topic + big-endian u64 seq -> empty: which events carry a
+//           topic (lmdb_detail::topic_key), written and trimmed with the events
+//   meta    "format" -> format version string, "last_seq" -> big-endian u64, "topics_from" ->
+//           big-endian u64, the first seq `topics` covers (a store written by a build without
+//           the index gets it from its next event on; such a build refuses a store with it)
 // Seqs are strictly increasing and never reused: meta's last_seq survives restarts and the
 // trimming of every event.
 //
@@ -68,6 +72,11 @@ class LmdbStore final : public History {
   // History. O(log n) through `ids`; nullopt when unknown or trimmed.
   [[nodiscard]] Result<std::optional<std::uint64_t>> find(std::string_view id) override;
   [[nodiscard]] Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override;
+  // Through the `topics` index (one entry per topic of each event, trimmed with it): O(log n)
+  // per topic plus the events carrying them. nullopt when `after` is before the index's start.
+  [[nodiscard]] std::optional<Result<ScanResult>> scan_topics(std::uint64_t after,
+                                                              std::span<const std::string_view> topics,
+                                                              std::size_t max_events, const Visitor& visit) override;
 
   // Writes `updates` in ONE transaction: assigns each accepted update's seq, rejects duplicate
   // ids one by one (the rest goes on), trims the oldest events beyond `size` (at most
@@ -125,7 +134,8 @@ class LmdbStore final : public History {
 
   LockFile lock_file_;  // declared before env_: released after the environment is closed
   std::unique_ptr<MDB_env, EnvClose> env_;
-  unsigned events_ = 0, ids_ = 0, meta_ = 0;  // MDB_dbi
+  unsigned events_ = 0, ids_ = 0, meta_ = 0, topics_ = 0;  // MDB_dbi
+  std::uint64_t topics_from_ = 1;                          // the first seq the topics index covers (set at open)
 
   // Read transactions hold env_lock_ shared; growing the map holds it exclusively (LMDB requires
   // no transaction in the process). While a resize waits, new readers queue on resize_gate_ so

@@ -132,6 +132,12 @@ int LmdbStore::write_attempt(std::span<Update* const> updates, BatchOutcome& out
     rc = mdb_put(txn.get(), events_, &ek, &ev, MDB_APPEND | MDB_RESERVE);
     if (rc != 0) return rc;
     write_event_record(u, std::span<char>(static_cast<char*>(ev.mv_data), size));
+    for (const auto& topic : u.topics) {
+      TopicKey tk = topic_key(topic_hash(topic), seq + 1);
+      MDB_val tkv = as_val(tk), empty{0, nullptr};
+      rc = mdb_put(txn.get(), topics_, &tkv, &empty, 0);  // a topic twice in one update: one entry
+      if (rc != 0) return rc;
+    }
     u.seq = ++seq;
     ++out.accepted;
   }
@@ -148,6 +154,7 @@ int LmdbStore::write_attempt(std::span<Update* const> updates, BatchOutcome& out
     CursorPtr cursor(c);
     TopicViews topics;
     std::string key_copy;
+    std::vector<TopicKey> topic_keys;
     for (std::uint64_t n = 0; n < limit; ++n) {
       MDB_val k, v;
       rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
@@ -157,11 +164,20 @@ int LmdbStore::write_attempt(std::span<Update* const> updates, BatchOutcome& out
       auto record = decode_event_record(as_view(v), topics);
       if (record) {
         // Copied: the page behind `v` may move once the ids table is modified.
+        topic_keys.clear();
+        if (old_seq) {
+          for (const auto topic : topics) topic_keys.push_back(topic_key(topic_hash(topic), *old_seq));
+        }
         key_copy.assign(id_key(record->id, buf));
         MDB_val ik = as_val(key_copy), iv;
         rc = mdb_get(txn.get(), ids_, &ik, &iv);
         if (rc == 0 && read_be64(iv) == old_seq) rc = mdb_del(txn.get(), ids_, &ik, nullptr);
         if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+        for (auto& tk : topic_keys) {  // absent for events written before the index existed
+          MDB_val tkv = as_val(tk);
+          rc = mdb_del(txn.get(), topics_, &tkv, nullptr);
+          if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+        }
       } else {
         spdlog::warn("history store {}: trimming an unreadable event: {}", path_, record.error().reason);
       }
