@@ -4,10 +4,11 @@
 //
 //   bench_publish_load --port P --token JWT [--host 127.0.0.1] [--connections 16]
 //                      [--duration 10] [--warmup 2] [--requests N] [--topic T] [--data-bytes 100]
-//                      [--ids PREFIX] [--json]
+//                      [--ids PREFIX] [--topics N] [--json]
 // --requests N stops after N acknowledged updates (a fill); otherwise the run lasts
 // warmup + duration seconds and only the last `duration` seconds are measured.
 // --ids PREFIX sends id=PREFIX<n> with a global counter n = 0, 1, 2... (a checkable run).
+// --topics N gives each update a second topic, T/<k>, k cycling over 0..N-1 (N distinct topics).
 
 #include <sys/epoll.h>
 
@@ -44,6 +45,7 @@ struct Options {
   double warmup = 2;
   long long requests = 0;
   std::string topic = "https://example.com/bench";
+  long long topics = 0;  // > 0: a second topic per update, among this many
   std::size_t data_bytes = 100;
   std::string ids;
   bool json = false;
@@ -70,6 +72,8 @@ Options parse(int argc, char** argv) {
       o.requests = std::stoll(value());
     else if (a == "--topic")
       o.topic = value();
+    else if (a == "--topics")
+      o.topics = std::stoll(value());
     else if (a == "--data-bytes")
       o.data_bytes = std::stoul(value());
     else if (a == "--ids")
@@ -111,6 +115,7 @@ class Load {
     body_fixed_ = "topic=" + url_encode(o_.topic) + "&data=" + std::string(o_.data_bytes, 'x');
     // url_encode(ids + n) is url_encode(ids) + n: digits are never escaped.
     if (!o_.ids.empty()) body_fixed_ += "&id=" + url_encode(o_.ids);
+    topic_prefix_ = "&topic=" + url_encode(o_.topic + "/");
     head_ = "POST /.well-known/mercure HTTP/1.1\r\nHost: " + o_.host +
             "\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: Bearer " + o_.token +
             "\r\nContent-Length: ";
@@ -165,11 +170,16 @@ class Load {
       c.id = next_id_++;
       id_digits = decimal(c.id, id_buf);
     }
+    char topic_buf[24];
+    std::string second_topic;
+    if (o_.topics > 0) second_topic.assign(topic_prefix_).append(decimal(next_topic_++ % o_.topics, topic_buf));
     c.out.assign(head_)
-        .append(decimal(static_cast<long long>(body_fixed_.size() + id_digits.size()), length_buf))
+        .append(
+            decimal(static_cast<long long>(body_fixed_.size() + id_digits.size() + second_topic.size()), length_buf))
         .append("\r\n\r\n")
         .append(body_fixed_)
-        .append(id_digits);
+        .append(id_digits)
+        .append(second_topic);
     c.written = 0;
     c.in.clear();
     c.sent = Clock::now();
@@ -281,8 +291,10 @@ class Load {
 
   Options o_;
   int ep_ = -1;
-  std::string body_fixed_;  // the body up to the id's digits
-  std::string head_;        // the request head up to the Content-Length value
+  std::string body_fixed_;    // the body up to the id's digits
+  std::string topic_prefix_;  // "&topic=" and the encoded "<topic>/" of --topics
+  long long next_topic_ = 0;
+  std::string head_;  // the request head up to the Content-Length value
   std::vector<Conn> conns_;
   Clock::time_point measure_from_, end_;
   long long issued_ = 0, in_flight_ = 0, ok_ = 0, measured_ = 0, errors_ = 0, next_id_ = 0;

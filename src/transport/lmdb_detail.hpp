@@ -58,10 +58,23 @@ inline std::optional<std::uint64_t> read_be64(const MDB_val& v) {
   return out;
 }
 
-// A `topics` index key: a stable 64-bit hash of one topic of an event, then the event's seq,
-// both big-endian (an event's entries for one topic are contiguous and in seq order). The value
-// is empty. Distinct topics may share a hash: readers check the event's topics.
+// The `topics` index: its key is the event's block of 1,024 seqs then a stable 64-bit hash of
+// a topic (both big-endian), its values (MDB_DUPSORT | MDB_DUPFIXED) the big-endian seqs of the
+// block's events carrying the topic, appended in seq order (MDB_APPENDDUP). Block first, so the
+// entries a commit writes sit at the end of the table (a few pages, as `events`), not spread
+// over a page per topic. Distinct topics may share a hash: readers check the event's topics.
+inline constexpr unsigned kTopicBlockBits = 10;
 using TopicKey = std::array<char, 16>;
+inline TopicKey topic_key(std::uint64_t seq, std::uint64_t hash) {
+  TopicKey out;
+  const Be64 b = be64(seq >> kTopicBlockBits), h = be64(hash);
+  std::copy(b.begin(), b.end(), out.begin());
+  std::copy(h.begin(), h.end(), out.begin() + 8);
+  return out;
+}
+inline MDB_val as_val(TopicKey& k) {
+  return MDB_val{k.size(), k.data()};
+}
 inline std::uint64_t topic_hash(std::string_view topic) {
   std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then MurmurHash3's finalizer
   for (const unsigned char c : topic) {
@@ -74,16 +87,6 @@ inline std::uint64_t topic_hash(std::string_view topic) {
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
   return h;
-}
-inline TopicKey topic_key(std::uint64_t hash, std::uint64_t seq) {
-  TopicKey out;
-  const Be64 h = be64(hash), s = be64(seq);
-  std::copy(h.begin(), h.end(), out.begin());
-  std::copy(s.begin(), s.end(), out.begin() + 8);
-  return out;
-}
-inline MDB_val as_val(TopicKey& k) {
-  return MDB_val{k.size(), k.data()};
 }
 
 // The `ids` key of an id: the id itself, or "#" + hex SHA-256 of the id when it is longer than

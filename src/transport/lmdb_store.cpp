@@ -144,7 +144,7 @@ void LmdbStore::load_or_init() {
   check(mdb_dbi_open(txn.get(), "events", MDB_CREATE, &events_), "events table");
   check(mdb_dbi_open(txn.get(), "ids", MDB_CREATE, &ids_), "ids table");
   check(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &meta_), "meta table");
-  check(mdb_dbi_open(txn.get(), "topics", MDB_CREATE, &topics_), "topics table");
+  check(mdb_dbi_open(txn.get(), "topics", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &topics_), "topics table");
 
   MDB_stat events_stat{}, ids_stat{};
   check(mdb_stat(txn.get(), events_, &events_stat), "events table");

@@ -3,8 +3,9 @@
 //   events  big-endian u64 seq -> event record (transport/event_record.hpp)
 //   ids     id bytes -> big-endian u64 seq; an id longer than 480 bytes, or starting with '#'
 //           (the hub never accepts one), is keyed by "#" + hex SHA-256 of the id
-//   topics  big-endian u64 hash of a topic + big-endian u64 seq -> empty: which events carry a
-//           topic (lmdb_detail::topic_key), written and trimmed with the events
+//   topics  big-endian u64 seq / 1024 + big-endian u64 hash of a topic -> the big-endian u64
+//           seqs of that block's events carrying it (DUPSORT, DUPFIXED; lmdb_detail::topic_key),
+//           written and trimmed with the events
 //   meta    "format" -> format version string, "last_seq" -> big-endian u64, "topics_from" ->
 //           big-endian u64, the first seq `topics` covers (a store written by a build without
 //           the index gets it from its next event on; such a build refuses a store with it)
@@ -72,8 +73,9 @@ class LmdbStore final : public History {
   // History. O(log n) through `ids`; nullopt when unknown or trimmed.
   [[nodiscard]] Result<std::optional<std::uint64_t>> find(std::string_view id) override;
   [[nodiscard]] Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override;
-  // Through the `topics` index (one entry per topic of each event, trimmed with it): O(log n)
-  // per topic plus the events carrying them. nullopt when `after` is before the index's start.
+  // Through the `topics` index (one entry per topic of each event, trimmed with it): a lookup
+  // per topic and block of 1,024 seqs, plus the events carrying them. nullopt when `after` is
+  // before the index's start.
   [[nodiscard]] std::optional<Result<ScanResult>> scan_topics(std::uint64_t after,
                                                               std::span<const std::string_view> topics,
                                                               std::size_t max_events, const Visitor& visit) override;

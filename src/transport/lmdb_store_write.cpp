@@ -133,10 +133,11 @@ int LmdbStore::write_attempt(std::span<Update* const> updates, BatchOutcome& out
     if (rc != 0) return rc;
     write_event_record(u, std::span<char>(static_cast<char*>(ev.mv_data), size));
     for (const auto& topic : u.topics) {
-      TopicKey tk = topic_key(topic_hash(topic), seq + 1);
-      MDB_val tkv = as_val(tk), empty{0, nullptr};
-      rc = mdb_put(txn.get(), topics_, &tkv, &empty, 0);  // a topic twice in one update: one entry
-      if (rc != 0) return rc;
+      // Seqs only grow: appended to the topic's list (a topic twice in one update: KEYEXIST).
+      TopicKey tk = topic_key(seq + 1, topic_hash(topic));
+      MDB_val hk = as_val(tk), sv = as_val(key);
+      rc = mdb_put(txn.get(), topics_, &hk, &sv, MDB_APPENDDUP);
+      if (rc != 0 && rc != MDB_KEYEXIST) return rc;
     }
     u.seq = ++seq;
     ++out.accepted;
@@ -154,7 +155,7 @@ int LmdbStore::write_attempt(std::span<Update* const> updates, BatchOutcome& out
     CursorPtr cursor(c);
     TopicViews topics;
     std::string key_copy;
-    std::vector<TopicKey> topic_keys;
+    std::vector<std::uint64_t> topic_hashes;
     for (std::uint64_t n = 0; n < limit; ++n) {
       MDB_val k, v;
       rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
@@ -164,18 +165,19 @@ int LmdbStore::write_attempt(std::span<Update* const> updates, BatchOutcome& out
       auto record = decode_event_record(as_view(v), topics);
       if (record) {
         // Copied: the page behind `v` may move once the ids table is modified.
-        topic_keys.clear();
-        if (old_seq) {
-          for (const auto topic : topics) topic_keys.push_back(topic_key(topic_hash(topic), *old_seq));
-        }
+        topic_hashes.clear();
+        for (const auto topic : topics) topic_hashes.push_back(topic_hash(topic));
         key_copy.assign(id_key(record->id, buf));
         MDB_val ik = as_val(key_copy), iv;
         rc = mdb_get(txn.get(), ids_, &ik, &iv);
         if (rc == 0 && read_be64(iv) == old_seq) rc = mdb_del(txn.get(), ids_, &ik, nullptr);
         if (rc != 0 && rc != MDB_NOTFOUND) return rc;
-        for (auto& tk : topic_keys) {  // absent for events written before the index existed
-          MDB_val tkv = as_val(tk);
-          rc = mdb_del(txn.get(), topics_, &tkv, nullptr);
+        for (const auto h : topic_hashes) {  // absent for events written before the index existed
+          if (!old_seq) break;
+          TopicKey tk = topic_key(*old_seq, h);
+          Be64 seq_value = be64(*old_seq);
+          MDB_val hk = as_val(tk), sv = as_val(seq_value);
+          rc = mdb_del(txn.get(), topics_, &hk, &sv);
           if (rc != 0 && rc != MDB_NOTFOUND) return rc;
         }
       } else {

@@ -55,9 +55,36 @@ TEST_F(LmdbTopicIndexTest, VisitsOnlyTheEventsCarryingTheTopicsInSeqOrder) {
   EXPECT_EQ(indexed(0, {"t1"}, 1'000'000, &result), (std::vector<std::uint64_t>{1, 3}));
   EXPECT_TRUE(result.at_end);
   EXPECT_EQ(result.last_seq, 5U) << "at the end, every stored event was considered";
-  EXPECT_EQ(indexed(0, {"t2", "t1"}, 2, &result), (std::vector<std::uint64_t>{1, 2}));
+  // max_events counts the lookups too (one per topic and block of 1,024 seqs) ...
+  EXPECT_EQ(indexed(0, {"t2", "t1"}, 4, &result), (std::vector<std::uint64_t>{1, 2}));
   EXPECT_FALSE(result.at_end);
   EXPECT_EQ(result.last_seq, 2U);
+  // ... but a call always visits at least one event.
+  EXPECT_EQ(indexed(0, {"t2", "t1"}, 1, &result), (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(result.last_seq, 1U);
+}
+
+TEST_F(LmdbTopicIndexTest, FindsEventsAcrossBlocksOf1024Seqs) {
+  open();
+  std::vector<Update> us;
+  for (int i = 1; i <= 3000; ++i) {
+    const bool mine = i == 1023 || i == 1024 || i == 1025 || i == 2048 || i == 3000;
+    us.push_back(make_update("id-" + std::to_string(i), {mine ? "mine" : "other"}));
+  }
+  write(us);
+  EXPECT_EQ(indexed(0, {"mine"}), (std::vector<std::uint64_t>{1023, 1024, 1025, 2048, 3000}));
+  EXPECT_EQ(indexed(1023, {"mine"}), (std::vector<std::uint64_t>{1024, 1025, 2048, 3000}));
+  EXPECT_EQ(indexed(1024, {"mine"}), (std::vector<std::uint64_t>{1025, 2048, 3000}));
+  EXPECT_EQ(indexed(2048, {"mine"}), (std::vector<std::uint64_t>{3000}));
+  History::ScanResult result;
+  EXPECT_EQ(indexed(3000, {"mine"}, 1'000'000, &result), (std::vector<std::uint64_t>{}));
+  EXPECT_TRUE(result.at_end);
+  // A call spent on lookups of blocks without the topic still moves the cursor past them.
+  EXPECT_EQ(indexed(1025, {"mine"}, 1, &result), (std::vector<std::uint64_t>{}));
+  EXPECT_FALSE(result.at_end);
+  EXPECT_EQ(result.last_seq, 2047U) << "block 1 (seqs 1024-2047) considered";
+  EXPECT_EQ(indexed(2047, {"mine"}, 2, &result), (std::vector<std::uint64_t>{2048}));
+  EXPECT_EQ(result.last_seq, 2048U);
 }
 
 TEST_F(LmdbTopicIndexTest, TrimmedEventsLeaveNoEntry) {
@@ -102,21 +129,21 @@ TEST_F(LmdbTopicIndexTest, AStoreWrittenBeforeTheIndexIsIndexedFromItsNextEvent)
 // resume points, a few events per step.
 TEST_F(LmdbTopicIndexTest, ReplaysWhatAFullScanReplays) {
   std::mt19937 rng(20261201);
-  options_.size = 300;
+  options_.size = 3000;  // several blocks of 1,024 seqs
   open();
   const auto topic = [&] { return "https://example.com/t/" + std::to_string(rng() % 40); };
   int next_id = 0;
-  for (int batch = 0; batch < 60; ++batch) {
+  for (int batch = 0; batch < 250; ++batch) {
     std::vector<Update> us;
-    for (int i = 0, n = 1 + static_cast<int>(rng() % 20); i < n; ++i) {
+    for (int i = 0, n = 1 + static_cast<int>(rng() % 40); i < n; ++i) {
       std::vector<std::string> topics = {topic()};
       while (rng() % 3 == 0) topics.push_back(topic());
       us.push_back(make_update("id-" + std::to_string(next_id++), topics, rng() % 4 == 0));
     }
     write(us);
   }
-  ASSERT_EQ(store_->count(), 300U);
-  const std::uint64_t first = store_->last_seq() - 300;
+  ASSERT_EQ(store_->count(), 3000U);
+  const std::uint64_t first = store_->last_seq() - 3000;
 
   for (int round = 0; round < 200; ++round) {
     std::vector<SelectorPtr> selectors;
@@ -125,8 +152,8 @@ TEST_F(LmdbTopicIndexTest, ReplaysWhatAFullScanReplays) {
     std::optional<std::vector<SelectorPtr>> allowed;
     if (rng() % 2 == 0) allowed = std::vector<SelectorPtr>{TopicSelector::compile(topic())};
     Subscriber sub(selectors, allowed, OutboxLimits{});
-    const auto r = rng() % 320;  // a stored event's id, or "earliest"
-    const std::uint64_t after = r < 300 ? first + 1 + r % 299 : 0;
+    const auto r = rng() % 3200;  // a stored event's id, or "earliest"
+    const std::uint64_t after = r < 3000 ? first + 1 + r % 2999 : 0;
 
     std::string expected;
     auto full = store_->scan(after, 1'000'000, [&](const HistoryEvent& e) {
@@ -142,8 +169,8 @@ TEST_F(LmdbTopicIndexTest, ReplaysWhatAFullScanReplays) {
     ASSERT_TRUE(start.has_value());
     std::string got;
     for (int steps = 0;; ++steps) {
-      ASSERT_LT(steps, 1000);
-      auto at_end = replay.step(sub, got, 1 + rng() % 8, 1 << 20);
+      ASSERT_LT(steps, 10000);
+      auto at_end = replay.step(sub, got, 1 + rng() % 64, 1 << 20);
       ASSERT_TRUE(at_end.has_value()) << at_end.error().reason;
       if (*at_end) break;
     }
