@@ -1,6 +1,8 @@
 // Time from sending a resuming subscribe request to receiving the first replayed event
 // (the bytes of its `id:` line; the `:` comment sent with the headers does not count).
 //   node bench/resume_latency.mjs --port P --topic T --last-event-id ID [--runs 20] [--expect-id NEXT]
+//                                 [--count N]
+// --count N: the time to the N-th replayed event instead (a whole replay).
 // Prints p50/p99/max in milliseconds (and JSON with --json).
 
 import net from 'node:net';
@@ -14,6 +16,7 @@ const { values: o } = parseArgs({
     'last-event-id': { type: 'string' },
     'expect-id': { type: 'string' },
     runs: { type: 'string', default: '20' },
+    count: { type: 'string', default: '1' },
     label: { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
   },
@@ -32,9 +35,23 @@ function once() {
       let text = '';
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new Error(`no replayed event within 10 s (got ${JSON.stringify(text.slice(0, 300))})`));
+        reject(new Error(`not replayed within 10 s (got ${JSON.stringify(text.slice(0, 300))})`));
       }, 10_000);
+      const want = Number(o.count);
+      let seen = 0;
+      let tail = '';
       socket.on('data', (chunk) => {
+        if (want > 1) {
+          // Counts `id:` lines (across chunk boundaries) until the N-th.
+          const part = tail + chunk.toString('latin1');
+          for (let i = part.indexOf('\nid: '); i >= 0; i = part.indexOf('\nid: ', i + 1)) seen++;
+          tail = part.slice(-4);
+          if (seen < want) return;
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(Number(process.hrtime.bigint() - start) / 1e6);
+          return;
+        }
         text += chunk.toString('latin1');
         const at = text.search(/\nid: /);
         if (at < 0) return;
@@ -63,5 +80,5 @@ const r = { label: o.label, runs: times.length, p50_ms: pct(0.5), p99_ms: pct(0.
 if (o.json) console.log(JSON.stringify(r));
 else
   console.log(
-    `${o.label || 'resume'}: first replayed event after p50 ${r.p50_ms.toFixed(3)} ms, p99 ${r.p99_ms.toFixed(3)} ms, max ${r.max_ms.toFixed(3)} ms (${r.runs} runs)`,
+    `${o.label || 'resume'}: ${Number(o.count) > 1 ? `${o.count} replayed events` : 'first replayed event'} after p50 ${r.p50_ms.toFixed(3)} ms, p99 ${r.p99_ms.toFixed(3)} ms, max ${r.max_ms.toFixed(3)} ms (${r.runs} runs)`,
   );

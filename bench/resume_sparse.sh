@@ -4,7 +4,8 @@
 # event cost? For each hub binary in turn (a fresh LMDB store each): fills the history, then
 # measures 20 times the time from the request to the first replayed event (t-0), and the hub's
 # CPU for those 20 resumes (from /proc). The two ways of finding it: scan every event since the
-# resume id, or the store's topic index.
+# resume id, or the store's topic index. Then the other side: the time to replay all NOISE
+# events to a subscriber of their topic (a topic on every event), 5 times.
 #   bench/resume_sparse.sh [hub binary...]   (env: NOISE=200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,8 @@ for hub in "${bins[@]}"; do
   after=$(cpu_ticks "$HUB_PID")
   cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t * 1000 / hz / 21 }')
   echo "$result; hub CPU $cpu ms per resume (21 resumes, one unmeasured)"
+  node bench/resume_latency.mjs --port "$HUB_PORT" --topic https://example.com/bench/others \
+    --last-event-id resume-here --count "$noise" --runs 5 --label "$hub: every one of $noise events"
   stop_hub
   cleanup
   trap - EXIT
