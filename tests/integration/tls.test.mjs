@@ -440,20 +440,23 @@ describe('one TLS hub, as over plain HTTP', () => {
     };
     const a = closer.add(await subscribeOk(f.tunnel, [topic]));
     const b = closer.add(await subscribeOk(f.tunnel, [topic]));
+    // The list follows the connect and disconnect events, which go through the store after the
+    // gauge moved: waited for, with a deadline.
+    const listing = (n) =>
+      withDeadline(
+        (async () => {
+          while ((await listed()) !== n);
+        })(),
+        3_000,
+        `the subscriptions API to list ${n}`,
+      );
     await waitForMetrics(f.metrics, (e) => connected(e) === connected(base) + 2, { what: 'two more subscribers' });
-    assert.equal(await listed(), 2);
+    await listing(2);
     f.tunnel.pairFor(a.conn).secure.destroy(); // TCP closed under the TLS session, no close_notify
     await waitForMetrics(f.metrics, (e) => connected(e) === connected(base) + 1 && gone(e) === gone(base) + 1, { what: 'the destroyed one gone', timeoutMs: 3_000 });
     b.conn.socket.end(); // the tunnel closes the TLS session: close_notify, then FIN
     await waitForMetrics(f.metrics, (e) => connected(e) === connected(base) && gone(e) === gone(base) + 2, { what: 'the TLS-closed one gone', timeoutMs: 3_000 });
-    // The list follows the disconnect events, which go through the store after the gauge moved.
-    await withDeadline(
-      (async () => {
-        while ((await listed()) !== 0);
-      })(),
-      3_000,
-      'the subscriptions API to list none',
-    );
+    await listing(0);
   });
 });
 
