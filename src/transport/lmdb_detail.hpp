@@ -19,6 +19,9 @@ inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kLastSeqKey = "last_seq";
 // The first seq the `topics` index covers (stores written before it existed start it later).
 inline constexpr std::string_view kTopicsFromKey = "topics_from";
+// The layout of the `topics` index (below); a table of another layout is dropped at open.
+inline constexpr std::string_view kTopicsFormatKey = "topics_format";
+inline constexpr std::string_view kTopicsFormat = "seq-block-1024+topic-hash/1";
 inline constexpr std::size_t kMaxPlainIdKey = 480;
 
 struct TxnAbort {

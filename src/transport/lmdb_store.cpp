@@ -70,7 +70,19 @@ LmdbStore::LmdbStore(const LmdbOptions& options)
     throw StoreError(path_ + ": cannot lock " + lock_path + ": " + std::strerror(err));
   }
   open_env(options);
-  load_or_init();
+  // The first open by a build with a new table writes (the `topics` index): a map set smaller
+  // than the file has no room for it until it grows, as write_batch() grows it.
+  for (unsigned growths = 0;; ++growths) {
+    try {
+      load_or_init();
+      break;
+    } catch (const MapFull&) {
+      if (growths == 8) throw StoreError(path_ + ": cannot open the history store: the map is full");
+      if (const int rc = mdb_env_set_mapsize(env_.get(), map_size() * 2); rc != 0) {
+        throw StoreError(path_ + ": cannot grow the history store's map: " + mdb_strerror(rc));
+      }
+    }
+  }
 }
 
 LmdbStore::~LmdbStore() {
@@ -110,6 +122,7 @@ void LmdbStore::load_or_init() {
   };
   auto check = [&](int rc, const char* what) {
     if (rc == 0) return;
+    if (rc == MDB_MAP_FULL) throw MapFull{};
     if (is_invalid_store(rc)) throw invalid(std::string(what) + ": " + mdb_strerror(rc));
     throw StoreError(path_ + ": cannot read the history store (" + what + "): " + mdb_strerror(rc));
   };
@@ -144,6 +157,17 @@ void LmdbStore::load_or_init() {
   check(mdb_dbi_open(txn.get(), "events", MDB_CREATE, &events_), "events table");
   check(mdb_dbi_open(txn.get(), "ids", MDB_CREATE, &ids_), "ids table");
   check(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &meta_), "meta table");
+  if (has_topics) {  // a `topics` table of another layout (or none named) is dropped, rebuilt below
+    MDB_val fk = as_val(kTopicsFormatKey), fv;
+    const int frc = mdb_get(txn.get(), meta_, &fk, &fv);
+    if (frc != 0 && frc != MDB_NOTFOUND) check(frc, "meta table");
+    if (frc == MDB_NOTFOUND || as_view(fv) != kTopicsFormat) {
+      MDB_dbi old = 0;
+      check(mdb_dbi_open(txn.get(), "topics", 0, &old), "topics table");
+      check(mdb_drop(txn.get(), old, 1), "topics table");
+      has_topics = false;
+    }
+  }
   check(mdb_dbi_open(txn.get(), "topics", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &topics_), "topics table");
 
   MDB_stat events_stat{}, ids_stat{};
@@ -205,6 +229,8 @@ void LmdbStore::load_or_init() {
     Be64 from = be64(topics_from);
     tv = as_val(from);
     check(mdb_put(txn.get(), meta_, &tk, &tv, 0), "meta table");
+    MDB_val fk = as_val(kTopicsFormatKey), fv = as_val(kTopicsFormat);
+    check(mdb_put(txn.get(), meta_, &fk, &fv, 0), "meta table");
   } else {
     check(trc, "meta table");
   }

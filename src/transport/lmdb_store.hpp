@@ -136,6 +136,7 @@ class LmdbStore final : public History {
 
   LockFile lock_file_;  // declared before env_: released after the environment is closed
   std::unique_ptr<MDB_env, EnvClose> env_;
+  struct MapFull {};  // load_or_init() found no room: the constructor grows the map, tries again
   unsigned events_ = 0, ids_ = 0, meta_ = 0, topics_ = 0;  // MDB_dbi
   std::uint64_t topics_from_ = 1;                          // the first seq the topics index covers (set at open)
 

@@ -13,6 +13,8 @@
 #include <lmdb.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -122,6 +124,70 @@ TEST_F(LmdbTopicIndexTest, AStoreWrittenBeforeTheIndexIsIndexedFromItsNextEvent)
   open();  // topics_from is kept
   EXPECT_EQ(indexed(0, {"https://example.com/t"}), std::nullopt);
   EXPECT_EQ(indexed(3, {"https://example.com/t"}), (std::vector<std::uint64_t>{4, 5}));
+}
+
+TEST_F(LmdbTopicIndexTest, AnIndexOfAnotherLayoutIsDroppedAndStartedAgain) {
+  open();
+  write_ids({"a", "b"});
+  close();
+  {  // a `topics` table of another layout: keys and values of other shapes, no format in meta
+    RawEnv raw(options_.path);
+    raw.with_table("topics", [](MDB_txn* txn, MDB_dbi dbi) {
+      ASSERT_EQ(mdb_drop(txn, dbi, 1), 0);
+      MDB_dbi plain = 0;
+      ASSERT_EQ(mdb_dbi_open(txn, "topics", MDB_CREATE, &plain), 0);
+      std::string k(16, 'k');
+      MDB_val key{k.size(), k.data()}, value{0, nullptr};
+      ASSERT_EQ(mdb_put(txn, plain, &key, &value, 0), 0);
+    });
+    raw.with_table("meta", [](MDB_txn* txn, MDB_dbi dbi) {
+      MDB_val k{13, const_cast<char*>("topics_format")};
+      ASSERT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
+    });
+  }
+  open();
+  EXPECT_EQ(indexed(0, {"https://example.com/t"}), std::nullopt) << "events 1-2 are not in the new index";
+  write_ids({"c"});
+  EXPECT_EQ(indexed(2, {"https://example.com/t"}), (std::vector<std::uint64_t>{3}));
+  close();
+  RawEnv raw(options_.path);
+  EXPECT_EQ(raw.entries("topics"), 1U) << "the old entry went with its table";
+}
+
+TEST_F(LmdbTopicIndexTest, OpensAStoreWhoseMapHasNoRoomForTheIndex) {
+  options_.size = 0;
+  open();
+  std::vector<Update> us;
+  for (int i = 0; i < 20000; ++i) us.push_back(make_update("id-" + std::to_string(i)));
+  write(us);
+  const std::size_t file_size = store_->map_size();
+  close();
+  {  // as an earlier build left it
+    RawEnv raw(options_.path);
+    raw.with_table("topics", [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
+    raw.with_table("meta", [](MDB_txn* txn, MDB_dbi dbi) {
+      for (const char* name : {"topics_from", "topics_format"}) {
+        MDB_val k{std::strlen(name), const_cast<char*>(name)};
+        ASSERT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
+      }
+    });
+  }
+  {  // compacted: no free page left, so the open's first write has no room in the map
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    ASSERT_EQ(mdb_env_open(env, options_.path.c_str(), 0, 0644), 0);
+    const std::string compact = dir_->sub("compact");
+    std::filesystem::create_directories(compact);
+    ASSERT_EQ(mdb_env_copy2(env, compact.c_str(), MDB_CP_COMPACT), 0);
+    mdb_env_close(env);
+    std::filesystem::rename(compact + "/data.mdb", options_.path + "/data.mdb");
+  }
+  options_.map_size = 1 << 16;  // smaller than the file: LMDB maps the file's used pages only
+  open();
+  EXPECT_GE(store_->map_size(), file_size / 2);
+  write_ids({"after"});
+  EXPECT_EQ(indexed(20000, {"https://example.com/t"}), (std::vector<std::uint64_t>{20001}));
 }
 
 // A resume through the index sends exactly what a full scan sends, after random writes (topics
