@@ -139,6 +139,7 @@ class LmdbStore final : public History {
   struct MapFull {};  // load_or_init() found no room: the constructor grows the map, tries again
   unsigned events_ = 0, ids_ = 0, meta_ = 0, topics_ = 0;  // MDB_dbi
   std::uint64_t topics_from_ = 1;                          // the first seq the topics index covers (set at open)
+  bool index_warned_ = false;                              // the writer logged an index entry it could not append
 
   // Read transactions hold env_lock_ shared; growing the map holds it exclusively (LMDB requires
   // no transaction in the process). While a resize waits, new readers queue on resize_gate_ so

@@ -79,6 +79,13 @@ std::optional<Result<History::ScanResult>> LmdbStore::scan_topics(std::uint64_t 
     result.at_end = true;
     return Out(result);
   }
+  // Blocks below the oldest stored event are empty (trimmed): a resume from `earliest` on a
+  // store trimmed for long starts at its first event, not at seq 1.
+  rc = mdb_cursor_get(ec, &ek, &ev, MDB_FIRST);
+  if (rc != 0) return Out(read_failed(rc));
+  const auto oldest = read_be64(ek);
+  if (!oldest) return Out(Error{Errc::internal, "history store: an events key is not 8 bytes"});
+  const std::uint64_t start = std::max(after + 1, *oldest);
 
   std::vector<std::uint64_t> hashes;
   hashes.reserve(topics.size());
@@ -97,7 +104,7 @@ std::optional<Result<History::ScanResult>> LmdbStore::scan_topics(std::uint64_t 
   std::uint64_t at_seq = 0;  // the event `ec` is on; 0 when unpositioned
   TopicViews event_topics;
   std::size_t visited = 0;  // events visited and lookups made: what a call may spend
-  for (std::uint64_t from = after + 1; from <= newest;) {
+  for (std::uint64_t from = start; from <= newest;) {
     const std::uint64_t block_last = std::min(newest, from | ((std::uint64_t{1} << kTopicBlockBits) - 1));
     if (visited >= max_events) return Out(result);  // more follow: at_end stays false
     for (auto& run : runs) {

@@ -13,6 +13,7 @@
 #include <lmdb.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -87,6 +88,28 @@ TEST_F(LmdbTopicIndexTest, FindsEventsAcrossBlocksOf1024Seqs) {
   EXPECT_EQ(result.last_seq, 2047U) << "block 1 (seqs 1024-2047) considered";
   EXPECT_EQ(indexed(2047, {"mine"}, 2, &result), (std::vector<std::uint64_t>{2048}));
   EXPECT_EQ(result.last_seq, 2048U);
+}
+
+TEST_F(LmdbTopicIndexTest, AResumeFromTheStartSkipsTheBlocksTrimmedLongAgo) {
+  open();
+  close();
+  {  // a store that has stored (and trimmed) a billion events
+    RawEnv raw(options_.path);
+    raw.with_table("meta", [](MDB_txn* txn, MDB_dbi dbi) {
+      std::array<unsigned char, 8> last{};
+      std::uint64_t v = 1'000'000'000;
+      for (int i = 7; i >= 0; --i, v >>= 8) last[static_cast<std::size_t>(i)] = static_cast<unsigned char>(v & 0xFF);
+      MDB_val k{8, const_cast<char*>("last_seq")}, value{8, last.data()};
+      ASSERT_EQ(mdb_put(txn, dbi, &k, &value, 0), 0);
+    });
+  }
+  open();
+  write_ids({"a", "b", "c"});
+  History::ScanResult result;
+  // Not a million calls spent on lookups of empty blocks: the first one finds the events.
+  EXPECT_EQ(indexed(0, {"https://example.com/t"}, 8, &result),
+            (std::vector<std::uint64_t>{1'000'000'001, 1'000'000'002, 1'000'000'003}));
+  EXPECT_TRUE(result.at_end);
 }
 
 TEST_F(LmdbTopicIndexTest, TrimmedEventsLeaveNoEntry) {
