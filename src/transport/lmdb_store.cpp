@@ -78,9 +78,7 @@ LmdbStore::LmdbStore(const LmdbOptions& options)
       break;
     } catch (const MapFull&) {
       if (growths == 8) throw StoreError(path_ + ": cannot open the history store: the map is full");
-      if (const int rc = mdb_env_set_mapsize(env_.get(), map_size() * 2); rc != 0) {
-        throw StoreError(path_ + ": cannot grow the history store's map: " + mdb_strerror(rc));
-      }
+      if (auto grown = grow_map(); !grown) throw StoreError(path_ + ": " + grown.error().reason);
     }
   }
 }
