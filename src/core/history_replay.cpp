@@ -52,9 +52,11 @@ namespace {
 template <class Matches, class KeepGoing>
 Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, std::span<const std::string_view> topics,
                                         std::size_t max_events, std::size_t max_bytes, const Matches& matches,
-                                        const KeepGoing& keep_going, std::string& out, std::uint64_t& sent) {
+                                        const KeepGoing& keep_going, std::string& out, std::uint64_t& sent,
+                                        std::vector<HistoryReplay::Sent>& marks) {
   bool stopped = false;
   std::uint64_t last = after;
+  const std::size_t start = out.size();
   const History::Visitor visit = [&](const HistoryEvent& e) {
     if (!keep_going()) {
       stopped = true;
@@ -62,6 +64,7 @@ Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, s
     }
     last = e.seq;
     if (matches(e.topics, e.is_private)) {
+      marks.push_back(HistoryReplay::Sent{e.seq, out.size() - start});
       out.append(e.frame);
       ++sent;
     }
@@ -76,15 +79,17 @@ Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, s
 
 }  // namespace
 
-Result<bool> HistoryReplay::step(const Subscriber& sub, std::string& out, std::size_t max_events,
-                                 std::size_t max_bytes) {
+Result<bool> HistoryReplay::step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes) {
   const auto matches = [&](std::span<const std::string_view> topics, bool is_private) {
     return sub.matches(topics, is_private);
   };
   const auto topics = exact_topics(sub.selectors());
+  const std::size_t start = out.size();
+  marks_.clear();
   auto scanned = scan_frames(
-      history_, cursor_, topics, max_events, max_bytes, matches, [] { return true; }, out, sent_);
+      history_, cursor_, topics, max_events, max_bytes, matches, [] { return true; }, out, sent_, marks_);
   if (!scanned) return scanned.error();
+  settle(sub, cursor_, scanned->last_seq, marks_, out, start);
   cursor_ = scanned->last_seq;
   return scanned->at_end;
 }
@@ -97,17 +102,52 @@ HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, 
     return filter.matches(topics, is_private);
   };
   const auto topics = exact_topics(filter.selectors);
-  batch.scanned =
-      scan_frames(history, after, topics, max_events, max_bytes, matches, keep_going, batch.frames, batch.sent);
+  batch.scanned = scan_frames(history, after, topics, max_events, max_bytes, matches, keep_going, batch.frames,
+                              batch.sent, batch.marks);
   return batch;
 }
 
-Result<bool> HistoryReplay::apply(const Batch& batch, std::string& out) {
+Result<bool> HistoryReplay::apply(const Batch& batch, Subscriber& sub, std::string& out) {
   if (!batch.scanned) return batch.scanned.error();
+  const std::size_t start = out.size();
   out.append(batch.frames);
   sent_ += batch.sent;
+  settle(sub, cursor_, batch.scanned->last_seq, batch.marks, out, start);
   cursor_ = batch.scanned->last_seq;
   return batch.scanned->at_end;
+}
+
+// The buffered updates up to `last` were all committed before the step's read (a shard gets an
+// update after the store has it), and each matches the subscriber, so the step sent each one
+// still stored. One it did not send was trimmed before the read. It goes where its seq puts it
+// among the step's frames; those already sent, or at or before the resume point, are dropped
+// (go_live would drop them anyway).
+void HistoryReplay::settle(Subscriber& sub, std::uint64_t after, std::uint64_t last, std::span<const Sent> marks,
+                           std::string& out, std::size_t start) {
+  if (!sub.has_pending()) return;
+  thread_local std::vector<UpdatePtr> taken;
+  taken.clear();
+  sub.take_buffered_through(last, taken);
+  std::string merged;
+  bool inserted = false;
+  std::size_t copied = start;  // out[start, copied) is in `merged`
+  std::size_t m = 0;
+  for (const auto& u : taken) {
+    if (u->seq <= after) continue;
+    while (m < marks.size() && marks[m].seq < u->seq) ++m;
+    if (m < marks.size() && marks[m].seq == u->seq) continue;  // sent from the store
+    const std::size_t at = m < marks.size() ? start + marks[m].offset : out.size();
+    merged.append(out, copied, at - copied);
+    copied = at;
+    merged.append(u->frame);
+    inserted = true;
+    ++sent_;
+  }
+  taken.clear();
+  if (!inserted) return;
+  merged.append(out, copied);
+  out.resize(start);
+  out.append(merged);
 }
 
 }  // namespace mercure

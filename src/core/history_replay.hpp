@@ -8,6 +8,10 @@
 //   4. when a step reaches the end of the store, the caller calls Subscriber::go_live(cursor())
 //      in the same turn of its event loop: every update stored up to then was either replayed
 //      or is buffered, and the buffered ones already replayed are dropped by seq.
+// A store that trims its oldest events (a bounded `size`) may drop buffered updates before a
+// step reads them: each step takes the buffered updates up to its cursor from the subscriber,
+// and those it did not find in the store are sent from the buffer, in seq order among the
+// step's frames. A live update is never lost to the replay's handover.
 // Not thread-safe: used by the one connection that owns the subscriber.
 
 #include "core/error.hpp"
@@ -18,8 +22,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mercure {
 
@@ -44,25 +50,31 @@ class HistoryReplay final {
   // Visits at most `max_events` stored events after the cursor, appending the frames `sub`
   // matches and may see to `out`, and stops early once `out` holds `max_bytes`. Returns true
   // when the end of the store was reached (the replay is complete).
-  [[nodiscard]] Result<bool> step(const Subscriber& sub, std::string& out, std::size_t max_events,
-                                  std::size_t max_bytes);
+  [[nodiscard]] Result<bool> step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes);
 
   // A step in two halves, for a history whose reads block (History::reads_block()): read()
   // does the step's scan and filtering on any thread (it touches only `history` and `filter`),
   // then apply() hands its result over on the owner's thread, moving the cursor.
+  // A frame a step took from the store: its event's seq and where it starts in the step's output.
+  struct Sent {
+    std::uint64_t seq = 0;
+    std::size_t offset = 0;
+  };
   struct Batch {
     Result<History::ScanResult> scanned = History::ScanResult{};
-    std::string frames;      // the frames the filter let through
-    std::uint64_t sent = 0;  // how many
+    std::string frames;       // the frames the filter let through
+    std::uint64_t sent = 0;   // how many
+    std::vector<Sent> marks;  // each of them, in order
   };
   // As step(): at most `max_events` events after `after`, stopping once `frames` holds
   // `max_bytes`, or before the next event once `keep_going` says no (the batch then ends there).
   [[nodiscard]] static Batch read(History& history, std::uint64_t after, const TopicFilter& filter,
                                   std::size_t max_events, std::size_t max_bytes,
                                   const std::function<bool()>& keep_going);
-  // Appends the batch's frames to `out`; returns true when the end of the store was reached.
-  // `batch` must have been read from cursor().
-  [[nodiscard]] Result<bool> apply(const Batch& batch, std::string& out);
+  // Appends the batch's frames to `out` (with `sub`'s buffered updates the store trimmed before
+  // the read); returns true when the end of the store was reached. `batch` must have been read
+  // from cursor().
+  [[nodiscard]] Result<bool> apply(const Batch& batch, Subscriber& sub, std::string& out);
 
   [[nodiscard]] History& history() { return history_; }
   // seq of the last stored event the replay has dealt with (sent or skipped).
@@ -72,8 +84,14 @@ class HistoryReplay final {
  private:
   History& history_;
   std::string resume_;
+  // Takes `sub`'s buffered updates up to the step's end; sends (inserts among the step's frames,
+  // which begin at `start` in `out`) those the step did not find in the store.
+  void settle(Subscriber& sub, std::uint64_t after, std::uint64_t last, std::span<const Sent> marks, std::string& out,
+              std::size_t start);
+
   std::uint64_t cursor_ = 0;
   std::uint64_t sent_ = 0;
+  std::vector<Sent> marks_;  // step()'s, kept for their capacity
 };
 
 }  // namespace mercure

@@ -81,6 +81,15 @@ void Subscriber::go_live(std::uint64_t replayed_up_to) {
   for (const auto& u : outbox_) pending_bytes_ += u->frame.size();
 }
 
+void Subscriber::take_buffered_through(std::uint64_t seq, std::vector<UpdatePtr>& out) {
+  auto end = std::find_if(outbox_.begin(), outbox_.end(), [seq](const UpdatePtr& u) { return u->seq > seq; });
+  for (auto it = outbox_.begin(); it != end; ++it) {
+    pending_bytes_ -= (*it)->frame.size();
+    out.push_back(std::move(*it));
+  }
+  outbox_.erase(outbox_.begin(), end);
+}
+
 void Subscriber::take_pending(std::vector<UpdatePtr>& out) {
   out.swap(outbox_);
   pending_bytes_ = 0;

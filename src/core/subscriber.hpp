@@ -76,6 +76,9 @@ class Subscriber final {
   // reach the shard later (committed before the replay's last read, broadcast after it) are
   // ignored by push() too.
   void go_live(std::uint64_t replayed_up_to);
+  // While replaying: moves the buffered updates with seq <= `seq` (the oldest ones) to `out`,
+  // for the replay step that covered the store up to `seq` (see HistoryReplay).
+  void take_buffered_through(std::uint64_t seq, std::vector<UpdatePtr>& out);
   // Swaps all pending updates into `out` (the writer's side; `out` must be empty). The two
   // vectors trade buffers, so steady-state draining allocates nothing.
   void take_pending(std::vector<UpdatePtr>& out);

@@ -40,7 +40,7 @@ bool ReplayReader::reading() const {
   return pending_->reading;
 }
 
-Result<ReplayReader::Step> ReplayReader::step(const Subscriber& sub, std::string& out, std::size_t max_events,
+Result<ReplayReader::Step> ReplayReader::step(Subscriber& sub, std::string& out, std::size_t max_events,
                                               std::size_t max_bytes, const std::function<void()>& wake) {
   if (readers_ == nullptr) {
     auto at_end = replay_->step(sub, out, max_events, max_bytes);
@@ -71,7 +71,7 @@ Result<ReplayReader::Step> ReplayReader::step(const Subscriber& sub, std::string
   }
   const HistoryReplay::Batch batch = std::move(*pending_->batch);
   pending_->batch.reset();
-  auto at_end = replay_->apply(batch, out);
+  auto at_end = replay_->apply(batch, sub, out);
   if (!at_end) return at_end.error();
   if (!*at_end) return Step::more;
   // Updates the subscriber dropped from its buffer after the read are only in the store: the

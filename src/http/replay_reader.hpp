@@ -69,8 +69,8 @@ class ReplayReader final {
   // read and about `max_bytes` (see HistoryReplay::step). A blocking read filters on the reader
   // thread (with `sub.filter()`); the step that reaches the end of the store says `more` (read
   // again) instead of `done` when `sub` dropped buffered updates since that read.
-  [[nodiscard]] Result<Step> step(const Subscriber& sub, std::string& out, std::size_t max_events,
-                                  std::size_t max_bytes, const std::function<void()>& wake);
+  [[nodiscard]] Result<Step> step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes,
+                                  const std::function<void()>& wake);
   // A read is under way: the stream is not stalled, it waits for the store.
   [[nodiscard]] bool reading() const;
   [[nodiscard]] std::uint64_t cursor() const { return replay_->cursor(); }

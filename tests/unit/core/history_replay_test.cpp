@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,29 +45,37 @@ class FakeHistory final : public History {
     if (fail) return Error{Errc::unavailable, "disk on fire"};
     ScanResult r{after, true};
     std::size_t visited = 0;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const auto& e = events[i];
-      if (e.seq <= after) continue;
+    // By seq, not by position: `between_events` may trim the store during the scan (a store
+    // read in several round trips, each its own snapshot).
+    for (std::uint64_t cursor = after;;) {
+      const auto it = std::find_if(events.begin(), events.end(), [&](const Stored& e) { return e.seq > cursor; });
+      if (it == events.end()) return r;
       if (visited == max_events) {
         r.at_end = false;
         return r;
       }
-      std::vector<std::string_view> topics(e.topics.begin(), e.topics.end());
+      std::vector<std::string_view> topics(it->topics.begin(), it->topics.end());
       ++visited;
-      r.last_seq = e.seq;
-      const bool go_on = visit(HistoryEvent{e.seq, e.id, topics, e.is_private, e.frame});
+      r.last_seq = cursor = it->seq;
+      const bool go_on = visit(HistoryEvent{it->seq, it->id, topics, it->is_private, it->frame});
       if (!go_on) {
-        r.at_end = i + 1 == events.size();
+        r.at_end = cursor == last_seq;
         return r;
       }
+      if (between_events) between_events();
     }
-    return r;
+  }
+
+  // Drops the oldest events until `keep` are left, as a store with `size` does.
+  void trim_to(std::size_t keep) {
+    if (events.size() > keep) events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(keep));
   }
 
   std::vector<Stored> events;
   std::uint64_t last_seq = 0;
   int scans = 0;
   bool fail = false;
+  std::function<void()> between_events;
 };
 
 std::vector<SelectorPtr> sel(std::initializer_list<const char*> texts) {
@@ -196,7 +206,7 @@ TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
   EXPECT_EQ(first.frames, "id: priv-alt\ndata: x\n\nid: e0\ndata: x\n\n");  // pub-b filtered out
   EXPECT_EQ(replay.cursor(), 1U);                                           // reading alone moves nothing
   std::string out;
-  auto at_end = replay.apply(first, out);
+  auto at_end = replay.apply(first, allowed, out);
   ASSERT_TRUE(at_end.has_value());
   EXPECT_FALSE(*at_end);
   EXPECT_EQ(out, first.frames);
@@ -205,7 +215,7 @@ TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
 
   // A byte budget of one frame stops the read after the first frame let through.
   out.clear();
-  at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1, always), out);
+  at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1, always), allowed, out);
   ASSERT_TRUE(at_end.has_value());
   EXPECT_FALSE(*at_end);
   EXPECT_EQ(out, "id: e1\ndata: x\n\n");
@@ -221,14 +231,15 @@ TEST(HistoryReplay, ReadThenApplySendsWhatStepWouldAndMovesTheCursorOnApply) {
   EXPECT_FALSE(cut.scanned->at_end);
 
   out.clear();
-  at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1 << 20, always), out);
+  at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1 << 20, always), allowed, out);
   ASSERT_TRUE(at_end.has_value());
   EXPECT_TRUE(*at_end);
   EXPECT_EQ(out, "id: e2\ndata: x\n\nid: e3\ndata: x\n\nid: e4\ndata: x\n\n");
   EXPECT_EQ(replay.cursor(), h.last_seq);
 
   h.fail = true;
-  auto error = replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1 << 20, always), out);
+  auto error =
+      replay.apply(HistoryReplay::read(h, replay.cursor(), allowed.filter(), 100, 1 << 20, always), allowed, out);
   ASSERT_FALSE(error.has_value());
   EXPECT_EQ(error.error().code, Errc::unavailable);
 }
@@ -332,6 +343,95 @@ TEST(HistoryReplay, AnOverflowWhileReplayingDropsTheBufferNotTheSubscriber) {
   // Live again: an overflow now cuts the subscriber off, as for any slow client.
   for (std::uint64_t seq = 6; seq <= 9; ++seq) sub.push(live(seq, "e" + std::to_string(seq)));
   EXPECT_TRUE(sub.overflowed());
+}
+
+std::string frames_of(std::initializer_list<const char*> ids) {
+  std::string out;
+  for (const char* id : ids) out += std::string("id: ") + id + "\ndata: x\n\n";
+  return out;
+}
+
+// A history shorter than what is published during one replay: updates broadcast (buffered)
+// while the replay runs may be trimmed from the store before the replay reads them. They are
+// sent from the buffer, in order, instead of being dropped at the handover.
+TEST(HistoryReplay, BufferedUpdatesTrimmedBeforeTheReplayReadThemAreSentFromTheBuffer) {
+  FakeHistory h;
+  h.add("e1", {"/a"});
+  h.add("e2", {"/a"});
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  sub.start_replay();
+  HistoryReplay replay(h, "e1");
+  ASSERT_TRUE(replay.begin().has_value());
+  std::string out;
+  auto at_end = replay.step(sub, out, 1, 1 << 20);
+  ASSERT_TRUE(at_end.has_value());
+  EXPECT_EQ(out, frames_of({"e2"}));
+  for (std::uint64_t seq = 3; seq <= 7; ++seq) {
+    const std::string id = "e" + std::to_string(seq);
+    h.add(id, {"/a"});
+    sub.push(live(seq, id));
+  }
+  h.trim_to(2);  // e3, e4 and e5 are gone before the replay reads them
+  out += drain(replay, sub, 1);
+  sub.go_live(replay.cursor());
+  EXPECT_EQ(out, frames_of({"e2", "e3", "e4", "e5", "e6", "e7"}));
+  EXPECT_EQ(replay.sent(), 6U);
+  EXPECT_TRUE(pending_ids(sub).empty());
+}
+
+// The same when the trimming happens inside one step (a store read in several round trips):
+// the buffered updates go between the frames read before and after it; on the blocking path
+// (read, then apply) too.
+TEST(HistoryReplay, UpdatesTrimmedDuringAStepGoBetweenItsFrames) {
+  for (const bool blocking : {false, true}) {
+    SCOPED_TRACE(blocking ? "read then apply" : "step");
+    FakeHistory h;
+    Subscriber sub(sel({"/a"}), std::nullopt, {});
+    sub.start_replay();
+    HistoryReplay replay(h, "earliest");
+    ASSERT_TRUE(replay.begin().has_value());
+    for (std::uint64_t seq = 1; seq <= 6; ++seq) {
+      const std::string id = "e" + std::to_string(seq);
+      h.add(id, {seq == 4 ? "/b" : "/a"});
+      if (seq != 4) sub.push(live(seq, id));
+    }
+    int visited = 0;
+    h.between_events = [&] {
+      if (++visited == 2) h.trim_to(2);  // after e2: e3 and e4 go, e5 and e6 stay
+    };
+    std::string out = "head|";
+    Result<bool> at_end = false;
+    if (blocking) {
+      const auto batch = HistoryReplay::read(h, replay.cursor(), sub.filter(), 100, 1 << 20, [] { return true; });
+      at_end = replay.apply(batch, sub, out);
+    } else {
+      at_end = replay.step(sub, out, 100, 1 << 20);
+    }
+    ASSERT_TRUE(at_end.has_value());
+    EXPECT_TRUE(*at_end);
+    EXPECT_EQ(out, "head|" + frames_of({"e1", "e2", "e3", "e5", "e6"}));
+    EXPECT_EQ(replay.sent(), 5U);
+    sub.go_live(replay.cursor());
+    EXPECT_TRUE(pending_ids(sub).empty());
+  }
+}
+
+// What the step covered leaves the buffer at once (already replayed); what is newer stays.
+TEST(HistoryReplay, AStepTakesTheBufferedUpdatesItCovered) {
+  FakeHistory h;
+  Subscriber sub(sel({"/a"}), std::nullopt, {});
+  sub.start_replay();
+  HistoryReplay replay(h, "earliest");
+  ASSERT_TRUE(replay.begin().has_value());
+  for (std::uint64_t seq = 1; seq <= 4; ++seq) {
+    const std::string id = "e" + std::to_string(seq);
+    h.add(id, {"/a"});
+    sub.push(live(seq, id));
+  }
+  std::string out;
+  ASSERT_TRUE(replay.step(sub, out, 2, 1 << 20).has_value());
+  EXPECT_EQ(out, frames_of({"e1", "e2"}));
+  EXPECT_EQ(pending_ids(sub), (std::vector<std::string>{"e3", "e4"}));
 }
 
 }  // namespace
