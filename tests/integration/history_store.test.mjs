@@ -31,7 +31,7 @@ async function hubOn(t, dir, opts) {
 }
 
 /** Publishes `n` updates on `topic` from `concurrency` keep-alive publishers; returns the ids in ack order per publisher. */
-async function publishConcurrently(hub, topic, n, { concurrency = 1, prefix = 'e' } = {}) {
+async function publishConcurrently(hub, topic, n, { concurrency = 1, prefix = 'e', data = String } = {}) {
   const token = await anyPublisherToken();
   const pubs = Array.from({ length: concurrency }, () => new KeepAlivePublisher(hub, { token }));
   const acked = pubs.map(() => []);
@@ -40,7 +40,7 @@ async function publishConcurrently(hub, topic, n, { concurrency = 1, prefix = 'e
     await Promise.all(
       pubs.map(async (pub, k) => {
         for (let i = next++; i < n; i = next++) {
-          const r = await pub.publish({ topic, id: `${prefix}-${i}`, data: String(i) });
+          const r = await pub.publish({ topic, id: `${prefix}-${i}`, data: data(i) });
           if (r.status !== 200) throw new Error(`publish ${prefix}-${i}: ${JSON.stringify(r)}`);
           acked[k].push(r.id);
         }
@@ -103,6 +103,81 @@ describe('history cap (size)', () => {
     const all = new Set(acked.flat());
     for (const id of kept) assert.ok(all.has(id), `unexpected id ${id}`);
     assert.deepEqual(duplicates(kept), []);
+  });
+
+  // A history shorter than what is published during a replay: while a slow stream replays large
+  // events, small updates posted meanwhile push them, and some of the new ones, out of the store
+  // before the replay reads them. Every update posted after the stream opened still reaches it,
+  // once and in its publisher's order.
+  test('size=40, a stalled replay racing 8 publishers: every update posted after the stream opened arrives once, in order', async (t) => {
+    const dir = tempDir(t);
+    const hub = await hubOn(t, dir, { params: { size: 40 } });
+    const topic = `https://example.com/cap/${randomUUID()}`;
+    const token = await anyPublisherToken();
+    const big = 'x'.repeat(500_000); // 40 of them fill more than the socket buffers
+    const until = async (pred) => {
+      const deadline = performance.now() + 10_000;
+      while (!pred()) {
+        if (performance.now() > deadline) throw new Error('the publishers made no progress');
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const pubs = Array.from({ length: 8 }, () => new KeepAlivePublisher(hub, { token }));
+    t.after(() => pubs.forEach((p) => p.close()));
+    let next = 0;
+    let gaps = 0;
+    for (let round = 0; round < 4; round++) {
+      const [stored] = await publishConcurrently(hub, topic, 40, { prefix: `big-${round}`, data: () => big });
+      const sub = await subscribeOk(hub, [topic], { headers: { 'Last-Event-ID': stored[0] } });
+      try {
+        assert.equal(sub.headers['last-event-id'], stored[0]);
+        // A slow reader: its replay stalls while more than `size` updates are published, so the
+        // store trims events after its cursor, posted after it opened.
+        sub.conn.pause();
+        const posted = [];
+        let stop = false;
+        const flood = Promise.all(
+          pubs.map(async (pub, k) => {
+            while (!stop) {
+              const id = `small-${k}-${next++}`;
+              posted.push(id);
+              const r = await pub.publish({ topic, id, data: 'small' });
+              if (r.status !== 200) throw new Error(`publish ${id}: ${JSON.stringify(r)}`);
+            }
+          }),
+        );
+        flood.catch(() => {}); // awaited below
+        try {
+          await until(() => posted.length >= 200);
+        } finally {
+          stop = true;
+          await flood;
+        }
+        sub.conn.resume();
+        const marker = await publishOk(hub, { topic, id: `end-${round}`, data: 'end' }, { token });
+        await waitForId(sub, marker, { timeoutMs: 20_000 });
+        const got = sub.events.map((e) => e.id);
+        assert.deepEqual(duplicates(got), [], `round ${round}`);
+        const have = new Set(got);
+        assert.deepEqual(
+          posted.filter((id) => !have.has(id)),
+          [],
+          `round ${round}: updates posted after the stream opened are missing`,
+        );
+        for (let k = 0; k < pubs.length; k++) {
+          const seqs = got.filter((id) => id.startsWith(`small-${k}-`)).map((id) => Number(id.split('-')[2]));
+          assert.ok(
+            seqs.every((v, j) => j === 0 || v > seqs[j - 1]),
+            `round ${round}: publisher ${k} out of order: ${seqs}`,
+          );
+        }
+        if (got.filter((id) => id.startsWith(`big-${round}-`)).length < stored.length - 1) gaps++;
+      } finally {
+        sub.close();
+      }
+    }
+    // The race this is about happened: big events were trimmed before the replay sent them.
+    assert.ok(gaps >= 2, `only ${gaps} of 4 replays were overtaken by the store's trimming`);
   });
 
   test('lowering size on restart: trimming converges to the new cap within a few commits', async (t) => {
