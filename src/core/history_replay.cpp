@@ -73,22 +73,38 @@ Result<History::ScanResult> scan_frames(History& history, std::uint64_t after, s
   std::optional<Result<History::ScanResult>> indexed;
   if (!topics.empty()) indexed = history.scan_topics(after, topics, max_events, visit);
   auto scanned = indexed ? std::move(*indexed) : history.scan(after, max_events, visit);
-  if (stopped && scanned) return History::ScanResult{last, false};
+  if (stopped && scanned) {
+    scanned->last_seq = last;
+    scanned->at_end = false;
+  }
   return scanned;
 }
 
 }  // namespace
 
 Result<bool> HistoryReplay::step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes) {
+  if (held_) {
+    if (must_hold(*held_->scanned)) return false;
+    const Batch batch = std::move(*held_);
+    held_.reset();
+    return hand_over(batch, sub, out);
+  }
   const auto matches = [&](std::span<const std::string_view> topics, bool is_private) {
     return sub.matches(topics, is_private);
   };
   const auto topics = exact_topics(sub.selectors());
   const std::size_t start = out.size();
   marks_.clear();
+  std::uint64_t sent = 0;
   auto scanned = scan_frames(
-      history_, cursor_, topics, max_events, max_bytes, matches, [] { return true; }, out, sent_, marks_);
+      history_, cursor_, topics, max_events, max_bytes, matches, [] { return true; }, out, sent, marks_);
   if (!scanned) return scanned.error();
+  if (must_hold(*scanned)) {  // rare: the frames move out of `out` until the gate opens
+    held_.emplace(Batch{*scanned, out.substr(start), sent, marks_});
+    out.resize(start);
+    return false;
+  }
+  sent_ += sent;
   settle(sub, cursor_, scanned->last_seq, marks_, out, start);
   cursor_ = scanned->last_seq;
   return scanned->at_end;
@@ -107,8 +123,20 @@ HistoryReplay::Batch HistoryReplay::read(History& history, std::uint64_t after, 
   return batch;
 }
 
-Result<bool> HistoryReplay::apply(const Batch& batch, Subscriber& sub, std::string& out) {
+Result<bool> HistoryReplay::apply(Batch batch, Subscriber& sub, std::string& out) {
   if (!batch.scanned) return batch.scanned.error();
+  if (must_hold(*batch.scanned)) {
+    held_.emplace(std::move(batch));
+    return false;
+  }
+  return hand_over(batch, sub, out);
+}
+
+bool HistoryReplay::must_hold(const History::ScanResult& scanned) const {
+  return scanned.trimmed_below > cursor_ + 1 && gate_ && !gate_(scanned.trimmed_below);
+}
+
+Result<bool> HistoryReplay::hand_over(const Batch& batch, Subscriber& sub, std::string& out) {
   const std::size_t start = out.size();
   out.append(batch.frames);
   sent_ += batch.sent;

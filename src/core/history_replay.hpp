@@ -47,19 +47,29 @@ class HistoryReplay final {
   // Resolves the resume id. Call once, after the subscriber is registered.
   [[nodiscard]] Result<Start> begin();
 
+  // Whether every update with a seq below `below` has reached the subscriber's buffer (when it
+  // matches), or never will. See set_gate().
+  using Gate = std::function<bool(std::uint64_t below)>;
+  // A step that finds events gone from the store (trimmed after the cursor) holds its frames
+  // until `gate` says the updates below the oldest stored one have all been handed to the
+  // subscriber: a live update trimmed before this replay read it then goes out from the buffer
+  // in its place, even one whose broadcast was still on its way. Without a gate nothing is held.
+  void set_gate(Gate gate) { gate_ = std::move(gate); }
+
   // Visits at most `max_events` stored events after the cursor, appending the frames `sub`
   // matches and may see to `out`, and stops early once `out` holds `max_bytes`. Returns true
-  // when the end of the store was reached (the replay is complete).
+  // when the end of the store was reached (the replay is complete). A held step (held())
+  // returns false and appends nothing; the next step() sends it once the gate allows.
   [[nodiscard]] Result<bool> step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes);
 
-  // A step in two halves, for a history whose reads block (History::reads_block()): read()
-  // does the step's scan and filtering on any thread (it touches only `history` and `filter`),
-  // then apply() hands its result over on the owner's thread, moving the cursor.
   // A frame a step took from the store: its event's seq and where it starts in the step's output.
   struct Sent {
     std::uint64_t seq = 0;
     std::size_t offset = 0;
   };
+  // A step in two halves, for a history whose reads block (History::reads_block()): read()
+  // does the step's scan and filtering on any thread (it touches only `history` and `filter`),
+  // then apply() hands its result over on the owner's thread, moving the cursor.
   struct Batch {
     Result<History::ScanResult> scanned = History::ScanResult{};
     std::string frames;       // the frames the filter let through
@@ -73,8 +83,11 @@ class HistoryReplay final {
                                   const std::function<bool()>& keep_going);
   // Appends the batch's frames to `out` (with `sub`'s buffered updates the store trimmed before
   // the read); returns true when the end of the store was reached. `batch` must have been read
-  // from cursor().
-  [[nodiscard]] Result<bool> apply(const Batch& batch, Subscriber& sub, std::string& out);
+  // from cursor(). It may be held as step() says.
+  [[nodiscard]] Result<bool> apply(Batch batch, Subscriber& sub, std::string& out);
+
+  // A step's frames wait for the gate.
+  [[nodiscard]] bool held() const { return held_.has_value(); }
 
   [[nodiscard]] History& history() { return history_; }
   // seq of the last stored event the replay has dealt with (sent or skipped).
@@ -82,16 +95,22 @@ class HistoryReplay final {
   [[nodiscard]] std::uint64_t sent() const { return sent_; }
 
  private:
-  History& history_;
-  std::string resume_;
+  // True when `scanned` found events gone after the cursor that may not all have reached `sub`.
+  [[nodiscard]] bool must_hold(const History::ScanResult& scanned) const;
+  // Hands a step's frames (read from the cursor) over: settles, appends, moves the cursor.
+  Result<bool> hand_over(const Batch& batch, Subscriber& sub, std::string& out);
   // Takes `sub`'s buffered updates up to the step's end; sends (inserts among the step's frames,
   // which begin at `start` in `out`) those the step did not find in the store.
   void settle(Subscriber& sub, std::uint64_t after, std::uint64_t last, std::span<const Sent> marks, std::string& out,
               std::size_t start);
 
+  History& history_;
+  std::string resume_;
+  Gate gate_;
   std::uint64_t cursor_ = 0;
   std::uint64_t sent_ = 0;
-  std::vector<Sent> marks_;  // step()'s, kept for their capacity
+  std::vector<Sent> marks_;    // step()'s, kept for their capacity
+  std::optional<Batch> held_;  // a step waiting for the gate
 };
 
 }  // namespace mercure

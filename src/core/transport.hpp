@@ -7,9 +7,11 @@
 #include "core/history.hpp"
 #include "core/update.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 namespace mercure {
 
@@ -36,6 +38,13 @@ class Transport {
 
   // The stored events, or nullptr when this transport keeps no history.
   [[nodiscard]] virtual History* history() { return nullptr; }
+
+  // For a transport that broadcasts every update it stores, in seq order: the newest seq stored
+  // before its first broadcast (the updates up to it never reach the listeners). A history
+  // replay may then wait for a shard to have dispatched what the store trimmed under it (see
+  // http/dispatch_progress.hpp). nullopt: no such promise (nothing is waited for). Read when
+  // the listeners are added, before the first publish().
+  [[nodiscard]] virtual std::optional<std::uint64_t> broadcast_from() const { return std::nullopt; }
 
   // True when publish() can currently succeed (readiness probe).
   [[nodiscard]] virtual bool writable() const = 0;

@@ -26,28 +26,52 @@ void HistoryReaders::join() {
 struct ReplayReader::Pending {
   std::atomic<bool> abandoned{false};
   bool reading = false;
+  bool awaiting_dispatch = false;  // a held step's wake is registered with the shard's dispatch
   std::optional<HistoryReplay::Batch> batch;
 };
 
-ReplayReader::ReplayReader(std::unique_ptr<HistoryReplay> replay, HistoryReaders* readers, asio::io_context& shard)
-    : replay_(std::move(replay)), readers_(readers), shard_(shard), pending_(std::make_shared<Pending>()) {}
+ReplayReader::ReplayReader(std::unique_ptr<HistoryReplay> replay, HistoryReaders* readers, asio::io_context& shard,
+                           DispatchProgress* dispatch)
+    : replay_(std::move(replay)),
+      readers_(readers),
+      shard_(shard),
+      dispatch_(dispatch),
+      pending_(std::make_shared<Pending>()) {
+  if (dispatch_ != nullptr) {
+    replay_->set_gate([dispatch = dispatch_](std::uint64_t below) { return dispatch->dispatched_below(below); });
+  }
+}
 
 ReplayReader::~ReplayReader() {
   pending_->abandoned.store(true, std::memory_order_relaxed);
 }
 
 bool ReplayReader::reading() const {
-  return pending_->reading;
+  return pending_->reading || pending_->awaiting_dispatch;
+}
+
+ReplayReader::Step ReplayReader::not_at_end(const std::function<void()>& wake) {
+  if (!replay_->held()) return Step::more;
+  if (!pending_->awaiting_dispatch) {
+    pending_->awaiting_dispatch = true;
+    dispatch_->on_next_dispatch([pending = pending_, wake] {
+      pending->awaiting_dispatch = false;
+      if (!pending->abandoned.load(std::memory_order_relaxed)) wake();
+    });
+  }
+  return Step::waiting;
 }
 
 Result<ReplayReader::Step> ReplayReader::step(Subscriber& sub, std::string& out, std::size_t max_events,
                                               std::size_t max_bytes, const std::function<void()>& wake) {
-  if (readers_ == nullptr) {
+  if (pending_->reading || pending_->awaiting_dispatch) return Step::waiting;
+  if (readers_ == nullptr || replay_->held()) {  // read in place, or hand a held batch over
     auto at_end = replay_->step(sub, out, max_events, max_bytes);
     if (!at_end) return at_end.error();
-    return *at_end ? Step::done : Step::more;
+    if (!*at_end) return not_at_end(wake);
+    if (readers_ == nullptr) return Step::done;
+    return sub.replay_drops() == drops_at_read_ ? Step::done : Step::more;  // as below
   }
-  if (pending_->reading) return Step::waiting;
   if (!pending_->batch) {
     pending_->reading = true;
     drops_at_read_ = sub.replay_drops();
@@ -69,11 +93,11 @@ Result<ReplayReader::Step> ReplayReader::step(Subscriber& sub, std::string& out,
                });
     return Step::waiting;
   }
-  const HistoryReplay::Batch batch = std::move(*pending_->batch);
+  HistoryReplay::Batch batch = std::move(*pending_->batch);
   pending_->batch.reset();
-  auto at_end = replay_->apply(batch, sub, out);
+  auto at_end = replay_->apply(std::move(batch), sub, out);
   if (!at_end) return at_end.error();
-  if (!*at_end) return Step::more;
+  if (!*at_end) return not_at_end(wake);
   // Updates the subscriber dropped from its buffer after the read are only in the store: the
   // read said "the end" before they were there.
   return sub.replay_drops() == drops_at_read_ ? Step::done : Step::more;

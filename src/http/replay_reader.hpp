@@ -9,6 +9,7 @@
 // Shard thread only (the reads run elsewhere, on copies of what they need).
 
 #include "core/history_replay.hpp"
+#include "http/dispatch_progress.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -53,12 +54,14 @@ class ReplayReader final {
   enum class Step {
     more,     // frames (maybe none) appended; call again
     done,     // the end of the store was reached: the caller goes live (see HistoryReplay)
-    waiting,  // a read is under way; `wake` will be called when it ended
+    waiting,  // a read is under way, or the shard's dispatch; `wake` will be called when it ended
   };
 
   // `readers`: where blocking reads run, or nullptr to read in place; `shard`: the event loop
-  // the stream runs on (where `wake` is called).
-  ReplayReader(std::unique_ptr<HistoryReplay> replay, HistoryReaders* readers, boost::asio::io_context& shard);
+  // the stream runs on (where `wake` is called); `dispatch`: that shard's, which a step that
+  // found events trimmed under it waits on (see HistoryReplay::set_gate), or nullptr.
+  ReplayReader(std::unique_ptr<HistoryReplay> replay, HistoryReaders* readers, boost::asio::io_context& shard,
+               DispatchProgress* dispatch);
   // A read under way is abandoned (its result dropped, `wake` not called), one not begun is
   // not made.
   ~ReplayReader();
@@ -71,16 +74,20 @@ class ReplayReader final {
   // again) instead of `done` when `sub` dropped buffered updates since that read.
   [[nodiscard]] Result<Step> step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes,
                                   const std::function<void()>& wake);
-  // A read is under way: the stream is not stalled, it waits for the store.
+  // A read is under way (or the shard's dispatch): the stream is not stalled, it waits for the
+  // store.
   [[nodiscard]] bool reading() const;
   [[nodiscard]] std::uint64_t cursor() const { return replay_->cursor(); }
   [[nodiscard]] std::uint64_t sent() const { return replay_->sent(); }
 
  private:
   struct Pending;  // shared with the read under way
+  // A step ended without reaching the end: held (waits for the dispatch), else more.
+  Step not_at_end(const std::function<void()>& wake);
   std::unique_ptr<HistoryReplay> replay_;
   HistoryReaders* readers_;
   boost::asio::io_context& shard_;
+  DispatchProgress* dispatch_;
   std::shared_ptr<Pending> pending_;
   std::uint64_t drops_at_read_ = 0;  // sub.replay_drops() when the batch was asked for
 };

@@ -63,6 +63,7 @@ void Server::start() {
       endpoint.port(port_);  // port 0: every worker shares the port the first one got
     }
     shard->set_history_readers(history_readers_.get());
+    shard->dispatch_progress().set_base(transport_.broadcast_from());
     Shard* raw = shard.get();
     transport_.add_listener([raw](const Transport::UpdatePtr& u) { raw->deliver(u); });
     shards_.push_back(std::move(shard));

@@ -184,6 +184,7 @@ void Shard::dispatch_inbox() {
   if (!streams_stopped_) {  // draining streams still get their updates
     for (const auto& u : inbox_spare_) index_.dispatch(u);
   }
+  if (!inbox_spare_.empty()) dispatch_progress_.dispatched(inbox_spare_.back()->seq);
   inbox_spare_.clear();
   streams_->after_dispatch();
 }

@@ -8,6 +8,7 @@
 #include "core/admission.hpp"
 #include "core/subscriber_index.hpp"
 #include "core/verified_token_cache.hpp"
+#include "http/dispatch_progress.hpp"
 #include "http/key_set_wait.hpp"
 #include "http/server_options.hpp"
 
@@ -107,6 +108,8 @@ class Shard final {
   // before start().
   [[nodiscard]] HistoryReaders* history_readers() const { return history_readers_; }
   void set_history_readers(HistoryReaders* readers) { history_readers_ = readers; }
+  // How far this shard dispatched the transport's updates (see dispatch_progress.hpp).
+  [[nodiscard]] DispatchProgress& dispatch_progress() { return dispatch_progress_; }
   // The shard's event streams (see sse_reactor.hpp).
   [[nodiscard]] SseReactor& streams() { return *streams_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
@@ -159,6 +162,7 @@ class Shard final {
   bool stopping_ = false;         // no new connection nor request (a drain or the stop)
   bool streams_stopped_ = false;  // request_stop() ended the event streams too
   HistoryReaders* history_readers_ = nullptr;
+  DispatchProgress dispatch_progress_;
   std::vector<Shard*> peers_;
   std::vector<std::size_t> peer_loads_;  // accept loop only: the peers' counts when choosing
   boost::asio::ip::tcp listen_protocol_ = boost::asio::ip::tcp::v4();

@@ -217,7 +217,8 @@ asio::awaitable<SubscribeDecision> decide_subscribe(Shard* shard, const Request*
   out.stream = std::make_unique<SseStart>();
   out.stream->subscriber = std::move(subscriber);
   if (replay)
-    out.stream->replay = std::make_unique<ReplayReader>(std::move(replay), shard->history_readers(), shard->io());
+    out.stream->replay = std::make_unique<ReplayReader>(std::move(replay), shard->history_readers(), shard->io(),
+                                                        &shard->dispatch_progress());
   out.stream->settings = std::move(settings);
   out.stream->remote = std::move(remote);
   out.stream->stream_ticket = std::move(stream_ticket);

@@ -294,6 +294,8 @@ Result<History::ScanResult> LmdbStore::scan(std::uint64_t after, std::size_t max
     if (visited == max_events) return result;  // more follow: at_end stays false
     const auto seq = read_be64(k);
     if (!seq) return Error{Errc::internal, "history store: an events key is not 8 bytes"};
+    // Seqs are dense and trimming takes the oldest: a first event past after + 1 is the oldest.
+    if (visited == 0 && *seq > after + 1) result.trimmed_below = *seq;
     auto record = decode_event_record(as_view(v), topics);
     if (!record) {
       return Error{Errc::internal, "history store: event " + std::to_string(*seq) + ": " + record.error().reason};

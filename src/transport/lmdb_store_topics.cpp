@@ -86,6 +86,7 @@ std::optional<Result<History::ScanResult>> LmdbStore::scan_topics(std::uint64_t 
   const auto oldest = read_be64(ek);
   if (!oldest) return Out(Error{Errc::internal, "history store: an events key is not 8 bytes"});
   const std::uint64_t start = std::max(after + 1, *oldest);
+  if (*oldest > after + 1) result.trimmed_below = *oldest;
 
   std::vector<std::uint64_t> hashes;
   hashes.reserve(topics.size());

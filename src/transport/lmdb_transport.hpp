@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -54,6 +55,8 @@ class LmdbTransport final : public Transport {
   void add_listener(Listener listener) override;
   void publish(NewUpdatePtr update, Done done) override;
   [[nodiscard]] History* history() override { return store_.get(); }
+  // Every stored update is broadcast, in seq order, after its commit.
+  [[nodiscard]] std::optional<std::uint64_t> broadcast_from() const override { return store_->last_seq(); }
   // False after close() and while the last commit failed. After a failure the idle writer
   // probes the store every second (LmdbStore::probe_write) and is writable again once it passes.
   [[nodiscard]] bool writable() const override;
