@@ -104,6 +104,10 @@ Result<bool> HistoryReplay::step(Subscriber& sub, std::string& out, std::size_t 
     out.resize(start);
     return false;
   }
+  if (lost(*scanned, sub)) {
+    out.resize(start);
+    return lost_error();
+  }
   sent_ += sent;
   settle(sub, cursor_, scanned->last_seq, marks_, out, start);
   cursor_ = scanned->last_seq;
@@ -136,7 +140,21 @@ bool HistoryReplay::must_hold(const History::ScanResult& scanned) const {
   return scanned.trimmed_below > cursor_ + 1 && gate_ && !gate_(scanned.trimmed_below);
 }
 
+// The events trimmed after the cursor went out from the buffer in their place (settle), but
+// some may have been emptied out of it (a buffer overflow while replaying): they are nowhere
+// now. The stream ends rather than skip them, as a live stream that overflows does.
+bool HistoryReplay::lost(const History::ScanResult& scanned, const Subscriber& sub) const {
+  return scanned.trimmed_below > cursor_ + 1 && sub.may_have_dropped_between(cursor_, scanned.trimmed_below);
+}
+
+Error HistoryReplay::lost_error() {
+  return Error{Errc::unavailable,
+               "the subscriber fell behind: its buffer overflowed while the history trimmed updates not sent yet "
+               "(raise the history size)"};
+}
+
 Result<bool> HistoryReplay::hand_over(const Batch& batch, Subscriber& sub, std::string& out) {
+  if (lost(*batch.scanned, sub)) return lost_error();
   const std::size_t start = out.size();
   out.append(batch.frames);
   sent_ += batch.sent;

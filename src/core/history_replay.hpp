@@ -59,7 +59,9 @@ class HistoryReplay final {
   // Visits at most `max_events` stored events after the cursor, appending the frames `sub`
   // matches and may see to `out`, and stops early once `out` holds `max_bytes`. Returns true
   // when the end of the store was reached (the replay is complete). A held step (held())
-  // returns false and appends nothing; the next step() sends it once the gate allows.
+  // returns false and appends nothing; the next step() sends it once the gate allows. An error
+  // when events trimmed after the cursor were also dropped from `sub`'s buffer (see
+  // Subscriber::push): they cannot be sent any more and the stream must end.
   [[nodiscard]] Result<bool> step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes);
 
   // A frame a step took from the store: its event's seq and where it starts in the step's output.
@@ -97,6 +99,10 @@ class HistoryReplay final {
  private:
   // True when `scanned` found events gone after the cursor that may not all have reached `sub`.
   [[nodiscard]] bool must_hold(const History::ScanResult& scanned) const;
+  // True when `scanned` found events gone after the cursor that `sub` may have dropped from its
+  // buffer too; lost_error() is then what the step returns.
+  [[nodiscard]] bool lost(const History::ScanResult& scanned, const Subscriber& sub) const;
+  [[nodiscard]] static Error lost_error();
   // Hands a step's frames (read from the cursor) over: settles, appends, moves the cursor.
   Result<bool> hand_over(const Batch& batch, Subscriber& sub, std::string& out);
   // Takes `sub`'s buffered updates up to the step's end; sends (inserts among the step's frames,

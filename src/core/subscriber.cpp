@@ -58,6 +58,10 @@ void Subscriber::push(UpdatePtr u) {
   outbox_.push_back(std::move(u));
   if (outbox_.size() > limits_.max_updates || pending_bytes_ > limits_.max_bytes) {
     if (replaying_) {
+      for (const auto& dropped : outbox_) {
+        dropped_lowest_ = std::min(dropped_lowest_, dropped->seq);
+        dropped_highest_ = std::max(dropped_highest_, dropped->seq);
+      }
       outbox_.clear();
       pending_bytes_ = 0;
       ++replay_drops_;

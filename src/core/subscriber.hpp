@@ -71,6 +71,12 @@ class Subscriber final {
   // How many times push() emptied the buffer of a replaying subscriber (its updates are then
   // only in the history: a replay must read again after such a drop before it goes live).
   [[nodiscard]] std::uint64_t replay_drops() const { return replay_drops_; }
+  // Whether an update with a seq in (after, below) may have been emptied out of the buffer
+  // (conservative: the dropped updates are known by their lowest and highest seq only). A
+  // replay that finds such seqs trimmed from the store can no longer send them.
+  [[nodiscard]] bool may_have_dropped_between(std::uint64_t after, std::uint64_t below) const {
+    return dropped_highest_ > after && dropped_lowest_ < below;
+  }
   // Ends the replay: drops buffered updates with seq <= `replayed_up_to` (already sent from the
   // history) and keeps the newer ones, in order. Updates with seq <= `replayed_up_to` that
   // reach the shard later (committed before the replay's last read, broadcast after it) are
@@ -109,6 +115,8 @@ class Subscriber final {
   bool replaying_ = false;
   std::uint64_t replayed_up_to_ = 0;  // push() ignores updates with seq <= this
   std::uint64_t replay_drops_ = 0;
+  std::uint64_t dropped_lowest_ = UINT64_MAX;  // seqs of the updates push() emptied out while replaying
+  std::uint64_t dropped_highest_ = 0;
   std::uint64_t announcement_tag_ = 0;
   std::size_t pending_bytes_ = 0;
   std::vector<UpdatePtr> outbox_;

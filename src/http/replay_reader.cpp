@@ -66,11 +66,11 @@ Result<ReplayReader::Step> ReplayReader::step(Subscriber& sub, std::string& out,
                                               std::size_t max_bytes, const std::function<void()>& wake) {
   if (pending_->reading || pending_->awaiting_dispatch) return Step::waiting;
   if (readers_ == nullptr || replay_->held()) {  // read in place, or hand a held batch over
+    if (!replay_->held()) drops_at_read_ = sub.replay_drops();
     auto at_end = replay_->step(sub, out, max_events, max_bytes);
     if (!at_end) return at_end.error();
     if (!*at_end) return not_at_end(wake);
-    if (readers_ == nullptr) return Step::done;
-    return sub.replay_drops() == drops_at_read_ ? Step::done : Step::more;  // as below
+    return end_or_more(sub);
   }
   if (!pending_->batch) {
     pending_->reading = true;
@@ -98,8 +98,13 @@ Result<ReplayReader::Step> ReplayReader::step(Subscriber& sub, std::string& out,
   auto at_end = replay_->apply(std::move(batch), sub, out);
   if (!at_end) return at_end.error();
   if (!*at_end) return not_at_end(wake);
-  // Updates the subscriber dropped from its buffer after the read are only in the store: the
-  // read said "the end" before they were there.
+  return end_or_more(sub);
+}
+
+// Updates the subscriber dropped from its buffer after the read (while it ran on a reader
+// thread, or while its batch was held) are only in the store: the read said "the end" before
+// they were there.
+ReplayReader::Step ReplayReader::end_or_more(const Subscriber& sub) const {
   return sub.replay_drops() == drops_at_read_ ? Step::done : Step::more;
 }
 

@@ -71,7 +71,8 @@ class ReplayReader final {
   // Appends the next frames `sub` matches and may see to `out`, at most `max_events` events
   // read and about `max_bytes` (see HistoryReplay::step). A blocking read filters on the reader
   // thread (with `sub.filter()`); the step that reaches the end of the store says `more` (read
-  // again) instead of `done` when `sub` dropped buffered updates since that read.
+  // again) instead of `done` when `sub` dropped buffered updates since its read (a blocking
+  // read, or a step held for the dispatch).
   [[nodiscard]] Result<Step> step(Subscriber& sub, std::string& out, std::size_t max_events, std::size_t max_bytes,
                                   const std::function<void()>& wake);
   // A read is under way (or the shard's dispatch): the stream is not stalled, it waits for the
@@ -84,6 +85,8 @@ class ReplayReader final {
   struct Pending;  // shared with the read under way
   // A step ended without reaching the end: held (waits for the dispatch), else more.
   Step not_at_end(const std::function<void()>& wake);
+  // A step reached the end of the store: done, or more when `sub` dropped updates since its read.
+  [[nodiscard]] Step end_or_more(const Subscriber& sub) const;
   std::unique_ptr<HistoryReplay> replay_;
   HistoryReaders* readers_;
   boost::asio::io_context& shard_;

@@ -178,5 +178,56 @@ TEST(HistoryReplay, NothingIsHeldWithoutAGateOrAGapAfterTheCursor) {
   EXPECT_EQ(drain(ungated, sub), frames_of({"e4", "e5", "e6"}));
 }
 
+// Updates trimmed from the store before the replay read them that the buffer also dropped (it
+// overflowed while replaying) are nowhere any more: the step fails (the stream ends, as a live
+// one that overflows) instead of sending what follows them. Dropped updates the store still
+// has are read from it.
+TEST(HistoryReplay, UpdatesTrimmedAndDroppedFromTheBufferEndTheReplay) {
+  struct Outcome {
+    Result<bool> at_end;
+    std::string out;
+  };
+  for (const bool blocking : {false, true}) {
+    SCOPED_TRACE(blocking ? "read then apply" : "step");
+    const auto run = [&](std::size_t keep) {
+      FakeHistory h;
+      h.add("e1", {"/a"});
+      h.add("e2", {"/a"});
+      Subscriber sub(sel({"/a"}), std::nullopt, OutboxLimits{3, 1 << 20});
+      sub.start_replay();
+      HistoryReplay replay(h, "e1");
+      EXPECT_TRUE(replay.begin().has_value());
+      std::string out;
+      EXPECT_TRUE(replay.step(sub, out, 1, 1 << 20).has_value());
+      for (std::uint64_t seq = 3; seq <= 8; ++seq) {  // e3 to e6 overflow the buffer; e7, e8 stay
+        const std::string id = "e" + std::to_string(seq);
+        h.add(id, {"/a"});
+        sub.push(live(seq, id));
+      }
+      EXPECT_EQ(sub.replay_drops(), 1U);
+      h.trim_to(keep);
+      Result<bool> at_end = false;
+      if (blocking) {
+        at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), sub.filter(), 100, 1 << 20, [] { return true; }),
+                              sub, out);
+      } else {
+        at_end = replay.step(sub, out, 100, 1 << 20);
+      }
+      // Not make_pair: a Result<bool> direct-initialized from a non-const lvalue turns an
+      // error into a value (boost::system::result's converting constructor wins).
+      return Outcome{std::move(at_end), out};
+    };
+    const auto [lost, lost_out] = run(3);  // e3 to e5 are gone from both
+    ASSERT_FALSE(lost.has_value());
+    EXPECT_EQ(lost.error().code, Errc::unavailable);
+    EXPECT_EQ(lost_out, frames_of({"e2"}));  // nothing past the gap
+
+    const auto [kept, kept_out] = run(6);  // the store still has every dropped one
+    ASSERT_TRUE(kept.has_value());
+    EXPECT_TRUE(*kept);
+    EXPECT_EQ(kept_out, frames_of({"e2", "e3", "e4", "e5", "e6", "e7", "e8"}));
+  }
+}
+
 }  // namespace
 }  // namespace mercure

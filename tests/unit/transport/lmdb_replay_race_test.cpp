@@ -135,7 +135,9 @@ void LmdbReplayRaceTest::race(bool late) {
   }
   // The race this is about happened, often.
   EXPECT_GT(trimmed_rounds, 50);
-  if (late) EXPECT_GT(held_rounds, 20);
+  if (late) {
+    EXPECT_GT(held_rounds, 20);
+  }
 }
 
 }  // namespace
