@@ -263,6 +263,29 @@ TEST_F(LmdbTransportTest, SeqContinuesAfterReopen) {
   EXPECT_EQ(*found, std::optional<std::uint64_t>(1));
 }
 
+// What a shard's DispatchProgress counts on: the updates broadcast after opening are the seqs
+// right after broadcast_from(), every one, in order.
+TEST_F(LmdbTransportTest, BroadcastsEverySeqAfterBroadcastFromInOrder) {
+  {
+    auto& t = open();
+    EXPECT_EQ(t.broadcast_from(), std::optional<std::uint64_t>(0));
+    ASSERT_TRUE(publish_and_wait(t, new_update("a")).has_value());
+    ASSERT_TRUE(publish_and_wait(t, new_update("b")).has_value());
+  }
+  transport_.reset();
+  auto& t = open();
+  const auto base = t.broadcast_from();
+  ASSERT_EQ(base, std::optional<std::uint64_t>(2));
+  std::vector<std::uint64_t> seqs;  // written by the writer thread only
+  t.add_listener([&](const Transport::UpdatePtr& u) { seqs.push_back(u->seq); });
+  Acks acks;
+  for (int i = 0; i < 50; ++i) t.publish(new_update("n" + std::to_string(i)), acks.done());
+  ASSERT_TRUE(acks.wait_for(50));
+  t.close();  // joins the writer: its writes are visible here
+  ASSERT_EQ(seqs.size(), 50U);
+  for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], *base + 1 + i);
+}
+
 TEST_F(LmdbTransportTest, WithoutSyncUpdatesSurviveACleanClose) {
   options_.sync = false;
   auto& t = open();
