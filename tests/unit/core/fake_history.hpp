@@ -97,6 +97,15 @@ inline UpdatePtr live(std::uint64_t seq, std::string id) {
   return u;
 }
 
+// Stores e<first>..e<last> on /a (their seqs must be next in `h`) and broadcasts them to `sub`.
+inline void store_and_push(FakeHistory& h, Subscriber& sub, std::uint64_t first, std::uint64_t last) {
+  for (std::uint64_t seq = first; seq <= last; ++seq) {
+    const std::string id = "e" + std::to_string(seq);
+    EXPECT_EQ(h.add(id, {"/a"}), seq);
+    sub.push(live(seq, id));
+  }
+}
+
 // Runs the replay to its end; returns the concatenated frames.
 inline std::string drain(HistoryReplay& replay, Subscriber& sub, std::size_t max_events = 2,
                          std::size_t max_bytes = 1 << 20) {

@@ -15,6 +15,7 @@ using test::FakeHistory;
 using test::live;
 using test::pending_ids;
 using test::sel;
+using test::store_and_push;
 
 TEST(HistoryReplay, ResumesAfterAStoredIdAndEchoesIt) {
   FakeHistory h;
@@ -231,11 +232,7 @@ TEST(HistoryReplay, AnOverflowWhileReplayingDropsTheBufferNotTheSubscriber) {
   FakeHistory h;
   Subscriber sub(sel({"/a"}), std::nullopt, OutboxLimits{2, 1 << 20});
   sub.start_replay();
-  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
-    const std::string id = "e" + std::to_string(seq);
-    h.add(id, {"/a"});
-    sub.push(live(seq, id));
-  }
+  store_and_push(h, sub, 1, 5);
   EXPECT_FALSE(sub.overflowed());
   HistoryReplay replay(h, "earliest");
   ASSERT_TRUE(replay.begin().has_value());

@@ -20,6 +20,7 @@ using test::frames_of;
 using test::live;
 using test::pending_ids;
 using test::sel;
+using test::store_and_push;
 
 // A history shorter than what is published during one replay: updates broadcast (buffered)
 // while the replay runs may be trimmed from the store before the replay reads them. They are
@@ -36,11 +37,7 @@ TEST(HistoryReplay, BufferedUpdatesTrimmedBeforeTheReplayReadThemAreSentFromTheB
   auto at_end = replay.step(sub, out, 1, 1 << 20);
   ASSERT_TRUE(at_end.has_value());
   EXPECT_EQ(out, frames_of({"e2"}));
-  for (std::uint64_t seq = 3; seq <= 7; ++seq) {
-    const std::string id = "e" + std::to_string(seq);
-    h.add(id, {"/a"});
-    sub.push(live(seq, id));
-  }
+  store_and_push(h, sub, 3, 7);
   h.trim_to(2);  // e3, e4 and e5 are gone before the replay reads them
   out += drain(replay, sub, 1);
   sub.go_live(replay.cursor());
@@ -93,11 +90,7 @@ TEST(HistoryReplay, AStepTakesTheBufferedUpdatesItCovered) {
   sub.start_replay();
   HistoryReplay replay(h, "earliest");
   ASSERT_TRUE(replay.begin().has_value());
-  for (std::uint64_t seq = 1; seq <= 4; ++seq) {
-    const std::string id = "e" + std::to_string(seq);
-    h.add(id, {"/a"});
-    sub.push(live(seq, id));
-  }
+  store_and_push(h, sub, 1, 4);
   std::string out;
   ASSERT_TRUE(replay.step(sub, out, 2, 1 << 20).has_value());
   EXPECT_EQ(out, frames_of({"e1", "e2"}));
@@ -199,11 +192,7 @@ TEST(HistoryReplay, UpdatesTrimmedAndDroppedFromTheBufferEndTheReplay) {
       EXPECT_TRUE(replay.begin().has_value());
       std::string out;
       EXPECT_TRUE(replay.step(sub, out, 1, 1 << 20).has_value());
-      for (std::uint64_t seq = 3; seq <= 8; ++seq) {  // e3 to e6 overflow the buffer; e7, e8 stay
-        const std::string id = "e" + std::to_string(seq);
-        h.add(id, {"/a"});
-        sub.push(live(seq, id));
-      }
+      store_and_push(h, sub, 3, 8);  // e3 to e6 overflow the buffer; e7, e8 stay
       EXPECT_EQ(sub.replay_drops(), 1U);
       h.trim_to(keep);
       Result<bool> at_end = false;

@@ -23,11 +23,7 @@ using test::sel;
 
 // Stores e<first>..e<last> on /a and broadcasts them to `sub`, as a shard's dispatch does.
 void publish(FakeHistory& h, Subscriber& sub, DispatchProgress& dispatch, std::uint64_t first, std::uint64_t last) {
-  for (std::uint64_t seq = first; seq <= last; ++seq) {
-    const std::string id = "e" + std::to_string(seq);
-    EXPECT_EQ(h.add(id, {"/a"}), seq);
-    sub.push(live(seq, id));
-  }
+  test::store_and_push(h, sub, first, last);
   dispatch.dispatched(last);
 }
 
