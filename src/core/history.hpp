@@ -33,8 +33,9 @@ class History {
   struct ScanResult {
     std::uint64_t last_seq = 0;  // seq of the last event visited; `after` when none was
     bool at_end = false;         // no stored event follows last_seq in the snapshot
-    // When the events right after `after` are gone (trimmed, oldest first): the oldest seq the
-    // snapshot holds, so the events in (after, trimmed_below) were stored and are no more.
+    // When the events right after `after` are gone (trimmed, oldest first): a seq such that
+    // every event in (after, trimmed_below) is gone (LMDB: the oldest seq the snapshot holds;
+    // Redis: one past the newest entry deleted, perhaps one the scan read before its deletion).
     // 0 when none are known gone (also from a history that does not tell).
     std::uint64_t trimmed_below = 0;
   };

@@ -2,6 +2,7 @@
 
 #include "transport/event_record.hpp"
 #include "transport/redis_entry.hpp"
+#include "transport/redis_script.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -121,7 +122,22 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
     if (stopped || result.at_end) break;
     remaining -= visited;
   }
+  auto trimmed = newest_trimmed();
+  if (!trimmed) return trimmed.error();
+  if (*trimmed > after) result.trimmed_below = *trimmed + 1;
   return result;
+}
+
+// The publish script trims the oldest entries first, so every entry up to the newest one deleted
+// is gone: events after `after` up to it may have been trimmed before the scan read them.
+Result<std::uint64_t> RedisHistory::newest_trimmed() {
+  const std::string_view args[] = {"EVAL", kRedisTrimmedScript, "1", options_.stream};
+  auto reply = command(args);
+  if (!reply) return reply.error();
+  if ((*reply)->type != REDIS_REPLY_STRING) return unexpected("XINFO STREAM", **reply);
+  const std::string_view id = reply_text(**reply);
+  if (id.empty()) return 0;  // an older Redis: gaps are not known (nothing is held)
+  return seq_from_entry_id(id);
 }
 
 Result<std::optional<std::string>> RedisHistory::last_id() {

@@ -2,7 +2,8 @@
 // The Redis transport's History: reads the stream and its id index.
 //   find(id)   HGET <stream>:ids id -> the entry id -> seq (one round trip)
 //   scan(...)  XRANGE <stream> (<entry after> + COUNT n, n sized to a replay step's 64 KiB of
-//              frames of the size seen lately (scan_chunk): usually one round trip per step
+//              frames of the size seen lately (scan_chunk): usually one round trip per step,
+//              then the newest entry trimmed (XINFO STREAM, in a script): where a gap may be
 //   last_id()  XREVRANGE <stream> + - COUNT 1
 // Calls block their thread for a round trip to Redis (reads_block(): the subscribe path makes
 // them on the server's history reader threads, not on an event loop). Errors are
@@ -52,6 +53,8 @@ class RedisHistory final : public History {
  private:
   static constexpr std::size_t kMaxIdle = 8;  // one per history reader thread (src/http/server.cpp)
   [[nodiscard]] Result<RedisReplyPtr> command(std::span<const std::string_view> args);
+  // The seq of the newest entry trimmed from the stream (0: none, or not known).
+  [[nodiscard]] Result<std::uint64_t> newest_trimmed();
 
   const RedisOptions options_;
   std::mutex mutex_;

@@ -62,6 +62,19 @@ inline constexpr std::string_view kRedisStartScript = R"lua(
 return {redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1), redis.call('HVALS', KEYS[2])}
 )lua";
 
+// A scan's check for trimming: the newest entry deleted from the stream (XDEL, XTRIM), from
+// XINFO STREAM's max-deleted-entry-id (Redis 7); '' on an older Redis or without the stream.
+//   KEYS[1] the stream
+// Run here rather than sent as XINFO STREAM: that reply carries the first and last entries.
+inline constexpr std::string_view kRedisTrimmedScript = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #info - 1, 2 do
+  if info[i] == 'max-deleted-entry-id' then return info[i + 1] end
+end
+return ''
+)lua";
+
 // A hub's sign of life, every second, and the end of a dead hub's subscriptions:
 //   KEYS[1] the hubs (a sorted set: node -> when it is taken for dead, ms of Redis's clock),
 //   KEYS[2] the active subscriptions, KEYS[3] their end events, KEYS[4] the stream, KEYS[5] its

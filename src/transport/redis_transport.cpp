@@ -101,10 +101,12 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
   if (entries.elements > 0) {
     // Whoever wrote the newest entry, its id must order (seq) for this hub to follow the stream.
     const std::string_view id = raw_entry_id(*entries.element[0]);
-    if (auto seq = seq_from_entry_id(id); !seq) {
+    auto seq = seq_from_entry_id(id);
+    if (!seq) {
       throw StoreError("redis " + options_.describe() + ": stream \"" + options_.stream + "\": " + seq.error().reason);
     }
     last_entry_ = std::string(id);
+    start_seq_ = *seq;
   }
   if (options_.size != 0 && options_.size < 10 * options_.max_batch) {
     spdlog::warn(

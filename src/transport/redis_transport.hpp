@@ -77,6 +77,10 @@ class RedisTransport final : public Transport {
   void start_reading();
   void publish(NewUpdatePtr update, Done done) override;
   [[nodiscard]] History* history() override { return &history_; }
+  // The reader delivers the entries after the one read at construction, in stream order. Those
+  // it never delivers (trimmed before it read them, not a hub's) or delivers again (the stream
+  // went back) only make a held replay wait for the next dispatch, or not wait.
+  [[nodiscard]] std::optional<std::uint64_t> broadcast_from() const override { return start_seq_; }
   // False after close() and while Redis refuses or cannot be reached (an idle writer probes
   // it every second, so readiness comes back without a publisher).
   [[nodiscard]] bool writable() const override;
@@ -183,6 +187,7 @@ class RedisTransport final : public Transport {
   std::atomic<bool> resync_{false};  // the writer found this hub unlisted: the reader resyncs
 
   std::string last_entry_;   // reader thread only, after construction
+  std::uint64_t start_seq_ = 0;  // last_entry_'s seq at construction
   std::mutex reader_mutex_;  // guards reader_connection_ (interrupt() from close())
   std::unique_ptr<RedisConnection> reader_connection_;
 

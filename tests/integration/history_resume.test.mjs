@@ -364,3 +364,56 @@ describe('replay -> live handover', () => {
     }
   });
 });
+
+describe('a replay overtaken by trimming', () => {
+  // size=40: a stalled replay's events are trimmed under it. While it stalls (a 24 MB event
+  // right after the resume point, on a connection that stopped reading), more updates are
+  // published than its buffer holds (4,096): the earliest of them are both trimmed and dropped
+  // from the buffer. The stream must end (the client learns it lost events when it resumes:
+  // `earliest`) instead of going on as if nothing was missing.
+  test('whose buffer overflowed meanwhile ends the stream rather than skip updates', async (t) => {
+    const dir = tempDir(t);
+    const capped = await startStoreHub(dir, {
+      params: { size: 40 },
+      env: { MAX_BODY_SIZE: '32MiB', DISPATCH_TIMEOUT: '60s' }, // the stall outlasts the flood
+    });
+    t.after(() => capped.stop());
+    const { base: topic, ids: p } = fresh();
+    const token = await anyPublisherToken();
+    const pubs = Array.from({ length: 8 }, () => new KeepAlivePublisher(capped, { token }));
+    t.after(() => pubs.forEach((x) => x.close()));
+    const from = await publishOk(capped, { topic, id: `${p}-from`, data: 'resume point' }, { token });
+    await publishOk(capped, { topic, id: `${p}-huge`, data: 'x'.repeat(24_000_000) }, { token });
+    // Stored after it: the step that reads the huge event does not reach the end of the store.
+    for (let i = 0; i < 5; i++) await publishOk(capped, { topic, id: `${p}-after-${i}`, data: 'after' }, { token });
+    const sub = closer.add(await subscribeOk(capped, [topic], { headers: { 'Last-Event-ID': from } }));
+    // The replay read the huge event once its first bytes arrive; it cannot write it all into
+    // the socket buffers of a reader that stopped.
+    await sub.waitFor((r) => r.bodyLength > 1000, { timeoutMs: 20_000, what: 'the huge event to begin' });
+    sub.conn.pause();
+    const posted = pubs.map(() => []);
+    await Promise.all(
+      pubs.map(async (pub, k) => {
+        for (let i = 0; i < 650; i++) {
+          const id = `${p}-small-${k}-${i}`;
+          const r = await pub.publish({ topic, id, data: 'small' });
+          assert.equal(r.status, 200, JSON.stringify(r));
+          posted[k].push(id);
+        }
+      }),
+    );
+    sub.conn.resume();
+    await sub.waitFor((r) => r.ended, { allowEnd: true, timeoutMs: 30_000, what: 'the hub to end the stream' });
+    await capped.waitForLog(/fell behind/);
+    const got = sub.events.map((e) => e.id);
+    assert.equal(got[0], `${p}-huge`);
+    // What did arrive has no hole: each publisher's updates from its first one on, in order.
+    for (const [k, ids] of posted.entries()) {
+      const mine = got.filter((id) => id.startsWith(`${p}-small-${k}-`));
+      assertSameSequence(mine, ids.slice(0, mine.length), `publisher ${k}`);
+    }
+    // Resuming from the last event received: it is gone, and the answer says so.
+    const again = closer.add(await subscribeOk(capped, [topic], { headers: { 'Last-Event-ID': got.at(-1) } }));
+    assert.equal(again.headers['last-event-id'], 'earliest');
+  });
+});
