@@ -1,10 +1,24 @@
 #include "transport/redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include <vector>
 
 namespace mercure {
+
+std::string redis_script_sha(std::string_view script) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(script.data(), script.size(), digest, &size, EVP_sha1(), nullptr) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
 
 namespace {
 

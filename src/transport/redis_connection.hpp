@@ -32,6 +32,9 @@ struct RedisReplyDeleter {
 };
 using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
+// The SHA1 of a Lua script in lowercase hex: its name for EVALSHA.
+[[nodiscard]] std::string redis_script_sha(std::string_view script);
+
 class RedisConnection final {
  public:
   // Connects (TCP, keep-alive; TLS for rediss://), authenticates and selects the database;

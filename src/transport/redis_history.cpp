@@ -84,13 +84,22 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
     // leaves it unknown (the next read finds out), rather than asking for one more entry each
     // time, which costs a whole entry when they are large.
     const std::size_t chunk = scan_chunk(remaining, frame_bytes);
-    const std::string start = result.last_seq == 0 ? std::string("-") : "(" + entry_id_from_seq(result.last_seq);
-    const std::string count = std::to_string(chunk);
-    const std::string_view args[] = {"XRANGE", options_.stream, start, "+", "COUNT", count};
-    auto reply = command(args);
-    if (!reply) return reply.error();
-    const redisReply& entries = **reply;
-    if (entries.type != REDIS_REPLY_ARRAY) return unexpected("XRANGE", entries);
+    const std::uint64_t from = result.last_seq;
+    auto read = read_chunk(from == 0 ? std::string("-") : "(" + entry_id_from_seq(from), chunk);
+    if (!read) return read.error();
+    const redisReply& entries = *read->reply->element[1];
+    // The publish script trims the oldest entries first: every entry up to the newest one
+    // deleted is gone. Deleted after `from`: entries after the cursor may have been trimmed
+    // before this read (or, rarely, one was deleted out of order: then up to the first left).
+    if (read->newest_deleted > from) {
+      if (from != after) break;  // a later read of this scan: the next scan starts at the gap
+      result.trimmed_below = read->newest_deleted + 1;
+      if (entries.elements > 0) {
+        if (auto first = seq_from_entry_id(raw_entry_id(*entries.element[0]))) {
+          result.trimmed_below = std::min(result.trimmed_below, *first);
+        }
+      }
+    }
     std::size_t visited = 0;
     std::size_t sized = 0;
     std::size_t bytes = 0;
@@ -122,22 +131,31 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
     if (stopped || result.at_end) break;
     remaining -= visited;
   }
-  auto trimmed = newest_trimmed();
-  if (!trimmed) return trimmed.error();
-  if (*trimmed > after) result.trimmed_below = *trimmed + 1;
   return result;
 }
 
-// The publish script trims the oldest entries first, so every entry up to the newest one deleted
-// is gone: events after `after` up to it may have been trimmed before the scan read them.
-Result<std::uint64_t> RedisHistory::newest_trimmed() {
-  const std::string_view args[] = {"EVAL", kRedisTrimmedScript, "1", options_.stream};
-  auto reply = command(args);
+Result<RedisHistory::Chunk> RedisHistory::read_chunk(const std::string& start, std::size_t count) {
+  const std::string n = std::to_string(count);
+  const std::string_view by_sha[] = {"EVALSHA", scan_sha_, "1", options_.stream, start, n};
+  auto reply = command(by_sha);
+  if (reply && reply_is_error(**reply) && reply_text(**reply).starts_with("NOSCRIPT")) {
+    const std::string_view by_text[] = {"EVAL", kRedisScanScript, "1", options_.stream, start, n};
+    reply = command(by_text);
+  }
   if (!reply) return reply.error();
-  if ((*reply)->type != REDIS_REPLY_STRING) return unexpected("XINFO STREAM", **reply);
-  const std::string_view id = reply_text(**reply);
-  if (id.empty()) return 0;  // an older Redis: gaps are not known (nothing is held)
-  return seq_from_entry_id(id);
+  const redisReply& both = **reply;
+  if (both.type != REDIS_REPLY_ARRAY || both.elements != 2 || both.element[0]->type != REDIS_REPLY_STRING ||
+      both.element[1]->type != REDIS_REPLY_ARRAY) {
+    return unexpected("XRANGE", both);
+  }
+  Chunk chunk;
+  if (const std::string_view deleted = reply_text(*both.element[0]); !deleted.empty()) {  // Redis 7 and later
+    auto seq = seq_from_entry_id(deleted);
+    if (!seq) return Error{Errc::unavailable, "redis XINFO STREAM: max-deleted-entry-id: " + seq.error().reason};
+    chunk.newest_deleted = *seq;
+  }
+  chunk.reply = std::move(*reply);
+  return chunk;
 }
 
 Result<std::optional<std::string>> RedisHistory::last_id() {

@@ -2,8 +2,9 @@
 // The Redis transport's History: reads the stream and its id index.
 //   find(id)   HGET <stream>:ids id -> the entry id -> seq (one round trip)
 //   scan(...)  XRANGE <stream> (<entry after> + COUNT n, n sized to a replay step's 64 KiB of
-//              frames of the size seen lately (scan_chunk): usually one round trip per step,
-//              then the newest entry trimmed (XINFO STREAM, in a script): where a gap may be
+//              frames of the size seen lately (scan_chunk): usually one round trip per step;
+//              in a script (EVALSHA) with the newest entry deleted (XINFO STREAM), which tells
+//              where events after the cursor were trimmed
 //   last_id()  XREVRANGE <stream> + - COUNT 1
 // Calls block their thread for a round trip to Redis (reads_block(): the subscribe path makes
 // them on the server's history reader threads, not on an event loop). Errors are
@@ -18,6 +19,7 @@
 #include "core/history.hpp"
 #include "transport/redis_connection.hpp"
 #include "transport/redis_options.hpp"
+#include "transport/redis_script.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -40,7 +42,8 @@ inline constexpr std::size_t kScanReadBytes = 72 * 1024;
 
 class RedisHistory final : public History {
  public:
-  explicit RedisHistory(RedisOptions options) : options_(std::move(options)) {}
+  explicit RedisHistory(RedisOptions options)
+      : options_(std::move(options)), scan_sha_(redis_script_sha(kRedisScanScript)) {}
 
   [[nodiscard]] Result<std::optional<std::uint64_t>> find(std::string_view id) override;
   [[nodiscard]] Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override;
@@ -53,10 +56,16 @@ class RedisHistory final : public History {
  private:
   static constexpr std::size_t kMaxIdle = 8;  // one per history reader thread (src/http/server.cpp)
   [[nodiscard]] Result<RedisReplyPtr> command(std::span<const std::string_view> args);
-  // The seq of the newest entry trimmed from the stream (0: none, or not known).
-  [[nodiscard]] Result<std::uint64_t> newest_trimmed();
+  // One read of a scan: at most `count` entries from `start` (XRANGE's syntax) and the seq of
+  // the newest entry deleted from the stream (0: none, or a Redis older than 7), atomically.
+  struct Chunk {
+    RedisReplyPtr reply;  // {deleted, entries}: the entries are reply->element[1]
+    std::uint64_t newest_deleted = 0;
+  };
+  [[nodiscard]] Result<Chunk> read_chunk(const std::string& start, std::size_t count);
 
   const RedisOptions options_;
+  const std::string scan_sha_;  // kRedisScanScript's, for EVALSHA
   std::mutex mutex_;
   std::vector<std::unique_ptr<RedisConnection>> idle_;
   std::chrono::steady_clock::time_point retry_after_{};  // guarded by mutex_

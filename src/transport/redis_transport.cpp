@@ -8,7 +8,6 @@
 #include "transport/url_query.hpp"
 
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,20 +33,6 @@ std::string random_node_name() {
   return out;
 }
 
-// The SHA1 of `text` in lowercase hex: a script's name for EVALSHA.
-std::string sha1_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
-
 // Checks that `key` is free or holds a `type`; throws StoreError otherwise.
 void expect_type(RedisConnection& c, const RedisOptions& o, const std::string& key, std::string_view type) {
   const std::string_view args[] = {"TYPE", key};
@@ -67,7 +52,7 @@ RedisTransport::RedisTransport(RedisOptions options, Metrics* metrics)
     : options_(std::move(options)),
       metrics_(metrics),
       node_(random_node_name()),
-      publish_sha_(sha1_hex(kRedisPublishScript)),
+      publish_sha_(redis_script_sha(kRedisPublishScript)),
       keys_{options_.index_key(),
             options_.subscriptions_key(),
             options_.subscription_ends_key(),

@@ -15,6 +15,7 @@ import {
   assertSameSequence,
   eventsBefore,
   startStoreHub,
+  storeReportsTrimming,
   tempDir,
   useStoreHub,
   waitForId,
@@ -371,7 +372,8 @@ describe('a replay overtaken by trimming', () => {
   // published than its buffer holds (4,096): the earliest of them are both trimmed and dropped
   // from the buffer. The stream must end (the client learns it lost events when it resumes:
   // `earliest`) instead of going on as if nothing was missing.
-  test('whose buffer overflowed meanwhile ends the stream rather than skip updates', async (t) => {
+  const skip = storeReportsTrimming() ? false : 'this Redis does not report where its stream was trimmed (before 7)';
+  test('whose buffer overflowed meanwhile ends the stream rather than skip updates', { skip }, async (t) => {
     const dir = tempDir(t);
     const capped = await startStoreHub(dir, {
       params: { size: 40 },

@@ -3,7 +3,8 @@
 // it. Every server is killed, and its directory removed, when the test process exits.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -261,10 +262,11 @@ export function startDelayProxy(targetPort, delayMs) {
 
 /**
  * A TCP proxy on 127.0.0.1 to `targetPort` that, once armed, holds the reply to the next command
- * whose bytes contain `pattern` (e.g. 'XRANGE') until release(): a store read whose answer is
+ * whose bytes contain `pattern` (e.g. 'HGET'; or any of an array of them) until release(): a store read whose answer is
  * late. arm() resolves when a reply is being held. Resolves with { port, arm(), release(), close() }.
  */
 export function startHoldingProxy(targetPort, pattern) {
+  const patterns = Array.isArray(pattern) ? pattern : [pattern];
   const sockets = new Set();
   let armed = null; // { held: resolve } while armed
   let releaseHeld = null;
@@ -273,7 +275,8 @@ export function startHoldingProxy(targetPort, pattern) {
     sockets.add(client).add(upstream);
     let gate = null; // a promise replies wait for
     client.on('data', (d) => {
-      if (armed && d.toString('latin1').includes(pattern)) {
+      const text = armed ? d.toString('latin1') : '';
+      if (armed && patterns.some((p) => text.includes(p))) {
         const { held } = armed;
         armed = null;
         gate = new Promise((resolve) => {
@@ -315,4 +318,15 @@ export function startHoldingProxy(targetPort, pattern) {
       }),
     );
   });
+}
+
+/**
+ * What a history scan's command contains: its script's SHA1 (EVALSHA), or the script's text
+ * (EVAL, when Redis does not know it yet). Read from src/transport/redis_script.hpp.
+ */
+export function scanCommandPatterns() {
+  const header = readFileSync(new URL('../../src/transport/redis_script.hpp', import.meta.url), 'latin1');
+  const m = /kRedisScanScript = R"lua\(([\s\S]*?)\)lua"/.exec(header);
+  if (!m) throw new Error('kRedisScanScript not found in redis_script.hpp');
+  return [createHash('sha1').update(m[1], 'latin1').digest('hex'), m[1].trim().split('\n')[0]];
 }

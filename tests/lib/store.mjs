@@ -2,7 +2,7 @@
 // are expected to refuse to start, keep-alive publishers that survive a hub crash, reading the
 // whole history back, comparing long id sequences with short diagnostics, a seeded PRNG.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -38,6 +38,16 @@ export function lmdbUrl(dir, params = {}) {
 const REDIS_MODE = ['redis', 'rediss'].includes(process.env.MERCURE_TEST_TRANSPORT);
 const REDIS_TLS = process.env.MERCURE_TEST_TRANSPORT === 'rediss';
 let sharedRedis;
+
+/**
+ * Whether the store tells a replay where events after its cursor were trimmed: LMDB always;
+ * Redis from version 7 (XINFO STREAM's max-deleted-entry-id).
+ */
+export function storeReportsTrimming() {
+  if (!REDIS_MODE) return true;
+  const m = /v=(\d+)\./.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }));
+  return m !== null && Number(m[1]) >= 7;
+}
 
 /** The transport URL of the store named by `dir`: LMDB in it, or (Redis mode) a stream named after it. */
 async function storeUrl(dir, params) {
