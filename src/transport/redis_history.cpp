@@ -28,6 +28,13 @@ Error unexpected(std::string_view what, const redisReply& reply) {
 }  // namespace
 
 Result<RedisReplyPtr> RedisHistory::command(std::span<const std::string_view> args) {
+  const std::span<const std::string_view> one[] = {args};
+  auto replies = pipeline(one);
+  if (!replies) return replies.error();
+  return std::move(replies->front());
+}
+
+Result<std::vector<RedisReplyPtr>> RedisHistory::pipeline(std::span<const std::span<const std::string_view>> commands) {
   std::unique_ptr<RedisConnection> connection;
   {
     std::lock_guard lock(mutex_);
@@ -49,16 +56,27 @@ Result<RedisReplyPtr> RedisHistory::command(std::span<const std::string_view> ar
     }
     connection = std::move(*opened);
   }
-  auto reply = connection->command(args);
+  for (const auto& args : commands) connection->append(args);
+  std::vector<RedisReplyPtr> replies;
+  std::optional<Error> failed;
+  for (std::size_t i = 0; i < commands.size() && !failed; ++i) {
+    auto reply = connection->read_reply();
+    if (reply) {
+      replies.push_back(std::move(*reply));
+    } else {
+      failed = reply.error();
+    }
+  }
   std::lock_guard lock(mutex_);
   if (!connection->broken()) {
     if (idle_.size() < kMaxIdle) idle_.push_back(std::move(connection));
-  } else if (!reply) {
+  } else if (failed) {
     // A Redis that times out (hung, overloaded) is treated as unreachable for a while too.
     retry_after_ = std::chrono::steady_clock::now() + kRetryAfterFailure;
-    last_failure_ = reply.error().reason;
+    last_failure_ = failed->reason;
   }
-  return reply;
+  if (failed) return *failed;
+  return replies;
 }
 
 Result<std::optional<std::uint64_t>> RedisHistory::find(std::string_view id) {
@@ -87,7 +105,7 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
     const std::uint64_t from = result.last_seq;
     auto read = read_chunk(from == 0 ? std::string("-") : "(" + entry_id_from_seq(from), chunk);
     if (!read) return read.error();
-    const redisReply& entries = *read->reply->element[1];
+    const redisReply& entries = *read->reply;
     // The publish script trims the oldest entries first: every entry up to the newest one
     // deleted is gone. Deleted after `from`: entries after the cursor may have been trimmed
     // before this read (or, rarely, one was deleted out of order: then up to the first left).
@@ -134,27 +152,31 @@ Result<History::ScanResult> RedisHistory::scan(std::uint64_t after, std::size_t 
   return result;
 }
 
+// XRANGE, then (pipelined: one round trip) the newest entry deleted. Read after the XRANGE, it
+// covers every deletion before it (and maybe later ones, of entries the XRANGE returned).
 Result<RedisHistory::Chunk> RedisHistory::read_chunk(const std::string& start, std::size_t count) {
   const std::string n = std::to_string(count);
-  const std::string_view by_sha[] = {"EVALSHA", scan_sha_, "1", options_.stream, start, n};
-  auto reply = command(by_sha);
-  if (reply && reply_is_error(**reply) && reply_text(**reply).starts_with("NOSCRIPT")) {
-    const std::string_view by_text[] = {"EVAL", kRedisScanScript, "1", options_.stream, start, n};
-    reply = command(by_text);
-  }
-  if (!reply) return reply.error();
-  const redisReply& both = **reply;
-  if (both.type != REDIS_REPLY_ARRAY || both.elements != 2 || both.element[0]->type != REDIS_REPLY_STRING ||
-      both.element[1]->type != REDIS_REPLY_ARRAY) {
-    return unexpected("XRANGE", both);
-  }
+  const std::string_view xrange[] = {"XRANGE", options_.stream, start, "+", "COUNT", n};
+  const std::string_view by_sha[] = {"EVALSHA", deleted_sha_, "1", options_.stream};
+  const std::span<const std::string_view> both[] = {xrange, by_sha};
+  auto replies = pipeline(both);
+  if (!replies) return replies.error();
   Chunk chunk;
-  if (const std::string_view deleted = reply_text(*both.element[0]); !deleted.empty()) {  // Redis 7 and later
-    auto seq = seq_from_entry_id(deleted);
+  chunk.reply = std::move((*replies)[0]);
+  RedisReplyPtr deleted = std::move((*replies)[1]);
+  if (reply_is_error(*deleted) && reply_text(*deleted).starts_with("NOSCRIPT")) {
+    const std::string_view by_text[] = {"EVAL", kRedisDeletedScript, "1", options_.stream};
+    auto again = command(by_text);
+    if (!again) return again.error();
+    deleted = std::move(*again);
+  }
+  if (chunk.reply->type != REDIS_REPLY_ARRAY) return unexpected("XRANGE", *chunk.reply);
+  if (deleted->type != REDIS_REPLY_STRING) return unexpected("XINFO STREAM", *deleted);
+  if (const std::string_view id = reply_text(*deleted); !id.empty()) {  // Redis 7 and later
+    auto seq = seq_from_entry_id(id);
     if (!seq) return Error{Errc::unavailable, "redis XINFO STREAM: max-deleted-entry-id: " + seq.error().reason};
     chunk.newest_deleted = *seq;
   }
-  chunk.reply = std::move(*reply);
   return chunk;
 }
 

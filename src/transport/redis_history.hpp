@@ -3,7 +3,7 @@
 //   find(id)   HGET <stream>:ids id -> the entry id -> seq (one round trip)
 //   scan(...)  XRANGE <stream> (<entry after> + COUNT n, n sized to a replay step's 64 KiB of
 //              frames of the size seen lately (scan_chunk): usually one round trip per step;
-//              in a script (EVALSHA) with the newest entry deleted (XINFO STREAM), which tells
+//              pipelined with the newest entry deleted (XINFO STREAM, in a script), which tells
 //              where events after the cursor were trimmed
 //   last_id()  XREVRANGE <stream> + - COUNT 1
 // Calls block their thread for a round trip to Redis (reads_block(): the subscribe path makes
@@ -43,7 +43,7 @@ inline constexpr std::size_t kScanReadBytes = 72 * 1024;
 class RedisHistory final : public History {
  public:
   explicit RedisHistory(RedisOptions options)
-      : options_(std::move(options)), scan_sha_(redis_script_sha(kRedisScanScript)) {}
+      : options_(std::move(options)), deleted_sha_(redis_script_sha(kRedisDeletedScript)) {}
 
   [[nodiscard]] Result<std::optional<std::uint64_t>> find(std::string_view id) override;
   [[nodiscard]] Result<ScanResult> scan(std::uint64_t after, std::size_t max_events, const Visitor& visit) override;
@@ -56,16 +56,18 @@ class RedisHistory final : public History {
  private:
   static constexpr std::size_t kMaxIdle = 8;  // one per history reader thread (src/http/server.cpp)
   [[nodiscard]] Result<RedisReplyPtr> command(std::span<const std::string_view> args);
-  // One read of a scan: at most `count` entries from `start` (XRANGE's syntax) and the seq of
-  // the newest entry deleted from the stream (0: none, or a Redis older than 7), atomically.
+  // Sends `commands` in one round trip on one connection; their replies, in order.
+  [[nodiscard]] Result<std::vector<RedisReplyPtr>> pipeline(std::span<const std::span<const std::string_view>> commands);
+  // One read of a scan: at most `count` entries from `start` (XRANGE's syntax), then the seq of
+  // the newest entry deleted from the stream (0: none, or a Redis older than 7).
   struct Chunk {
-    RedisReplyPtr reply;  // {deleted, entries}: the entries are reply->element[1]
+    RedisReplyPtr reply;  // XRANGE's
     std::uint64_t newest_deleted = 0;
   };
   [[nodiscard]] Result<Chunk> read_chunk(const std::string& start, std::size_t count);
 
   const RedisOptions options_;
-  const std::string scan_sha_;  // kRedisScanScript's, for EVALSHA
+  const std::string deleted_sha_;  // kRedisDeletedScript's, for EVALSHA
   std::mutex mutex_;
   std::vector<std::unique_ptr<RedisConnection>> idle_;
   std::chrono::steady_clock::time_point retry_after_{};  // guarded by mutex_

@@ -62,23 +62,18 @@ inline constexpr std::string_view kRedisStartScript = R"lua(
 return {redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1), redis.call('HVALS', KEYS[2])}
 )lua";
 
-// A history scan's read: XRANGE and where the stream was trimmed, in one atomic step.
-//   KEYS[1] the stream; ARGV[1] XRANGE's start ('-' or '(<entry id>'), ARGV[2] its COUNT
-// Returns {the newest entry deleted (XINFO STREAM's max-deleted-entry-id; '' on a Redis older
-// than 7 or without the stream), XRANGE's entries}.
-inline constexpr std::string_view kRedisScanScript = R"lua(
-local entries = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])
-local deleted = ''
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[1])
-  for i = 1, #info - 1, 2 do
-    if info[i] == 'max-deleted-entry-id' then
-      deleted = info[i + 1]
-      break
-    end
-  end
+// A history scan's check for trimming, sent right after its XRANGE: the newest entry deleted
+// from the stream (XINFO STREAM's max-deleted-entry-id); '' on a Redis older than 7 or without
+// the stream. Run here rather than sent as XINFO STREAM: that reply carries the first and last
+// entries.
+//   KEYS[1] the stream
+inline constexpr std::string_view kRedisDeletedScript = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #info - 1, 2 do
+  if info[i] == 'max-deleted-entry-id' then return info[i + 1] end
 end
-return {deleted, entries}
+return ''
 )lua";
 
 // A hub's sign of life, every second, and the end of a dead hub's subscriptions:

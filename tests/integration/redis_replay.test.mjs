@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Closer, publishOk, request, subscribe, subscribeOk } from '../lib/http.mjs';
 import { startHub } from '../lib/hub.mjs';
 import { H2Client } from '../lib/h2.mjs';
-import { removeRedis, scanCommandPatterns, startDelayProxy, startHoldingProxy, startRedis } from '../lib/redis.mjs';
+import { removeRedis, startDelayProxy, startHoldingProxy, startRedis } from '../lib/redis.mjs';
 import { KeepAlivePublisher, anyPublisherToken, duplicates, waitForId } from '../lib/store.mjs';
 
 const closer = new Closer();
@@ -76,10 +76,10 @@ test('resumes through a distant Redis do not hold the event loop: other requests
 
 /**
  * A hub (1 worker, `env` added) on a fresh Redis through a proxy that can hold a read's answer
- * (`proxy.arm()` / `proxy.release()`; `command`: the one whose answers it holds, by default a
- * history scan's read), with 3 updates stored on `topic` (`stored`, in order).
+ * (`proxy.arm()` / `proxy.release()`; `command`: the one whose answers it holds), with 3 updates
+ * stored on `topic` (`stored`, in order).
  */
-async function heldHub(name, env, command = scanCommandPatterns()) {
+async function heldHub(name, env, command = 'XRANGE') {
   const own = await startRedis();
   const proxy = await startHoldingProxy(own.port, command);
   const h = await startHub({

@@ -3,8 +3,7 @@
 // it. Every server is killed, and its directory removed, when the test process exits.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -320,13 +319,3 @@ export function startHoldingProxy(targetPort, pattern) {
   });
 }
 
-/**
- * What a history scan's command contains: its script's SHA1 (EVALSHA), or the script's text
- * (EVAL, when Redis does not know it yet). Read from src/transport/redis_script.hpp.
- */
-export function scanCommandPatterns() {
-  const header = readFileSync(new URL('../../src/transport/redis_script.hpp', import.meta.url), 'latin1');
-  const m = /kRedisScanScript = R"lua\(([\s\S]*?)\)lua"/.exec(header);
-  if (!m) throw new Error('kRedisScanScript not found in redis_script.hpp');
-  return [createHash('sha1').update(m[1], 'latin1').digest('hex'), m[1].trim().split('\n')[0]];
-}
