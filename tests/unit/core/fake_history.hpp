@@ -106,6 +106,14 @@ inline void store_and_push(FakeHistory& h, Subscriber& sub, std::uint64_t first,
   }
 }
 
+// One step of up to 100 events, in place (step()) or in two halves (read(), then apply()) as on
+// a history whose reads block.
+inline Result<bool> step_once(HistoryReplay& replay, History& h, Subscriber& sub, std::string& out, bool blocking) {
+  if (!blocking) return replay.step(sub, out, 100, 1 << 20);
+  return replay.apply(HistoryReplay::read(h, replay.cursor(), sub.filter(), 100, 1 << 20, [] { return true; }), sub,
+                      out);
+}
+
 // Runs the replay to its end; returns the concatenated frames.
 inline std::string drain(HistoryReplay& replay, Subscriber& sub, std::size_t max_events = 2,
                          std::size_t max_bytes = 1 << 20) {

@@ -20,6 +20,7 @@ using test::frames_of;
 using test::live;
 using test::pending_ids;
 using test::sel;
+using test::step_once;
 using test::store_and_push;
 
 // A history shorter than what is published during one replay: updates broadcast (buffered)
@@ -67,13 +68,7 @@ TEST(HistoryReplay, UpdatesTrimmedDuringAStepGoBetweenItsFrames) {
       if (++visited == 2) h.trim_to(2);  // after e2: e3 and e4 go, e5 and e6 stay
     };
     std::string out = "head|";
-    Result<bool> at_end = false;
-    if (blocking) {
-      const auto batch = HistoryReplay::read(h, replay.cursor(), sub.filter(), 100, 1 << 20, [] { return true; });
-      at_end = replay.apply(batch, sub, out);
-    } else {
-      at_end = replay.step(sub, out, 100, 1 << 20);
-    }
+    Result<bool> at_end = step_once(replay, h, sub, out, blocking);
     ASSERT_TRUE(at_end.has_value());
     EXPECT_TRUE(*at_end);
     EXPECT_EQ(out, "head|" + frames_of({"e1", "e2", "e3", "e5", "e6"}));
@@ -120,13 +115,7 @@ TEST(HistoryReplay, AStepPastEventsTrimmedBeforeTheirBroadcastWaitsForTheGate) {
     dispatched = 3;
     h.trim_to(2);  // e3 to e5 are gone; e4 and e5 have not reached the subscriber yet
 
-    Result<bool> at_end = false;
-    if (blocking) {
-      at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), sub.filter(), 100, 1 << 20, [] { return true; }),
-                            sub, out);
-    } else {
-      at_end = replay.step(sub, out, 100, 1 << 20);
-    }
+    Result<bool> at_end = step_once(replay, h, sub, out, blocking);
     ASSERT_TRUE(at_end.has_value());
     EXPECT_FALSE(*at_end);
     EXPECT_TRUE(replay.held());
@@ -195,13 +184,7 @@ TEST(HistoryReplay, UpdatesTrimmedAndDroppedFromTheBufferEndTheReplay) {
       store_and_push(h, sub, 3, 8);  // e3 to e6 overflow the buffer; e7, e8 stay
       EXPECT_EQ(sub.replay_drops(), 1U);
       h.trim_to(keep);
-      Result<bool> at_end = false;
-      if (blocking) {
-        at_end = replay.apply(HistoryReplay::read(h, replay.cursor(), sub.filter(), 100, 1 << 20, [] { return true; }),
-                              sub, out);
-      } else {
-        at_end = replay.step(sub, out, 100, 1 << 20);
-      }
+      Result<bool> at_end = step_once(replay, h, sub, out, blocking);
       // Not make_pair: a Result<bool> direct-initialized from a non-const lvalue turns an
       // error into a value (boost::system::result's converting constructor wins).
       return Outcome{std::move(at_end), out};
