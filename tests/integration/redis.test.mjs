@@ -48,6 +48,13 @@ async function watchedCluster() {
   const { a, b } = await cluster({ env: { SUBSCRIPTIONS: '1' } });
   const token = await subscriberToken([API]);
   const watcher = closer.add(await subscribeOk(a, [API], { token }));
+  // The watcher's own connect event is published after its response began: once hub a lists
+  // it, it is in the stream, and the events a test causes come after it.
+  await until(async () => {
+    const res = await request(a, { path: SUBS, headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200, res.text);
+    return JSON.parse(res.text).subscriptions.some((s) => s.topic === API);
+  }, 'hub a listing the watcher');
   return { a, b, token, watcher };
 }
 
