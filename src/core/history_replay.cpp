@@ -137,14 +137,18 @@ Result<bool> HistoryReplay::apply(Batch batch, Subscriber& sub, std::string& out
 }
 
 bool HistoryReplay::must_hold(const History::ScanResult& scanned) const {
-  return scanned.trimmed_below > cursor_ + 1 && gate_ && !gate_(scanned.trimmed_below);
+  return gap_after_cursor(scanned) && gate_ && !gate_(scanned.trimmed_below);
+}
+
+bool HistoryReplay::gap_after_cursor(const History::ScanResult& scanned) const {
+  return scanned.trimmed_below > cursor_ + 1;
 }
 
 // The events trimmed after the cursor went out from the buffer in their place (settle), but
 // some may have been emptied out of it (a buffer overflow while replaying): they are nowhere
-// now. The stream ends rather than skip them, as a live stream that overflows does.
+// now. The stream ends rather than skip them; the client's resume is then answered `earliest`.
 bool HistoryReplay::lost(const History::ScanResult& scanned, const Subscriber& sub) const {
-  return scanned.trimmed_below > cursor_ + 1 && sub.may_have_dropped_between(cursor_, scanned.trimmed_below);
+  return gap_after_cursor(scanned) && sub.may_have_dropped_between(cursor_, scanned.trimmed_below);
 }
 
 Error HistoryReplay::lost_error() {

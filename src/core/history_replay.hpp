@@ -97,6 +97,8 @@ class HistoryReplay final {
   [[nodiscard]] std::uint64_t sent() const { return sent_; }
 
  private:
+  // True when `scanned` found events gone right after the cursor.
+  [[nodiscard]] bool gap_after_cursor(const History::ScanResult& scanned) const;
   // True when `scanned` found events gone after the cursor that may not all have reached `sub`.
   [[nodiscard]] bool must_hold(const History::ScanResult& scanned) const;
   // True when `scanned` found events gone after the cursor that `sub` may have dropped from its
