@@ -170,6 +170,7 @@ class ResponseReader {
 export class SseParser {
   constructor() {
     this.pending = '';
+    this.scanned = 0;
     this.events = [];
     this.comments = [];
     this.items = []; // events and comments in arrival order
@@ -179,8 +180,10 @@ export class SseParser {
   push(text, now = Date.now()) {
     this.pending += text;
     let start = 0;
+    // The text of pending before `scanned` holds no line break: a long line (a 24 MB event)
+    // arriving in many pieces is scanned once, not once per piece.
+    let i = this.scanned;
     for (;;) {
-      let i = start;
       const len = this.pending.length;
       while (i < len) {
         const c = this.pending.charCodeAt(i);
@@ -195,8 +198,10 @@ export class SseParser {
       }
       this.line(this.pending.slice(start, i), this.pending.slice(i, end), now);
       start = end;
+      i = start;
     }
     this.pending = this.pending.slice(start);
+    this.scanned = i - start;
   }
 
   /** End of stream: a trailing lone CR still ends a line. */
@@ -204,6 +209,7 @@ export class SseParser {
     if (this.pending.endsWith('\r')) {
       const line = this.pending.slice(0, -1);
       this.pending = '';
+      this.scanned = 0;
       this.line(line, '\r', now);
     }
   }
