@@ -9,6 +9,7 @@
 #include "http/publish_handler.hpp"
 #include "http/rejection_log.hpp"
 #include "http/request_framing.hpp"
+#include "http/response_batch.hpp"
 #include "http/router.hpp"
 #include "http/shard.hpp"
 #include "http/sse_reactor.hpp"
@@ -404,7 +405,14 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     }
     std::array<asio::const_buffer, 2> wire{asio::buffer(head), body};
     boost::system::error_code wec;
-    if (!stream.write_now(wire)) wec = co_await stream.write(wire, opts.dispatch_timeout);
+    bool sent = false;
+    if (!stream.is_tls()) {
+      // With the other responses ready in this turn of the event loop, in one system call.
+      const int n = co_await shard->responses().async_send(stream.tcp().socket().native_handle(), wire,
+                                                           asio::use_awaitable);
+      sent = n > 0 && consume_sent(wire, static_cast<std::size_t>(n));
+    }
+    if (!sent) wec = co_await stream.write(wire, opts.dispatch_timeout);
     if (published && !wec) {
       shard->metrics().publish_completed(shard->id(), std::chrono::steady_clock::now() - parsed_at);
     }

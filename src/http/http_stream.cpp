@@ -113,10 +113,6 @@ asio::awaitable<std::tuple<HttpStream::error_code, std::size_t>> HttpStream::rea
   }
 }
 
-bool HttpStream::write_now(std::array<asio::const_buffer, 2>& wire) {
-  return !tls_required_ && send_now(stream_.socket(), wire);
-}
-
 asio::awaitable<HttpStream::error_code> HttpStream::write(std::array<asio::const_buffer, 2> wire,
                                                           std::optional<std::chrono::milliseconds> timeout) {
   if (!tls_required_) {

@@ -51,9 +51,6 @@ class HttpStream final {
   // Writes all of `wire`: what the kernel takes at once goes in one non-blocking send (a small
   // response usually goes whole, without an asynchronous write, its timer and a turn of the
   // event loop); the rest within `timeout` (0 = none; nullopt: within the expiry already set).
-  // The first step of write() without a coroutine, for the hot path: plain, one non-blocking
-  // send that drops what it sent from `wire` (true when nothing is left); TLS: false.
-  [[nodiscard]] bool write_now(std::array<boost::asio::const_buffer, 2>& wire);
   boost::asio::awaitable<error_code> write(std::array<boost::asio::const_buffer, 2> wire,
                                            std::optional<std::chrono::milliseconds> timeout);
   boost::asio::awaitable<error_code> write(std::string_view bytes, std::optional<std::chrono::milliseconds> timeout);

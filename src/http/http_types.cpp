@@ -206,7 +206,10 @@ bool send_now(boost::asio::ip::tcp::socket& socket, std::array<boost::asio::cons
     n = ::sendmsg(socket.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return false;
-  auto sent = static_cast<std::size_t>(n);
+  return consume_sent(wire, static_cast<std::size_t>(n));
+}
+
+bool consume_sent(std::array<boost::asio::const_buffer, 2>& wire, std::size_t sent) {
   for (auto& b : wire) {
     const std::size_t k = std::min(sent, b.size());
     b += k;

@@ -73,6 +73,8 @@ void append_ok_text_head(std::string& out, unsigned version, bool keep_alive, st
 // nothing is left. On EAGAIN or an error `wire` is left as it was: the asynchronous write that
 // follows sends the rest or meets the error again.
 [[nodiscard]] bool send_now(boost::asio::ip::tcp::socket& socket, std::array<boost::asio::const_buffer, 2>& wire);
+// Drops the first `sent` bytes from `wire`; true when nothing is left.
+bool consume_sent(std::array<boost::asio::const_buffer, 2>& wire, std::size_t sent);
 
 // Several Cookie fields become one, their values joined by "; " (clients that send one per
 // cookie; RFC 6265 section 5.4 asks for one, and Go's reference hub reads them all).

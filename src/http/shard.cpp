@@ -3,6 +3,7 @@
 #include "core/metrics.hpp"
 #include "http/connection.hpp"
 #include "http/memory_trimmer.hpp"
+#include "http/response_batch.hpp"
 #include "http/shard_balance.hpp"
 #include "http/sse_reactor.hpp"
 #include "http/unique_fd.hpp"
@@ -47,7 +48,8 @@ Shard::Shard(unsigned id, const ServerOptions& options, Hub& hub, const Authoriz
       admission_(admission),
       acceptor_(io_),
       streams_(std::make_unique<SseReactor>(io_, *this)),
-      trimmer_(std::make_unique<MemoryTrimmer>(io_)) {}
+      trimmer_(std::make_unique<MemoryTrimmer>(io_)),
+      responses_(std::make_unique<ResponseBatch>(io_, options.io_uring, id)) {}
 
 Shard::~Shard() {
   key_set_waits_.unlisten();  // the fetchers may run on: no more posts to io_ from them
@@ -177,6 +179,7 @@ void Shard::deliver(std::shared_ptr<const Update> update) {
 }
 
 void Shard::dispatch_inbox() {
+  responses_->send_staged();  // the acknowledgements of the burst go before its fan-out
   {
     std::lock_guard lock(inbox_mutex_);
     inbox_spare_.swap(inbox_);

@@ -32,6 +32,7 @@ class Hub;
 class Authorizer;
 class SseReactor;
 class MemoryTrimmer;
+class ResponseBatch;
 class HistoryReaders;
 class Metrics;
 class MetricsSource;
@@ -112,6 +113,8 @@ class Shard final {
   [[nodiscard]] DispatchProgress& dispatch_progress() { return dispatch_progress_; }
   // The shard's event streams (see sse_reactor.hpp).
   [[nodiscard]] SseReactor& streams() { return *streams_; }
+  // The HTTP/1.1 responses sent together (see response_batch.hpp).
+  [[nodiscard]] ResponseBatch& responses() { return *responses_; }
   void add_connection(ShardConnection* c) { connections_.insert(c); }
   void remove_connection(ShardConnection* c) { connections_.erase(c); }
   // A connection's request phase or an event stream ended (see memory_trimmer.hpp).
@@ -159,6 +162,8 @@ class Shard final {
   // Declared after io_: destroyed first, while the event loop's objects still exist.
   std::unique_ptr<SseReactor> streams_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
+  // Last: its staged responses hold suspended connections, destroyed before everything above.
+  std::unique_ptr<ResponseBatch> responses_;
   bool stopping_ = false;         // no new connection nor request (a drain or the stop)
   bool streams_stopped_ = false;  // request_stop() ended the event streams too
   HistoryReaders* history_readers_ = nullptr;

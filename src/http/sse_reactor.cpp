@@ -1,5 +1,6 @@
 #include "http/sse_reactor.hpp"
 
+#include "http/response_batch.hpp"
 #include "http/shard.hpp"
 #include "http/sse_connection.hpp"
 
@@ -217,6 +218,7 @@ void SseReactor::send_staged(Clock::time_point now) {
 }
 
 void SseReactor::run_flush(Clock::time_point now) {
+  shard_.responses().send_staged();  // no response waits behind a turn of event-stream sends
   batching_ = send_ring() != nullptr;
   std::size_t budget = kFlushBudget;
   while (dirty_head_ < dirty_.size() && budget > 0) {
