@@ -169,8 +169,9 @@ class ResponseReader {
 /** Incremental text/event-stream parser that also keeps the exact text of every frame. */
 export class SseParser {
   constructor() {
-    this.pending = '';
-    this.scanned = 0;
+    // The text after the last line break, in the pieces it arrived in: a long line (a 24 MB
+    // event) is joined once, when its line break comes, not copied again with every piece.
+    this.parts = [];
     this.events = [];
     this.comments = [];
     this.items = []; // events and comments in arrival order
@@ -178,40 +179,42 @@ export class SseParser {
   }
 
   push(text, now = Date.now()) {
-    this.pending += text;
+    const last = this.parts.at(-1);
+    const waitingForLf = last !== undefined && last.charCodeAt(last.length - 1) === 13;
+    if (!waitingForLf && text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
+      if (text) this.parts.push(text);
+      return;
+    }
+    const scanned = this.parts.reduce((n, p) => n + p.length, 0) - (waitingForLf ? 1 : 0);
+    const pending = this.parts.join('') + text;
+    this.parts = [];
     let start = 0;
-    // The text of pending before `scanned` holds no line break: a long line (a 24 MB event)
-    // arriving in many pieces is scanned once, not once per piece.
-    let i = this.scanned;
+    let i = scanned; // what came before holds no line break
     for (;;) {
-      const len = this.pending.length;
+      const len = pending.length;
       while (i < len) {
-        const c = this.pending.charCodeAt(i);
+        const c = pending.charCodeAt(i);
         if (c === 10 || c === 13) break;
         i++;
       }
       if (i >= len) break;
       let end = i + 1;
-      if (this.pending.charCodeAt(i) === 13) {
+      if (pending.charCodeAt(i) === 13) {
         if (i + 1 >= len) break; // a CR at the end: wait to know whether LF follows
-        if (this.pending.charCodeAt(i + 1) === 10) end = i + 2;
+        if (pending.charCodeAt(i + 1) === 10) end = i + 2;
       }
-      this.line(this.pending.slice(start, i), this.pending.slice(i, end), now);
+      this.line(pending.slice(start, i), pending.slice(i, end), now);
       start = end;
       i = start;
     }
-    this.pending = this.pending.slice(start);
-    this.scanned = i - start;
+    if (start < pending.length) this.parts.push(pending.slice(start));
   }
 
   /** End of stream: a trailing lone CR still ends a line. */
   end(now = Date.now()) {
-    if (this.pending.endsWith('\r')) {
-      const line = this.pending.slice(0, -1);
-      this.pending = '';
-      this.scanned = 0;
-      this.line(line, '\r', now);
-    }
+    const rest = this.parts.join('');
+    this.parts = [];
+    if (rest.endsWith('\r')) this.line(rest.slice(0, -1), '\r', now);
   }
 
   line(line, eol, now) {
