@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "socket_pair.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
@@ -18,33 +20,7 @@ namespace {
 
 namespace asio = boost::asio;
 
-struct Pair {
-  int ours = -1;
-  int peer = -1;
-  Pair() {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0) {
-      ours = fds[0];
-      peer = fds[1];
-    }
-  }
-  Pair(const Pair&) = delete;
-  Pair& operator=(const Pair&) = delete;
-  ~Pair() {
-    if (ours >= 0) ::close(ours);
-    if (peer >= 0) ::close(peer);
-  }
-  [[nodiscard]] std::string read_all() const {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = ::recv(peer, buf, sizeof buf, MSG_DONTWAIT);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
-  }
-};
+using Pair = test::SocketPair;
 
 // A response: a head and a body, as the connection loop sends them.
 struct Wire {
@@ -110,12 +86,7 @@ TEST(ResponseBatch, AFullSocketCompletesWithEagainAndTheOthersAreStillSent) {
   asio::io_context io(1);
   ResponseBatch batch(io, true, 0);
   Pair full, fine;
-  const int small = 4096;
-  ::setsockopt(full.ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  const std::string filler(4096, 'x');
-  while (::send(full.ours, filler.data(), filler.size(), MSG_DONTWAIT) > 0) {
-  }
-  ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK);
+  ASSERT_TRUE(full.fill());
   Wire wf("blocked", ""), wo("through", "!");
   int rf = 0, ro = 0;
   asio::post(io, [&] {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "socket_pair.hpp"
+
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -14,31 +16,7 @@
 namespace mercure {
 namespace {
 
-struct Pair {
-  int ours = -1;
-  int peer = -1;
-  Pair() {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0) {
-      ours = fds[0];
-      peer = fds[1];
-    }
-  }
-  ~Pair() {
-    if (ours >= 0) ::close(ours);
-    if (peer >= 0) ::close(peer);
-  }
-  std::string read_all() const {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = ::recv(peer, buf, sizeof buf, MSG_DONTWAIT);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
-  }
-};
+using Pair = test::SocketPair;
 
 struct Message {
   std::vector<iovec> iov;
@@ -100,12 +78,7 @@ TEST(SendRing, AFullSocketGetsEagainAtOnceAndTheOthersAreStillSent) {
   auto ring = open_ring(4);
   if (ring == nullptr) GTEST_SKIP() << "io_uring not available here";
   Pair full, fine;
-  const int small = 4096;
-  ::setsockopt(full.ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  const std::string filler(4096, 'x');
-  while (::send(full.ours, filler.data(), filler.size(), MSG_DONTWAIT) > 0) {
-  }
-  ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK);
+  ASSERT_TRUE(full.fill());
   std::vector<std::string> a{"blocked"}, b{"through"};
   Message ma(a), mb(b);
   ring->queue(full.ours, ma.msg, 1);
