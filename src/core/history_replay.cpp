@@ -154,7 +154,8 @@ bool HistoryReplay::lost(const History::ScanResult& scanned, const Subscriber& s
 Error HistoryReplay::lost_error() {
   return Error{Errc::unavailable,
                "the subscriber fell behind: its buffer overflowed while the history trimmed updates not sent yet "
-               "(raise the history size)"};
+               "(raise the history size)",
+               kFellBehind};
 }
 
 Result<bool> HistoryReplay::hand_over(const Batch& batch, Subscriber& sub, std::string& out) {

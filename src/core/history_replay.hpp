@@ -92,6 +92,10 @@ class HistoryReplay final {
   [[nodiscard]] bool held() const { return held_.has_value(); }
 
   [[nodiscard]] History& history() { return history_; }
+  // Error::check of a step that failed because the subscriber fell behind (updates it dropped
+  // from its buffer are gone from the store too): its pace or the history size, not a fault.
+  static constexpr std::string_view kFellBehind = "fell_behind";
+
   // seq of the last stored event the replay has dealt with (sent or skipped).
   [[nodiscard]] std::uint64_t cursor() const { return cursor_; }
   [[nodiscard]] std::uint64_t sent() const { return sent_; }

@@ -90,8 +90,7 @@ bool H2EventStream::refill(Clock::time_point now) {
       resume_();
     });
     if (!stepped) {
-      spdlog::error("subscriber {}: history replay failed: {}", start_.remote, stepped.error().reason);
-      close(End::history_failed);
+      close(end_of_failed_replay(stepped.error(), start_.remote));
       return false;
     }
     if (*stepped == ReplayReader::Step::waiting) return false;  // resumed when the read ends

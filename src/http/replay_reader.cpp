@@ -1,5 +1,7 @@
 #include "http/replay_reader.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -126,6 +128,15 @@ asio::awaitable<Result<HistoryReplay::Start>> begin_replay(HistoryReplay& replay
       },
       asio::use_awaitable);
   co_return std::move(*start);
+}
+
+DisconnectReason end_of_failed_replay(const Error& e, std::string_view remote) {
+  if (e.check == HistoryReplay::kFellBehind) {
+    spdlog::warn("subscriber {}: history replay ended: {}", remote, e.reason);
+    return DisconnectReason::slow;
+  }
+  spdlog::error("subscriber {}: history replay failed: {}", remote, e.reason);
+  return DisconnectReason::history_failed;
 }
 
 }  // namespace mercure

@@ -9,6 +9,7 @@
 // Shard thread only (the reads run elsewhere, on copies of what they need).
 
 #include "core/history_replay.hpp"
+#include "core/metrics.hpp"
 #include "http/dispatch_progress.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace boost::asio {
 class io_context;
@@ -99,5 +101,10 @@ class ReplayReader final {
 // its event loop meanwhile), else in place.
 [[nodiscard]] boost::asio::awaitable<Result<HistoryReplay::Start>> begin_replay(HistoryReplay& replay,
                                                                                 HistoryReaders* readers);
+
+// Logs why a stream's replay step failed and says how the stream ends: a subscriber that fell
+// behind (HistoryReplay::kFellBehind) is `slow`, logged as a warning like an overflowing
+// outbox; any other failure (the store could not be read) is `history_failed`, an error.
+DisconnectReason end_of_failed_replay(const Error& e, std::string_view remote);
 
 }  // namespace mercure

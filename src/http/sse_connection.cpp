@@ -247,8 +247,7 @@ void SseConnection::replay_step(Clock::time_point now) {
   auto step = replay.step(subscriber(), chunk, kReplayEventsPerStep, kReplayBytesPerStep,
                           [this] { reactor_.mark_dirty(this); });
   if (!step) {
-    spdlog::error("subscriber {}: history replay failed: {}", start_.remote, step.error().reason);
-    close(End::history_failed);
+    close(end_of_failed_replay(step.error(), start_.remote));
     return;
   }
   if (*step == ReplayReader::Step::waiting) return;  // woken when the read ends

@@ -7,6 +7,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Closer, publishOk, subscribeOk } from '../lib/http.mjs';
+import { scrape } from '../lib/prometheus.mjs';
 import { subscriberToken } from '../lib/tokens.mjs';
 import { updateMatches } from '../lib/oracle.mjs';
 import {
@@ -377,7 +378,7 @@ describe('a replay overtaken by trimming', () => {
     const dir = tempDir(t);
     const capped = await startStoreHub(dir, {
       params: { size: 40 },
-      env: { MAX_BODY_SIZE: '32MiB', DISPATCH_TIMEOUT: '60s' }, // the stall outlasts the flood
+      env: { MAX_BODY_SIZE: '32MiB', DISPATCH_TIMEOUT: '60s', METRICS_ENABLED: '1' }, // the stall outlasts the flood
     });
     t.after(() => capped.stop());
     const { base: topic, ids: p } = fresh();
@@ -407,6 +408,11 @@ describe('a replay overtaken by trimming', () => {
     sub.conn.resume();
     await sub.waitFor((r) => r.ended, { allowEnd: true, timeoutMs: 30_000, what: 'the hub to end the stream' });
     await capped.waitForLog(/fell behind/);
+    // Counted as a subscriber that did not keep up, not as a store that failed.
+    const ends = (await scrape(capped)).family('mercure_subscriber_disconnects_total').samples;
+    const count = (reason) => ends.filter((x) => x.labels.reason === reason).reduce((n, x) => n + x.value, 0);
+    assert.equal(count('slow'), 1);
+    assert.equal(count('history_failed'), 0);
     const got = sub.events.map((e) => e.id);
     assert.equal(got[0], `${p}-huge`);
     // What did arrive has no hole: each publisher's updates from its first one on, in order.

@@ -192,6 +192,7 @@ TEST(HistoryReplay, UpdatesTrimmedAndDroppedFromTheBufferEndTheReplay) {
     const auto [lost, lost_out] = run(3);  // e3 to e5 are gone from both
     ASSERT_FALSE(lost.has_value());
     EXPECT_EQ(lost.error().code, Errc::unavailable);
+    EXPECT_EQ(lost.error().check, HistoryReplay::kFellBehind);  // the stream ends as `slow`
     EXPECT_EQ(lost_out, frames_of({"e2"}));  // nothing past the gap
 
     const auto [kept, kept_out] = run(6);  // the store still has every dropped one

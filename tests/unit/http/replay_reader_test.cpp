@@ -127,5 +127,12 @@ TEST(ReplayReader, ABlockingReadAtTheEndReadsAgainWhenTheBufferDroppedUpdatesSin
   readers.join();
 }
 
+TEST(ReplayReader, AStepThatFellBehindEndsTheStreamAsSlowAndAFailedReadAsHistoryFailed) {
+  const Error behind{Errc::unavailable, "the subscriber fell behind", HistoryReplay::kFellBehind};
+  EXPECT_EQ(end_of_failed_replay(behind, "127.0.0.1:1"), DisconnectReason::slow);
+  const Error unreadable{Errc::unavailable, "the store could not be read"};
+  EXPECT_EQ(end_of_failed_replay(unreadable, "127.0.0.1:1"), DisconnectReason::history_failed);
+}
+
 }  // namespace
 }  // namespace mercure
