@@ -10,12 +10,12 @@
 namespace mercure {
 
 namespace {
-constexpr std::string_view kReserved = "/.well-known/mercure";
+constexpr std::string_view kReservedPath = "/.well-known/mercure";
 
 bool path_is_reserved(std::string_view path) {
-  if (!path.starts_with(kReserved)) return false;
-  if (path.size() == kReserved.size()) return true;
-  char next = path[kReserved.size()];
+  if (!path.starts_with(kReservedPath)) return false;
+  if (path.size() == kReservedPath.size()) return true;
+  char next = path[kReservedPath.size()];
   return next == '/' || next == '?' || next == '#';
 }
 }  // namespace

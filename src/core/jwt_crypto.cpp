@@ -72,19 +72,19 @@ bool is_rsa_pss(JwtAlgorithm a) {
 }
 
 // ES*: the curve and the size of each of R and S in the JOSE encoding (RFC 7518 section 3.4).
-struct Curve {
+struct EcdsaCurve {
   int nid;
   const char* jose_name;
   std::size_t component_size;
 };
-std::optional<Curve> curve_of(JwtAlgorithm a) {
+std::optional<EcdsaCurve> curve_of(JwtAlgorithm a) {
   switch (a) {
     case JwtAlgorithm::ES256:
-      return Curve{NID_X9_62_prime256v1, "P-256", 32};
+      return EcdsaCurve{NID_X9_62_prime256v1, "P-256", 32};
     case JwtAlgorithm::ES384:
-      return Curve{NID_secp384r1, "P-384", 48};
+      return EcdsaCurve{NID_secp384r1, "P-384", 48};
     case JwtAlgorithm::ES512:
-      return Curve{NID_secp521r1, "P-521", 66};
+      return EcdsaCurve{NID_secp521r1, "P-521", 66};
     default:
       return std::nullopt;
   }

@@ -11,7 +11,7 @@ namespace mercure {
 
 namespace {
 
-Error reject(std::string_view check, std::string reason) {
+Error reject_token(std::string_view check, std::string reason) {
   return Error{Errc::unauthorized, std::move(reason), check};
 }
 
@@ -23,23 +23,24 @@ struct Header {
 // The `alg` and `kid` of a compact JWS; the rest is JwtVerifier's to check.
 Result<Header> peek_header(std::string_view token) {
   if (token.size() > JwtVerifier::kMaxTokenSize) {
-    return reject(kJwtCheckFormat,
-                  "malformed token: larger than " + std::to_string(JwtVerifier::kMaxTokenSize) + " bytes");
+    return reject_token(kJwtCheckFormat,
+                        "malformed token: larger than " + std::to_string(JwtVerifier::kMaxTokenSize) + " bytes");
   }
   const auto dot = token.find('.');
-  if (dot == std::string_view::npos || dot == 0) return reject(kJwtCheckFormat, "malformed token: no header");
+  if (dot == std::string_view::npos || dot == 0) return reject_token(kJwtCheckFormat, "malformed token: no header");
   auto json = base64url_decode(token.substr(0, dot));
-  if (!json) return reject(kJwtCheckFormat, "malformed token: bad base64 in header");
+  if (!json) return reject_token(kJwtCheckFormat, "malformed token: bad base64 in header");
   auto header = parse_strict_json(*json, "header");
-  if (!header) return reject(kJwtCheckFormat, "malformed token: " + header.error().reason);
+  if (!header) return reject_token(kJwtCheckFormat, "malformed token: " + header.error().reason);
   const auto* obj = header->if_object();
-  if (obj == nullptr) return reject(kJwtCheckFormat, "malformed token: header is not a JSON object");
+  if (obj == nullptr) return reject_token(kJwtCheckFormat, "malformed token: header is not a JSON object");
   Header out;
   const auto* alg = obj->if_contains("alg");
-  if (alg == nullptr || !alg->is_string()) return reject(kJwtCheckFormat, "malformed token: header has no alg string");
+  if (alg == nullptr || !alg->is_string())
+    return reject_token(kJwtCheckFormat, "malformed token: header has no alg string");
   out.alg.assign(alg->as_string().data(), alg->as_string().size());
   if (const auto* kid = obj->if_contains("kid"); kid != nullptr && !kid->is_null()) {
-    if (!kid->is_string()) return reject(kJwtCheckFormat, "malformed token: header kid is not a string");
+    if (!kid->is_string()) return reject_token(kJwtCheckFormat, "malformed token: header kid is not a string");
     out.kid.emplace(kid->as_string().data(), kid->as_string().size());
   }
   return out;
@@ -63,9 +64,9 @@ KeySetVerifier::KeySetVerifier(const JwkSet& set) {
 Result<Claims> KeySetVerifier::verify_untimed(std::string_view token) const {
   auto header = peek_header(token);
   if (!header) return header.error();
-  if (header->alg == "none") return reject(kJwtCheckAlg, "unsecured token (alg none) not allowed");
+  if (header->alg == "none") return reject_token(kJwtCheckAlg, "unsecured token (alg none) not allowed");
   const auto alg = parse_jwt_algorithm(header->alg);
-  if (!alg) return reject(kJwtCheckAlg, "algorithm \"" + printable_excerpt(header->alg) + "\" not supported");
+  if (!alg) return reject_token(kJwtCheckAlg, "algorithm \"" + printable_excerpt(header->alg) + "\" not supported");
 
   // With a kid: every key under it that may verify the algorithm (a provider may publish two
   // keys under one kid while rotating). Without: every key of the algorithm, up to a bound, so a
@@ -78,9 +79,9 @@ Result<Claims> KeySetVerifier::verify_untimed(std::string_view token) const {
     if (entry.alg == *alg) ++candidates;
   }
   if (!header->kid && candidates > kMaxKidlessCandidates) {
-    return reject(kJwtCheckFormat, "token without kid, and " + std::to_string(candidates) +
-                                       " keys of the key set verify " + std::string(to_string(*alg)) +
-                                       " (a kid is required)");
+    return reject_token(kJwtCheckFormat, "token without kid, and " + std::to_string(candidates) +
+                                             " keys of the key set verify " + std::string(to_string(*alg)) +
+                                             " (a kid is required)");
   }
   std::optional<Error> last;
   for (const Entry& entry : entries_) {
@@ -92,13 +93,13 @@ Result<Claims> KeySetVerifier::verify_untimed(std::string_view token) const {
   }
   if (last) return *last;
   if (header->kid && !kid_known) {
-    return reject(kJwtCheckKid, "no key with kid \"" + printable_excerpt(*header->kid) + "\" in the key set");
+    return reject_token(kJwtCheckKid, "no key with kid \"" + printable_excerpt(*header->kid) + "\" in the key set");
   }
   if (header->kid) {
-    return reject(kJwtCheckAlg, "the key \"" + printable_excerpt(*header->kid) + "\" does not verify " +
-                                    std::string(to_string(*alg)));
+    return reject_token(kJwtCheckAlg, "the key \"" + printable_excerpt(*header->kid) + "\" does not verify " +
+                                          std::string(to_string(*alg)));
   }
-  return reject(kJwtCheckAlg, "no key of the key set verifies " + std::string(to_string(*alg)));
+  return reject_token(kJwtCheckAlg, "no key of the key set verifies " + std::string(to_string(*alg)));
 }
 
 std::shared_ptr<const KeySetVerifier> KeySetSource::current() const {

@@ -8,7 +8,7 @@
 namespace mercure {
 
 namespace {
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+constexpr std::size_t kNotIndexed = static_cast<std::size_t>(-1);
 
 // FNV-1a, extended a byte at a time, so the prefixes of one topic at every length in use are
 // hashed in one pass over it (and its suffixes in one pass from its end, bytes taken last
@@ -68,7 +68,7 @@ std::size_t SubscriberIndex::list_size(Buckets& buckets, std::size_t length, std
 
 void SubscriberIndex::add(Subscriber* s) {
   const auto& sels = s->selectors();
-  s->index_slots.positions.assign(sels.size(), kNone);
+  s->index_slots.positions.assign(sels.size(), kNotIndexed);
   try {
     const std::vector<bool> dup = duplicates(sels);
     for (std::size_t i = 0; i < sels.size(); ++i) {
@@ -173,7 +173,7 @@ void SubscriberIndex::unlink(Subscriber* s) {
   const auto& sels = s->selectors();
   auto& positions = s->index_slots.positions;
   for (std::size_t i = 0; i < sels.size(); ++i) {
-    if (positions[i] == kNone) continue;
+    if (positions[i] == kNotIndexed) continue;
     const std::string& text = sels[i]->text();
     if (sels[i]->is_exact()) {
       auto it = exact_.find(text);
@@ -184,7 +184,7 @@ void SubscriberIndex::unlink(Subscriber* s) {
       remove_from(it->second.entries, positions[i]);
       if (it->second.entries.empty()) drop_group(it);
     }
-    positions[i] = kNone;
+    positions[i] = kNotIndexed;
   }
 }
 

@@ -9,7 +9,7 @@ namespace mercure {
 
 namespace {
 
-constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint32_t kNoJump = std::numeric_limits<std::uint32_t>::max();
 
 bool is_alpha(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -218,11 +218,11 @@ class UriTemplate::Builder {
   // the defined variables in template order joined by the separator. Two chains of choice
   // points ("nothing emitted yet" / "something emitted") encode that in O(variables) nodes.
   std::uint32_t expression(const Expression& e, std::uint32_t next) {
-    std::uint32_t after_some = next;   // before variable i, something already emitted
-    std::uint32_t after_none = kNone;  // before variable i, nothing emitted yet
+    std::uint32_t after_some = next;     // before variable i, something already emitted
+    std::uint32_t after_none = kNoJump;  // before variable i, nothing emitted yet
     for (std::size_t i = e.vars.size(); i-- > 0;) {
       const std::uint32_t value = variable(e.op, e.vars[i], after_some);
-      after_none = after_none == kNone ? value : split(after_none, value);
+      after_none = after_none == kNoJump ? value : split(after_none, value);
       if (i > 0) after_some = split(after_some, byte(static_cast<unsigned char>(e.op.separator), value));
     }
     return split(next, literal(e.op.first, after_none));
@@ -254,7 +254,7 @@ class UriTemplate::Builder {
     }
     // Exploded: items joined by the separator. A list item is a value (named: "name=value");
     // an associative array item is "key=value" (named or not, keys are arbitrary).
-    const std::uint32_t loop = split(kNone, next);  // out: separator then another item, patched below
+    const std::uint32_t loop = split(kNoJump, next);  // out: separator then another item, patched below
     std::uint32_t item = 0;
     if (op.named) {
       const std::uint32_t with_value = byte('=', run(item_class, 0, loop));

@@ -6,16 +6,16 @@
 namespace mercure {
 
 namespace {
-constexpr std::string_view kLive = "/healthz";
-constexpr std::string_view kReady = "/healthz/ready";
+constexpr std::string_view kHealthzLive = "/healthz";
+constexpr std::string_view kHealthzReady = "/healthz/ready";
 }  // namespace
 
 bool is_health_path(std::string_view path) {
-  return path == kLive || path == kReady;
+  return path == kHealthzLive || path == kHealthzReady;
 }
 
 Response handle_health(Shard* shard, const Request& req, std::string_view path) {
-  if (path == kLive) {
+  if (path == kHealthzLive) {
     if (shard->stopping()) {
       return make_json_response(req, http::status::service_unavailable,
                                 R"({"status":"stopping","reason":"the hub is shutting down"})"

@@ -1,7 +1,9 @@
 #pragma once
 // Small helpers shared by the LmdbStore implementation files (lmdb_store.cpp,
 // lmdb_store_write.cpp): RAII for LMDB transactions and cursors, big-endian seq keys, the `ids`
-// key of an event id. Internal to src/transport.
+// key of an event id, the error of a failed read. Internal to src/transport.
+
+#include "core/error.hpp"
 
 #include <lmdb.h>
 
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace mercure::lmdb_detail {
@@ -23,6 +26,11 @@ inline constexpr std::string_view kTopicsFromKey = "topics_from";
 inline constexpr std::string_view kTopicsFormatKey = "topics_format";
 inline constexpr std::string_view kTopicsFormat = "seq-block-1024+topic-hash/1";
 inline constexpr std::size_t kMaxPlainIdKey = 480;
+
+// A read the store could not make (the 503 of a history read).
+inline Error read_failed(int rc) {
+  return Error{Errc::unavailable, std::string("history store read failed: ") + mdb_strerror(rc)};
+}
 
 struct TxnAbort {
   void operator()(MDB_txn* txn) const { mdb_txn_abort(txn); }

@@ -21,10 +21,6 @@ using namespace lmdb_detail;
 
 namespace {
 
-Error read_failed(int rc) {
-  return Error{Errc::unavailable, std::string("history store read failed: ") + mdb_strerror(rc)};
-}
-
 bool is_invalid_store(int rc) {
   return rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH || rc == MDB_PANIC ||
          rc == MDB_INCOMPATIBLE || rc == MDB_PAGE_NOTFOUND || rc == MDB_BAD_TXN;

@@ -17,10 +17,6 @@ using namespace lmdb_detail;
 
 namespace {
 
-Error read_failed(int rc) {
-  return Error{Errc::unavailable, std::string("history store read failed: ") + mdb_strerror(rc)};
-}
-
 // One topic's entries in one block: a cursor in `topics`, on one of the topic's seqs.
 struct TopicRun {
   std::uint64_t hash = 0;

@@ -21,7 +21,7 @@
 namespace mercure {
 namespace {
 
-using Env = std::map<std::string, std::string>;
+using EnvVars = std::map<std::string, std::string>;
 
 struct CliRun {
   int status = -1;
@@ -31,7 +31,7 @@ struct CliRun {
 };
 
 // `while_running`: called with the configuration while the hub would run.
-CliRun run(std::vector<std::string> args, const Env& env, int hub_status = 0, bool hub_throws = false,
+CliRun run(std::vector<std::string> args, const EnvVars& env, int hub_status = 0, bool hub_throws = false,
            const std::function<void()>& while_running = {}) {
   args.insert(args.begin(), "mercure-hub");
   std::vector<char*> argv;
@@ -54,7 +54,7 @@ CliRun run(std::vector<std::string> args, const Env& env, int hub_status = 0, bo
   return result;
 }
 
-const Env kKeyed = {{"JWT_KEY", "test-secret"}};
+const EnvVars kKeyed = {{"JWT_KEY", "test-secret"}};
 
 std::size_t lines(const std::string& s) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
@@ -181,7 +181,7 @@ TEST(Cli, ABadSettingExitsTwoWithOneLineNamingIt) {
 }
 
 TEST(Cli, EveryKindOfStartupMistakeIsOneLineAndExitTwo) {
-  const std::vector<std::pair<std::vector<std::string>, Env>> mistakes = {
+  const std::vector<std::pair<std::vector<std::string>, EnvVars>> mistakes = {
       {{}, {}},                                                     // no key at all
       {{}, {{"JWT_KEY", "k"}, {"JWT_ALGORITHM", "XX999"}}},         // unknown algorithm
       {{}, {{"JWT_KEY", "k"}, {"ADDR", ":65536"}}},                 // port out of range
@@ -341,8 +341,8 @@ TEST(Cli, EnvironmentMapSplitsAtTheFirstEqualsSignAndKeepsTheFirstDuplicate) {
   std::vector<char*> envp;
   for (auto& e : entries) envp.push_back(e.data());
   envp.push_back(nullptr);
-  const Env env = environment_map(envp.data());
-  EXPECT_EQ(env, (Env{{"JWT_KEY", "a=b"}, {"EMPTY", ""}, {"DUP", "first"}}));
+  const EnvVars env = environment_map(envp.data());
+  EXPECT_EQ(env, (EnvVars{{"JWT_KEY", "a=b"}, {"EMPTY", ""}, {"DUP", "first"}}));
   EXPECT_TRUE(environment_map(nullptr).empty());
 }
 

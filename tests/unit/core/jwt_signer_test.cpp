@@ -3,6 +3,7 @@
 #include "core/base64url.hpp"
 #include "core/jwt_verifier.hpp"
 #include "jwt_cases.hpp"
+#include "jwt_parts.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -18,15 +19,9 @@
 namespace mercure {
 namespace {
 
-constexpr std::string_view kSecret = "!ChangeThisMercureHubJWTSecretKey!";
+using jwt_test::kSecret;
 
-std::string part(const std::string& token, int index) {
-  const auto first = token.find('.');
-  const auto second = token.find('.', first + 1);
-  if (index == 0) return token.substr(0, first);
-  if (index == 1) return token.substr(first + 1, second - first - 1);
-  return token.substr(second + 1);
-}
+using jwt_test::part;
 
 TEST(JwtSigner, MatchesJoseByteForByteForHs256) {
   // Minted by npm jose 6.2.17: new SignJWT({mercure:{publish:["*"]},exp:2000000000})

@@ -3,6 +3,7 @@
 #include "core/base64url.hpp"
 #include "core/jwt_signer.hpp"
 #include "jwt_cases.hpp"
+#include "jwt_parts.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -26,7 +27,7 @@
 namespace mercure {
 namespace {
 
-constexpr std::string_view kSecret = "!ChangeThisMercureHubJWTSecretKey!";
+using jwt_test::kSecret;
 constexpr std::int64_t kNow = 1'700'000'000;
 
 // --- helpers ----------------------------------------------------------------------------------
@@ -103,13 +104,7 @@ std::string replace_part(const std::string& token, int index, std::string_view p
   return parts[0] + "." + parts[1] + "." + parts[2];
 }
 
-std::string part(const std::string& token, int index) {
-  const auto first = token.find('.');
-  const auto second = token.find('.', first + 1);
-  if (index == 0) return token.substr(0, first);
-  if (index == 1) return token.substr(first + 1, second - first - 1);
-  return token.substr(second + 1);
-}
+using jwt_test::part;
 
 // --- the jose-minted corpus -------------------------------------------------------------------
 

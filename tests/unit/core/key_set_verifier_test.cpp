@@ -24,7 +24,7 @@ using jwk_test::load_jwk_cases;
 const boost::json::object& entry(const jwk_test::JwkCases& cases, const char* name) {
   return cases.keys.at(name).as_object();
 }
-const boost::json::value& jwk_of(const jwk_test::JwkCases& cases, const char* name) {
+const boost::json::value& case_jwk(const jwk_test::JwkCases& cases, const char* name) {
   return entry(cases, name).at("jwk");
 }
 std::string token_of(const jwk_test::JwkCases& cases, const char* name) {
@@ -67,7 +67,7 @@ TEST(KeySetVerifier, EveryTokenJoseSignedWithAKidVerifiesThroughTheWholeSet) {
 
 TEST(KeySetVerifier, AnUnknownKidIsRefusedWithTheKidCheckBeforeAnySignatureWork) {
   const auto cases = load_jwk_cases();
-  const KeySetVerifier verifier = verifier_of(key_set_of({jwk_of(cases, "ES256")}));
+  const KeySetVerifier verifier = verifier_of(key_set_of({case_jwk(cases, "ES256")}));
   const auto claims = verifier.verify_untimed(with_header(token_of(cases, "ES256"), R"({"alg":"ES256","kid":"new"})"));
   ASSERT_FALSE(claims);
   EXPECT_EQ(claims.error().code, Errc::unauthorized);
@@ -78,9 +78,9 @@ TEST(KeySetVerifier, AnUnknownKidIsRefusedWithTheKidCheckBeforeAnySignatureWork)
 TEST(KeySetVerifier, TheKeyNamedByTheKidMustBeTheSigningKey) {
   const auto cases = load_jwk_cases();
   // The other RS256 key published under the kid the token names.
-  auto impostor = jwk_of(cases, "RS256-other").as_object();
+  auto impostor = case_jwk(cases, "RS256-other").as_object();
   impostor["kid"] = "RS256";
-  const KeySetVerifier verifier = verifier_of(key_set_of({impostor, jwk_of(cases, "RS256-other")}));
+  const KeySetVerifier verifier = verifier_of(key_set_of({impostor, case_jwk(cases, "RS256-other")}));
   const auto claims = verifier.verify_untimed(token_of(cases, "RS256"));
   ASSERT_FALSE(claims);
   EXPECT_EQ(claims.error().check, kJwtCheckSignature);
@@ -88,7 +88,7 @@ TEST(KeySetVerifier, TheKeyNamedByTheKidMustBeTheSigningKey) {
 
 TEST(KeySetVerifier, AKeyVerifiesOnlyTheAlgorithmsItMay) {
   const auto cases = load_jwk_cases();
-  const KeySetVerifier verifier = verifier_of(key_set_of({jwk_of(cases, "RS256"), jwk_of(cases, "ES256")}));
+  const KeySetVerifier verifier = verifier_of(key_set_of({case_jwk(cases, "RS256"), case_jwk(cases, "ES256")}));
   // HS256 under the RSA key's kid (the classic confusion: the public key as an HMAC secret).
   for (const char* header : {R"({"alg":"HS256","kid":"RS256"})", R"({"alg":"PS256","kid":"RS256"})",
                              R"({"alg":"RS256","kid":"ES256"})", R"({"alg":"HS256"})"}) {
@@ -107,7 +107,7 @@ TEST(KeySetVerifier, ATokenWithoutKidIsTriedWithEveryKeyOfItsAlgorithm) {
   const auto jwt = jwt_test::load_jwt_cases();
   const auto cases = load_jwk_cases();
   const KeySetVerifier verifier =
-      verifier_of(key_set_of({jwk_of(cases, "ES256-other"), jwk_of(cases, "RS256"), jwk_of(cases, "ES256")}));
+      verifier_of(key_set_of({case_jwk(cases, "ES256-other"), case_jwk(cases, "RS256"), case_jwk(cases, "ES256")}));
   int checked = 0;
   for (const auto& c : jwt.cases) {
     const auto& o = c.as_object();
@@ -119,7 +119,7 @@ TEST(KeySetVerifier, ATokenWithoutKidIsTriedWithEveryKeyOfItsAlgorithm) {
     ++checked;
   }
   EXPECT_GT(checked, 0);
-  const KeySetVerifier without_it = verifier_of(key_set_of({jwk_of(cases, "ES256-other")}));
+  const KeySetVerifier without_it = verifier_of(key_set_of({case_jwk(cases, "ES256-other")}));
   for (const auto& c : jwt.cases) {
     const auto& o = c.as_object();
     if (o.at("key").as_string() != "ES256" || !o.at("valid").as_bool()) continue;
@@ -133,9 +133,9 @@ TEST(KeySetVerifier, ATokenWithoutKidIsTriedWithEveryKeyOfItsAlgorithm) {
 TEST(KeySetVerifier, EveryKeyUnderTheTokensKidIsTried) {
   const auto cases = load_jwk_cases();
   // Two keys published under one kid while a provider rotates.
-  auto first = jwk_of(cases, "ES256-other").as_object();
+  auto first = case_jwk(cases, "ES256-other").as_object();
   first["kid"] = "ES256";
-  const KeySetVerifier verifier = verifier_of(key_set_of({first, jwk_of(cases, "ES256")}));
+  const KeySetVerifier verifier = verifier_of(key_set_of({first, case_jwk(cases, "ES256")}));
   EXPECT_TRUE(verifier.verify_untimed(token_of(cases, "ES256")));
 }
 
@@ -146,7 +146,7 @@ TEST(KeySetVerifier, ATokenWithoutKidNeedsOneWhenManyKeysCouldVerifyIt) {
   boost::json::array nine;
   for (const char* name :
        {"RS256-other", "RS384", "RS384-other", "RS512", "RS512-other", "PS256", "PS256-other", "PS384", "RS256"}) {
-    auto jwk = jwk_of(cases, name).as_object();
+    auto jwk = case_jwk(cases, name).as_object();
     jwk.erase("alg");
     nine.push_back(jwk);
   }
@@ -194,7 +194,7 @@ TEST_F(KeySetRole, BeforeTheSetIsLoadedTokensAreRefusedWithAReason) {
 }
 
 TEST_F(KeySetRole, AnUnknownKidAsksTheFetcherForTheSetAgain) {
-  publish_set({jwk_of(cases, "ES384")});
+  publish_set({case_jwk(cases, "ES384")});
   EXPECT_FALSE(refresh_requested());
   const auto refused = authorizer.verify_publisher(token_of(cases, "EdDSA"), cache);
   ASSERT_FALSE(refused);
@@ -208,17 +208,17 @@ TEST_F(KeySetRole, AnUnknownKidAsksTheFetcherForTheSetAgain) {
   EXPECT_EQ(forged.error().check, kJwtCheckSignature);
   EXPECT_FALSE(refresh_requested());
 
-  publish_set({jwk_of(cases, "ES384"), jwk_of(cases, "EdDSA")});
+  publish_set({case_jwk(cases, "ES384"), case_jwk(cases, "EdDSA")});
   EXPECT_TRUE(authorizer.verify_publisher(token_of(cases, "EdDSA"), cache));
 }
 
 TEST_F(KeySetRole, AKeyRemovedFromTheSetNoLongerVerifiesEvenACachedToken) {
-  publish_set({jwk_of(cases, "PS384"), jwk_of(cases, "ES256")});
+  publish_set({case_jwk(cases, "PS384"), case_jwk(cases, "ES256")});
   const std::string token = token_of(cases, "PS384");
   ASSERT_TRUE(authorizer.verify_publisher(token, cache));
   ASSERT_EQ(cache.size(), 1U);
   ASSERT_TRUE(authorizer.verify_publisher(token, cache)) << "from the cache";
-  publish_set({jwk_of(cases, "ES256")});
+  publish_set({case_jwk(cases, "ES256")});
   const auto claims = authorizer.verify_publisher(token, cache);
   ASSERT_FALSE(claims);
   EXPECT_EQ(claims.error().check, kJwtCheckKid);
@@ -226,7 +226,7 @@ TEST_F(KeySetRole, AKeyRemovedFromTheSetNoLongerVerifiesEvenACachedToken) {
 }
 
 TEST_F(KeySetRole, TheTimeWindowIsStillChecked) {
-  publish_set({jwk_of(cases, "ES512")});
+  publish_set({case_jwk(cases, "ES512")});
   clock.set(entry(cases, "ES512").at("claims").as_object().at("exp").to_number<std::int64_t>());
   const auto claims = authorizer.verify_publisher(token_of(cases, "ES512"), cache);
   ASSERT_FALSE(claims);
@@ -235,9 +235,9 @@ TEST_F(KeySetRole, TheTimeWindowIsStillChecked) {
 
 TEST_F(KeySetRole, VerifiesConcurrentlyWhileTheSetIsReplaced) {
   // Shards verify on their threads while the fetcher installs new sets (run under TSan too).
-  publish_set({jwk_of(cases, "ES256"), jwk_of(cases, "EdDSA")});
-  auto a = parse_jwk_set(key_set_of({jwk_of(cases, "ES256"), jwk_of(cases, "EdDSA")}));
-  auto b = parse_jwk_set(key_set_of({jwk_of(cases, "ES256")}));
+  publish_set({case_jwk(cases, "ES256"), case_jwk(cases, "EdDSA")});
+  auto a = parse_jwk_set(key_set_of({case_jwk(cases, "ES256"), case_jwk(cases, "EdDSA")}));
+  auto b = parse_jwk_set(key_set_of({case_jwk(cases, "ES256")}));
   ASSERT_TRUE(a && b);
   const auto with_both = std::make_shared<const KeySetVerifier>(*a);
   const auto without_eddsa = std::make_shared<const KeySetVerifier>(*b);

@@ -318,7 +318,7 @@ TEST(TlsContext, DescribesTheCertificateAndWarnsBeforeItExpires) {
   EXPECT_NE(text.find("EXPIRED 2 days ago"), std::string::npos) << text;
 }
 
-std::string load_error(const std::string& cert, const std::string& key) {
+std::string tls_load_error(const std::string& cert, const std::string& key) {
   try {
     TlsContext::load(cert, key);
   } catch (const TlsSetupError& e) {
@@ -330,40 +330,40 @@ std::string load_error(const std::string& cert, const std::string& key) {
 TEST(TlsContext, RefusesBadFilesNamingThem) {
   Credentials creds;
   const std::string missing = creds.dir.sub("missing.pem");
-  auto error = load_error(missing, creds.key);
+  auto error = tls_load_error(missing, creds.key);
   EXPECT_NE(error.find("CERT_FILE \"" + missing + "\": cannot read"), std::string::npos) << error;
-  error = load_error(creds.cert, missing);
+  error = tls_load_error(creds.cert, missing);
   EXPECT_NE(error.find("KEY_FILE \"" + missing + "\": cannot read"), std::string::npos) << error;
 
-  error = load_error(creds.dir.path().string(), creds.key);
+  error = tls_load_error(creds.dir.path().string(), creds.key);
   EXPECT_NE(error.find("it is a directory"), std::string::npos) << error;
 
   const std::string text = creds.dir.sub("text.pem");
   std::ofstream(text) << "not a certificate\n";
-  error = load_error(text, creds.key);
+  error = tls_load_error(text, creds.key);
   EXPECT_NE(error.find("CERT_FILE \"" + text + "\": not a PEM certificate"), std::string::npos) << error;
-  error = load_error(creds.cert, text);
+  error = tls_load_error(creds.cert, text);
   EXPECT_NE(error.find("KEY_FILE \"" + text + "\": not an unencrypted PEM private key"), std::string::npos) << error;
   // A certificate given as the key: no key in it.
-  error = load_error(creds.cert, creds.cert);
+  error = tls_load_error(creds.cert, creds.cert);
   EXPECT_NE(error.find("KEY_FILE \"" + creds.cert + "\""), std::string::npos) << error;
 
   EVP_PKEY* other = new_key();
   const std::string other_key = creds.dir.sub("other.pem");
   write_key(other_key, other);
-  error = load_error(creds.cert, other_key);
+  error = tls_load_error(creds.cert, other_key);
   EXPECT_NE(error.find("does not match the certificate"), std::string::npos) << error;
   // An encrypted key fails at once (no passphrase prompt on the terminal).
   const std::string encrypted = creds.dir.sub("encrypted.pem");
   write_key(encrypted, other, "secret");
   EVP_PKEY_free(other);
-  error = load_error(creds.cert, encrypted);
+  error = tls_load_error(creds.cert, encrypted);
   EXPECT_NE(error.find("KEY_FILE \"" + encrypted + "\": not an unencrypted PEM private key"), std::string::npos)
       << error;
   // Never the key's text.
   EXPECT_EQ(error.find("BEGIN"), std::string::npos);
 
-  EXPECT_EQ(load_error(creds.cert, creds.key), "");
+  EXPECT_EQ(tls_load_error(creds.cert, creds.key), "");
 }
 
 }  // namespace
