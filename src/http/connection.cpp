@@ -408,8 +408,8 @@ asio::awaitable<void> serve_connection(Shard* shard, tcp::socket socket) {
     bool sent = false;
     if (!stream.is_tls()) {
       // With the other responses ready in this turn of the event loop, in one system call.
-      const int n = co_await shard->responses().async_send(stream.tcp().socket().native_handle(), wire,
-                                                           asio::use_awaitable);
+      const int n =
+          co_await shard->responses().async_send(stream.tcp().socket().native_handle(), wire, asio::use_awaitable);
       sent = n > 0 && consume_sent(wire, static_cast<std::size_t>(n));
     }
     if (!sent) wec = co_await stream.write(wire, opts.dispatch_timeout);

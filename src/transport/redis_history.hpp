@@ -57,7 +57,8 @@ class RedisHistory final : public History {
   static constexpr std::size_t kMaxIdle = 8;  // one per history reader thread (src/http/server.cpp)
   [[nodiscard]] Result<RedisReplyPtr> command(std::span<const std::string_view> args);
   // Sends `commands` in one round trip on one connection; their replies, in order.
-  [[nodiscard]] Result<std::vector<RedisReplyPtr>> pipeline(std::span<const std::span<const std::string_view>> commands);
+  [[nodiscard]] Result<std::vector<RedisReplyPtr>> pipeline(
+      std::span<const std::span<const std::string_view>> commands);
   // One read of a scan: at most `count` entries from `start` (XRANGE's syntax), then the seq of
   // the newest entry deleted from the stream (0: none, or a Redis older than 7).
   struct Chunk {

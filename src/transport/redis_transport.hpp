@@ -186,9 +186,9 @@ class RedisTransport final : public Transport {
   std::atomic<bool> went_back_{false};
   std::atomic<bool> resync_{false};  // the writer found this hub unlisted: the reader resyncs
 
-  std::string last_entry_;   // reader thread only, after construction
+  std::string last_entry_;       // reader thread only, after construction
   std::uint64_t start_seq_ = 0;  // last_entry_'s seq at construction
-  std::mutex reader_mutex_;  // guards reader_connection_ (interrupt() from close())
+  std::mutex reader_mutex_;      // guards reader_connection_ (interrupt() from close())
   std::unique_ptr<RedisConnection> reader_connection_;
 
   std::mutex subscriptions_mutex_;

@@ -193,7 +193,7 @@ TEST(HistoryReplay, UpdatesTrimmedAndDroppedFromTheBufferEndTheReplay) {
     ASSERT_FALSE(lost.has_value());
     EXPECT_EQ(lost.error().code, Errc::unavailable);
     EXPECT_EQ(lost.error().check, HistoryReplay::kFellBehind);  // the stream ends as `slow`
-    EXPECT_EQ(lost_out, frames_of({"e2"}));  // nothing past the gap
+    EXPECT_EQ(lost_out, frames_of({"e2"}));                     // nothing past the gap
 
     const auto [kept, kept_out] = run(6);  // the store still has every dropped one
     ASSERT_TRUE(kept.has_value());

@@ -1,7 +1,7 @@
+#include "core/verified_token_cache.hpp"
 #include "core/authorizer.hpp"
 #include "core/clock.hpp"
 #include "core/jwt_signer.hpp"
-#include "core/verified_token_cache.hpp"
 
 #include <gtest/gtest.h>
 
